@@ -1,0 +1,171 @@
+/**
+ * One batch of keys on its way to the batch function, with the promises that wait on it.
+ */
+import { isError } from '../errors.js';
+import type { BatchLoadContext, DispatchReason } from './options.js';
+
+type Resolve<V> = (value: V | PromiseLike<V>) => void;
+type Reject = (error: unknown) => void;
+
+let captureTarget: unknown[] = [];
+function captureBoth(resolve: unknown, reject: unknown): void {
+  captureTarget.push(resolve, reject);
+}
+
+export class Batch<K, V, C> {
+  /** Handed to the batch function; no longer accepts keys. */
+  dispatched = false;
+  /** Every waiter has been answered. */
+  settled = false;
+  reason: DispatchReason = 'tick';
+  /** Keys in `load()` order; the `i`-th promise derived with `promiseForNextKey` answers `keys[i]`. */
+  readonly keys: K[] = [];
+  /** The memo key of each key, kept only when a `cacheKeyFn` makes it differ from the key. */
+  readonly cacheKeys: C[] | null;
+  /** Memo hits that wait for this batch (dataloader's timing): hit `i` settles through
+   * `hitSettlers[2i]` / `hitSettlers[2i + 1]` as `hitValues[i]` does. */
+  hitSettlers: Array<Resolve<V> | Reject> | null = null;
+  hitValues: Promise<V>[] | null = null;
+  /** Pending timer of a window or adaptive schedule. */
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Adaptive schedule: the size at the previous check. */
+  sizeAtCheck = 0;
+  /** `performance.now()` at dispatch, when someone listens for batch events. */
+  startedAt = 0;
+
+  /** A caller without a signal waits on this batch, so callers leaving can never abort it. */
+  pinned = false;
+  /** Callers with a signal still waiting on this batch. */
+  signalWaiters = 0;
+  aborted = false;
+  abortReason: unknown = undefined;
+  private controller: AbortController | null = null;
+  private unlinkLoaderSignal: (() => void) | null = null;
+
+  /*
+   * Every key's promise is `outcome.then(takeNext)`. Reactions run in the order they were added
+   * (ECMA-262 TriggerPromiseReactions), so the i-th call of takeNext answers keys[i]. Per key that is
+   * one promise and one reaction, with no resolving functions or closures: cheaper than
+   * `new Promise(executor)` per key, which is what dataloader does.
+   */
+  private readonly outcome: Promise<ArrayLike<unknown>>;
+  private settleOutcome!: (values: ArrayLike<unknown>) => void;
+  private failOutcome!: Reject;
+  private cursor = 0;
+  private readonly takeNext = (values: ArrayLike<unknown>): V => {
+    const value = values[this.cursor++];
+    if (isError(value)) throw value;
+    return value as V;
+  };
+
+  constructor(
+    /** The loader that dispatches this batch. */
+    readonly owner: unknown,
+    trackCacheKeys: boolean,
+    private readonly loaderSignal: AbortSignal | null,
+  ) {
+    this.cacheKeys = trackCacheKeys ? [] : null;
+    this.outcome = new Promise<ArrayLike<unknown>>((resolve, reject) => {
+      this.settleOutcome = resolve;
+      this.failOutcome = reject;
+    });
+  }
+
+  /** Adds a key and returns the promise that answers it. */
+  promiseForNextKey(key: K): Promise<V> {
+    this.keys.push(key);
+    return this.outcome.then(this.takeNext);
+  }
+
+  /** Answers the keys: `values[i]` resolves key `i`, or rejects it if it is an `Error`. */
+  resolveKeys(values: ArrayLike<unknown>): void {
+    this.settleOutcome(values);
+  }
+
+  /** Rejects every key with one error. */
+  rejectKeys(error: unknown): void {
+    this.failOutcome(error);
+  }
+
+  /** Keys plus waiting hits: what the adaptive schedule watches grow. */
+  get size(): number {
+    return this.keys.length + (this.hitValues === null ? 0 : this.hitValues.length);
+  }
+
+  /** The batch function's signal, created on first read. */
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.aborted) {
+        controller.abort(this.abortReason);
+      } else if (this.loaderSignal !== null) {
+        const loaderSignal = this.loaderSignal;
+        if (loaderSignal.aborted) {
+          controller.abort(loaderSignal.reason);
+        } else if (!this.settled) {
+          const onAbort = () => controller.abort(loaderSignal.reason);
+          loaderSignal.addEventListener('abort', onAbort, { once: true });
+          this.unlinkLoaderSignal = () => loaderSignal.removeEventListener('abort', onAbort);
+        }
+      }
+    }
+    return this.controller.signal;
+  }
+
+  /** Registers a hit waiting for this batch; returns its promise. */
+  addHit(cached: Promise<V>): Promise<V> {
+    (this.hitValues ??= []).push(cached);
+    captureTarget = this.hitSettlers ??= [];
+    return new Promise<V>(captureBoth);
+  }
+
+  /** Answers the hits that waited for this batch (called once, before keys are answered). */
+  releaseHits(): void {
+    const settlers = this.hitSettlers;
+    const values = this.hitValues;
+    if (settlers === null || values === null) return;
+    this.hitSettlers = null;
+    this.hitValues = null;
+    for (let i = 0; i < values.length; i++) {
+      values[i]!.then(settlers[2 * i] as Resolve<V>, settlers[2 * i + 1] as (error: unknown) => void);
+    }
+  }
+
+  /** A caller with a signal left; when none is left and nobody else waits, abort. */
+  leave(reason: unknown): void {
+    this.signalWaiters--;
+    if (this.signalWaiters === 0 && !this.pinned && !this.settled) this.abort(reason);
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+
+  /** Marks the batch answered and drops its timer and signal links. */
+  finish(): void {
+    this.settled = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.unlinkLoaderSignal !== null) {
+      this.unlinkLoaderSignal();
+      this.unlinkLoaderSignal = null;
+    }
+  }
+}
+
+/** The second argument of the batch function: a view of the batch that exposes only its signal. */
+export class BatchContext implements BatchLoadContext {
+  readonly #batch: { readonly signal: AbortSignal };
+
+  constructor(batch: { readonly signal: AbortSignal }) {
+    this.#batch = batch;
+  }
+
+  get signal(): AbortSignal {
+    return this.#batch.signal;
+  }
+}

@@ -1,0 +1,388 @@
+/**
+ * `DataLoader`: a drop-in for npm `dataloader` 2.x. It batches the keys asked for within one
+ * schedule (a tick by default, or a time window, or the adaptive schedule) into one call of the
+ * batch function, and memoizes each key's promise for the life of the loader.
+ */
+import { describe, isError, NotFoundError } from '../errors.js';
+import { Batch, BatchContext } from './batch.js';
+import {
+  type BatchLoadFn,
+  type CacheMap,
+  type DataLoaderOptions,
+  type DispatchReason,
+  type BatchEvent,
+  type LoadEvent,
+  resolveOptions,
+  type Schedule,
+} from './options.js';
+import { type Dispatch, dispatchFull, scheduleBatch } from './schedule.js';
+
+/** Per-call options of `load` and `loadMany`. */
+export interface LoadOptions {
+  /**
+   * The caller's signal. When it aborts, this call rejects with its reason at once; when every caller
+   * waiting on a batch has aborted, the batch function's signal aborts too (or, if the batch has not
+   * been dispatched yet, the batch function is never called).
+   */
+  signal?: AbortSignal | undefined;
+}
+
+const BATCH_CONTRACT = 'DataLoader must be constructed with a function which accepts Array<key> and returns Promise<Array<value>>';
+
+function returnError(error: unknown): unknown {
+  return error;
+}
+
+function isArrayLike(value: unknown): value is ArrayLike<unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const length = (value as { length?: unknown }).length;
+  return (
+    typeof length === 'number' && (length === 0 || (length > 0 && Object.prototype.hasOwnProperty.call(value, length - 1)))
+  );
+}
+
+function ignore(): void {}
+
+function invalidKey(key: unknown): TypeError {
+  return new TypeError(`The loader.load() function must be called with a value, but got: ${String(key)}.`);
+}
+
+export class DataLoader<K, V, C = K> {
+  /** The `name` option, for errors and observability. */
+  name: string | null;
+
+  private readonly _batchLoadFn: BatchLoadFn<K, V>;
+  private readonly _cacheKeyFn: ((key: K) => C) | null;
+  private readonly _memo: CacheMap<C, Promise<V>> | null;
+  private readonly _maxBatchSize: number;
+  private readonly _schedule: Schedule;
+  /** A timed schedule dispatches full batches at once; dataloader's tick and custom schedules wait. */
+  private readonly _dispatchWhenFull: boolean;
+  private readonly _cacheErrors: boolean;
+  private readonly _missingAsError: boolean;
+  private readonly _onBatch: ((event: BatchEvent<K>) => void) | null;
+  private readonly _loaderSignal: AbortSignal | null;
+  private readonly _onLoad: ((event: LoadEvent<K>) => void) | null;
+  private readonly _immediateHits: boolean;
+  /** Nothing but the memo and the batch to consult: `load` takes its short path. */
+  private readonly _plain: boolean;
+  private _batch: Batch<K, V, C> | null = null;
+  /** Which batch a memoized promise belongs to, for batches that callers may still abort. */
+  private _abortable: WeakMap<Promise<V>, Batch<K, V, C>> | null = null;
+
+  constructor(batchLoadFn: BatchLoadFn<K, V>, options?: DataLoaderOptions<K, V, C>) {
+    if (typeof batchLoadFn !== 'function') {
+      throw new TypeError(`${BATCH_CONTRACT}, but got: ${describe(batchLoadFn)}.`);
+    }
+    const resolved = resolveOptions(options);
+    this._batchLoadFn = batchLoadFn;
+    // Copy what is needed; keeping the options object would let V8 pretenure it (see TICK).
+    this._cacheErrors = resolved.cacheErrors;
+    this._missingAsError = resolved.missingAsError;
+    this._onBatch = resolved.onBatch;
+    this._cacheKeyFn = resolved.cacheKeyFn;
+    this._memo = resolved.cacheMap;
+    this._maxBatchSize = resolved.maxBatchSize;
+    this._schedule = resolved.schedule;
+    this._dispatchWhenFull = resolved.schedule.kind === 'window' || resolved.schedule.kind === 'adaptive';
+    this._loaderSignal = resolved.signal;
+    this._onLoad = resolved.onLoad;
+    this._immediateHits = resolved.immediateCacheHits;
+    this._plain =
+      this._memo !== null &&
+      this._cacheKeyFn === null &&
+      this._loaderSignal === null &&
+      this._onLoad === null &&
+      !this._dispatchWhenFull;
+    this.name = resolved.name;
+  }
+
+  /**
+   * Loads one key. Keys asked for within one schedule are sent to the batch function together; a key
+   * already in the memo is answered from it. `null` and `undefined` keys throw a TypeError.
+   */
+  load(key: K, options?: LoadOptions): Promise<V> {
+    if (key === null || key === undefined) throw invalidKey(key);
+    if (options !== undefined || !this._plain) return this._load(key, options?.signal);
+    // The plain path: memo on, no cacheKeyFn, no signals, no listeners, a tick-like schedule.
+    const memo = this._memo!;
+    const cached = memo.get(key as unknown as C);
+    if (cached != null) return this._immediateHits ? cached : this._answerHit(key, cached, undefined);
+    const batch = this._pendingBatch();
+    batch.pinned = true;
+    const promise = batch.promiseForNextKey(key);
+    memo.set(key as unknown as C, promise);
+    return promise;
+  }
+
+  /** The general path of `load`, for every configuration and for calls with a signal. */
+  private _load(key: K, signal: AbortSignal | undefined): Promise<V> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const loaderSignal = this._loaderSignal;
+    if (loaderSignal !== null && loaderSignal.aborted) return Promise.reject(loaderSignal.reason);
+    const memo = this._memo;
+    let cacheKey: C | undefined;
+    if (memo !== null) {
+      cacheKey = this._cacheKeyFn === null ? (key as unknown as C) : this._cacheKeyFn(key);
+      const cached = memo.get(cacheKey);
+      if (cached != null) return this._answerHit(key, cached, signal);
+    }
+    const batch = this._pendingBatch();
+    const promise = batch.promiseForNextKey(key);
+    if (memo !== null) {
+      memo.set(cacheKey as C, promise);
+      if (batch.cacheKeys !== null) batch.cacheKeys.push(cacheKey as C);
+    }
+    if (this._dispatchWhenFull && batch.keys.length >= this._maxBatchSize) dispatchFull(batch, DataLoader._dispatch);
+    if (this._onLoad !== null) this._reportLoad(key, false);
+    if (signal === undefined) {
+      batch.pinned = true;
+      return promise;
+    }
+    batch.signalWaiters++;
+    if (memo !== null) (this._abortable ??= new WeakMap()).set(promise, batch);
+    return this._raceAbort(promise, signal, batch);
+  }
+
+  /** The batch that new keys join: the open one, or a new one if it is gone or full. */
+  private _pendingBatch(): Batch<K, V, C> {
+    const batch = this._batch;
+    if (batch === null || batch.dispatched || batch.keys.length >= this._maxBatchSize) return this._openBatch();
+    return batch;
+  }
+
+  /**
+   * Loads many keys; resolves with one entry per key, in order: the value, or the `Error` that key
+   * failed with. Throws a TypeError when `keys` is not array-like.
+   */
+  loadMany(keys: ArrayLike<K>, options?: LoadOptions): Promise<Array<V | Error>> {
+    if (!isArrayLike(keys)) {
+      throw new TypeError(`The loader.loadMany() function must be called with Array<key> but got: ${describe(keys)}.`);
+    }
+    const promises: Promise<V | Error>[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      promises[i] = this.load(keys[i] as K, options).then(undefined, returnError) as Promise<V | Error>;
+    }
+    return Promise.all(promises);
+  }
+
+  /** Drops one key from the memo; the next load fetches it again. Returns the loader. */
+  clear(key: K): this {
+    const memo = this._memo;
+    if (memo !== null) memo.delete(this._cacheKeyFn === null ? (key as unknown as C) : this._cacheKeyFn(key));
+    return this;
+  }
+
+  /** Empties the memo. Returns the loader. */
+  clearAll(): this {
+    this._memo?.clear();
+    return this;
+  }
+
+  /**
+   * Puts a value in the memo unless the key is already there (prime never overwrites: `clear` first).
+   * An `Error` value memoizes a rejection, except with `cacheErrors: false`. Returns the loader.
+   */
+  prime(key: K, value: V | PromiseLike<V> | Error): this {
+    const memo = this._memo;
+    if (memo === null) return this;
+    const cacheKey = this._cacheKeyFn === null ? (key as unknown as C) : this._cacheKeyFn(key);
+    if (memo.get(cacheKey) !== undefined) return this;
+    let promise: Promise<V>;
+    if (isError(value)) {
+      if (!this._cacheErrors) return this;
+      promise = Promise.reject(value);
+      promise.catch(ignore);
+    } else {
+      promise = Promise.resolve(value);
+      if (!this._cacheErrors) {
+        promise.catch(() => {
+          if (memo.get(cacheKey) === promise) memo.delete(cacheKey);
+        });
+      }
+    }
+    memo.set(cacheKey, promise);
+    return this;
+  }
+
+  /** A memo hit: the memoized promise, or (dataloader's timing) a promise that waits for the batch. */
+  private _answerHit(key: K, cached: Promise<V>, signal: AbortSignal | undefined): Promise<V> {
+    if (this._onLoad !== null) this._reportLoad(key, true);
+    let owner: Batch<K, V, C> | undefined;
+    if (this._abortable !== null) {
+      owner = this._abortable.get(cached);
+      if (owner !== undefined && !owner.settled) {
+        if (signal === undefined) owner.pinned = true;
+        else owner.signalWaiters++;
+      } else {
+        owner = undefined;
+      }
+    }
+    let answer = cached;
+    if (!this._immediateHits) {
+      answer = this._pendingBatch().addHit(cached);
+    }
+    return signal === undefined ? answer : this._raceAbort(answer, signal, owner);
+  }
+
+  /** The caller's view of a load with a signal: rejects with the signal's reason as soon as it aborts. */
+  private _raceAbort(promise: Promise<V>, signal: AbortSignal, batch: Batch<K, V, C> | undefined): Promise<V> {
+    return new Promise<V>((resolve, reject) => {
+      const onAbort = () => {
+        batch?.leave(signal.reason);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private _openBatch(): Batch<K, V, C> {
+    const batch = new Batch<K, V, C>(this, this._memo !== null && this._cacheKeyFn !== null, this._loaderSignal);
+    this._batch = batch;
+    scheduleBatch(this._schedule, batch, DataLoader._dispatch, this);
+    return batch;
+  }
+
+  /**
+   * What every schedule calls. One function for all loaders, not a closure per loader: per-instance
+   * closures on this path made V8's calls polymorphic and cost ~15% per key in `npm run bench`.
+   */
+  private static _dispatch: Dispatch = (batch, reason) => {
+    (batch.owner as DataLoader<unknown, unknown, unknown>)._dispatchBatch(batch, reason);
+  };
+
+  private _dispatchBatch(batch: Batch<K, V, C>, reason: DispatchReason): void {
+    if (batch.dispatched) return;
+    batch.dispatched = true;
+    batch.reason = reason;
+    if (this._batch === batch) this._batch = null;
+    if (batch.keys.length === 0) {
+      batch.finish();
+      batch.releaseHits();
+      return;
+    }
+    if (this._onBatch !== null) batch.startedAt = performance.now();
+    const loaderSignal = this._loaderSignal;
+    if (batch.aborted || loaderSignal?.aborted) {
+      this._failBatch(batch, batch.aborted ? batch.abortReason : loaderSignal!.reason);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = this._batchLoadFn(batch.keys.slice(), new BatchContext(batch));
+    } catch (error) {
+      const wrapped = new TypeError(`${BATCH_CONTRACT}, but the function errored synchronously: ${String(error)}.`, {
+        cause: error,
+      });
+      this._failBatch(batch, wrapped);
+      return;
+    }
+    if (result === null || typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
+      this._failBatch(batch, new TypeError(`${BATCH_CONTRACT}, but the function did not return a Promise: ${describe(result)}.`));
+      return;
+    }
+    Promise.resolve(result as PromiseLike<unknown>).then(
+      (values) => this._resolveBatch(batch, values),
+      (error: unknown) => this._failBatch(batch, error),
+    );
+  }
+
+  /** Answers every key of a batch from the batch function's array or Map. */
+  private _resolveBatch(batch: Batch<K, V, C>, result: unknown): void {
+    let values: ArrayLike<unknown>;
+    if (result instanceof Map) {
+      values = this._alignMap(batch, result);
+    } else if (isArrayLike(result)) {
+      values = result;
+      if (values.length !== batch.keys.length) {
+        this._failBatch(
+          batch,
+          new TypeError(
+            `${BATCH_CONTRACT}, but the function did not return a Promise of an Array of the same length as the Array of keys.` +
+              `\n\nKeys (${batch.keys.length}):\n${describe(batch.keys)}\n\nValues (${values.length}):\n${describe(Array.from(values))}`,
+          ),
+        );
+        return;
+      }
+    } else {
+      this._failBatch(
+        batch,
+        new TypeError(`${BATCH_CONTRACT}, but the function did not return a Promise of an Array or Map: ${describe(result)}.`),
+      );
+      return;
+    }
+    batch.finish();
+    batch.releaseHits();
+    if (!this._cacheErrors && this._memo !== null) {
+      for (let i = 0; i < values.length; i++) if (isError(values[i])) this._forget(batch, i);
+    }
+    batch.resolveKeys(values);
+    if (this._onBatch !== null) this._reportBatch(batch, undefined);
+  }
+
+  /** Turns a Map answer into an array aligned with the keys: by key first, then by cache key. */
+  private _alignMap(batch: Batch<K, V, C>, map: Map<unknown, unknown>): unknown[] {
+    const keys = batch.keys;
+    const values = new Array<unknown>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      if (map.has(key)) {
+        values[i] = map.get(key);
+        continue;
+      }
+      const cacheKey = this._cacheKeyAt(batch, i);
+      if (cacheKey !== key && map.has(cacheKey)) values[i] = map.get(cacheKey);
+      else values[i] = this._missingAsError ? new NotFoundError(key, this.name) : null;
+    }
+    return values;
+  }
+
+  /** Rejects every key of a batch with one error and un-memoizes them all. */
+  private _failBatch(batch: Batch<K, V, C>, error: unknown): void {
+    batch.finish();
+    batch.releaseHits();
+    if (this._memo !== null) {
+      for (let i = 0; i < batch.keys.length; i++) this._forget(batch, i);
+    }
+    batch.rejectKeys(error);
+    if (this._onBatch !== null) this._reportBatch(batch, error);
+  }
+
+  /**
+   * Un-memoizes key `i` of a batch. Like dataloader, unconditionally: if the key was cleared and
+   * loaded again meanwhile, the newer entry goes too, which costs at most one refetch.
+   */
+  private _forget(batch: Batch<K, V, C>, i: number): void {
+    this._memo!.delete(batch.cacheKeys === null ? (batch.keys[i] as unknown as C) : batch.cacheKeys[i]!);
+  }
+
+  private _cacheKeyAt(batch: Batch<K, V, C>, i: number): C {
+    if (batch.cacheKeys !== null) return batch.cacheKeys[i]!;
+    const key = batch.keys[i]!;
+    return this._cacheKeyFn === null ? (key as unknown as C) : this._cacheKeyFn(key);
+  }
+
+  private _reportLoad(key: K, hit: boolean): void {
+    const event: LoadEvent<K> = { loader: this.name, key, hit };
+    this._onLoad!(event);
+  }
+
+  private _reportBatch(batch: Batch<K, V, C>, error: unknown): void {
+    const durationMs = batch.startedAt === 0 ? 0 : performance.now() - batch.startedAt;
+    const event =
+      error === undefined
+        ? { loader: this.name, keys: batch.keys, reason: batch.reason, durationMs }
+        : { loader: this.name, keys: batch.keys, reason: batch.reason, durationMs, error };
+    this._onBatch!(event);
+  }
+}

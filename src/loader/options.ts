@@ -1,0 +1,310 @@
+/**
+ * The public option types of `DataLoader` and their validation. Every option defaults to what npm
+ * `dataloader` 2.x does, so `new DataLoader(fn, opts)` is a drop-in.
+ */
+import { LRUCache } from 'lru-cache';
+import { describe } from '../errors.js';
+
+/** What the batch function receives besides the keys. */
+export interface BatchLoadContext {
+  /**
+   * Aborted when every caller waiting on this batch has gone (each `load` may pass its own signal),
+   * or when the loader-level `signal` aborts. Created on first read, so it costs nothing unused.
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Loads many keys at once. Resolves with an array whose `i`-th value answers `keys[i]` (an `Error`
+ * value rejects only that key), or with a `Map` keyed by key or by cache key.
+ */
+export type BatchLoadFn<K, V> = (
+  keys: ReadonlyArray<K>,
+  context: BatchLoadContext,
+) => PromiseLike<ArrayLike<V | Error> | ReadonlyMap<unknown, V | Error>>;
+
+/** The memo's storage: anything with Map's `get`, `set`, `delete` and `clear`. */
+export interface CacheMap<C, V> {
+  get(key: C): V | undefined;
+  set(key: C, value: V): unknown;
+  delete(key: C): unknown;
+  clear(): unknown;
+}
+
+/** Why a batch was handed to the batch function. */
+export type DispatchReason =
+  /** The default schedule: after the current tick's promise jobs. */
+  | 'tick'
+  /** A `batchScheduleFn` called back. */
+  | 'schedule'
+  /** `batchWindowMs` elapsed, or the adaptive schedule hit `maxBatchWaitMs`. */
+  | 'window'
+  /** The batch reached `maxBatchSize` under a window or adaptive schedule. */
+  | 'full'
+  /** The adaptive schedule saw the batch stop growing for one turn of the event loop. */
+  | 'settle';
+
+/** Reported once per batch, when it settles. */
+export interface BatchEvent<K> {
+  /** The loader's `name`, or null. */
+  readonly loader: string | null;
+  /** The keys handed to the batch function, in `load()` order. */
+  readonly keys: ReadonlyArray<K>;
+  readonly reason: DispatchReason;
+  /** Milliseconds from dispatch to settlement. */
+  readonly durationMs: number;
+  /** Set when the whole batch failed (the function threw, rejected or answered malformed). */
+  readonly error?: unknown;
+}
+
+/** Reported once per `load()` that passed the key check. */
+export interface LoadEvent<K> {
+  readonly loader: string | null;
+  readonly key: K;
+  /** True when the request memo already held the key. */
+  readonly hit: boolean;
+}
+
+export interface DataLoaderOptions<K, V, C = K> {
+  /** Batch loads together. `false` sends each key alone (maxBatchSize 1). Default: `true`. */
+  batch?: boolean;
+  /** Most keys in one batch; a positive integer. Default: `Infinity`. */
+  maxBatchSize?: number;
+  /**
+   * Decides when a batch dispatches: called with a callback to run later. Default: after the
+   * current tick's promise jobs (`process.nextTick` queued from a promise job), exactly as dataloader.
+   * Cannot be combined with `batchWindowMs` or `adaptive`.
+   */
+  batchScheduleFn?: (callback: () => void) => void;
+  /**
+   * Collect keys for this many milliseconds from the first key of a batch, then dispatch. A batch
+   * that reaches `maxBatchSize` dispatches at once instead of waiting. `0` means the default tick.
+   * Default: `0`.
+   */
+  batchWindowMs?: number;
+  /**
+   * Adaptive schedule: dispatch once the pending batch has not grown for one turn of the event loop
+   * (checked with `setImmediate` after the opening tick), or after `maxBatchWaitMs`, whichever comes
+   * first. No fixed latency floor. Default: `false`.
+   */
+  adaptive?: boolean;
+  /** Upper bound on how long the adaptive schedule holds a batch. Only with `adaptive`. Default: `10`. */
+  maxBatchWaitMs?: number;
+  /** Memoize loads per key for the life of this loader. Default: `true`. */
+  cache?: boolean;
+  /** Maps a key to its memo key (for object keys). Default: the key itself. */
+  cacheKeyFn?: (key: K) => C;
+  /** Storage for the memo. Default: a new `Map`. Cannot be combined with `maxCacheEntries`. */
+  cacheMap?: CacheMap<C, Promise<V>> | null;
+  /**
+   * Bound the memo to this many keys, least recently used dropped first (an `lru-cache`), so one
+   * long-lived loader cannot grow without bound. Default: unbounded.
+   */
+  maxCacheEntries?: number;
+  /** Keep per-key `Error` results in the memo. `false` lets the next `load` retry. Default: `true`. */
+  cacheErrors?: boolean;
+  /**
+   * Memo hits return the memoized promise itself, so they resolve as soon as the key is loaded and
+   * never wait for other keys. `false` restores dataloader's timing, where every load returns a new
+   * promise and a hit waits until the batch pending at the time of the call has finished
+   * (dataloader#243, #377). Values, errors and batching of misses are the same either way; only code
+   * that chains a load after a hit may now see it join an earlier batch. Default: `true`.
+   */
+  immediateCacheHits?: boolean;
+  /**
+   * When the batch function answers with a `Map` that has no entry for a key: `'null'` resolves the
+   * key to `null`, `'error'` rejects it with a `NotFoundError`. Default: `'null'`.
+   */
+  onMissing?: 'null' | 'error';
+  /** Aborting it aborts every batch's signal and rejects later loads. Default: none. */
+  signal?: AbortSignal;
+  /** A name for errors and observability events. Default: `null`. */
+  name?: string | null;
+  /** Called when each batch settles. Costs nothing when absent. Default: none. */
+  onBatch?: (event: BatchEvent<K>) => void;
+  /** Called on each load with whether the memo held it. Costs nothing when absent. Default: none. */
+  onLoad?: (event: LoadEvent<K>) => void;
+}
+
+/** How a loader schedules its batches, resolved once at construction. */
+export type Schedule =
+  | { readonly kind: 'tick' }
+  | { readonly kind: 'custom'; readonly fn: (callback: () => void) => void }
+  | { readonly kind: 'window'; readonly ms: number }
+  | { readonly kind: 'adaptive'; readonly maxWaitMs: number };
+
+/** The validated, normalized form of `DataLoaderOptions`. */
+export interface ResolvedOptions<K, V, C> {
+  readonly maxBatchSize: number;
+  readonly schedule: Schedule;
+  readonly cacheKeyFn: ((key: K) => C) | null;
+  readonly cacheMap: CacheMap<C, Promise<V>> | null;
+  readonly cacheErrors: boolean;
+  readonly immediateCacheHits: boolean;
+  readonly missingAsError: boolean;
+  readonly signal: AbortSignal | null;
+  readonly name: string | null;
+  readonly onBatch: ((event: BatchEvent<K>) => void) | null;
+  readonly onLoad: ((event: LoadEvent<K>) => void) | null;
+}
+
+const KNOWN_OPTIONS = new Set([
+  'batch',
+  'maxBatchSize',
+  'batchScheduleFn',
+  'batchWindowMs',
+  'adaptive',
+  'maxBatchWaitMs',
+  'cache',
+  'cacheKeyFn',
+  'cacheMap',
+  'maxCacheEntries',
+  'cacheErrors',
+  'immediateCacheHits',
+  'onMissing',
+  'signal',
+  'name',
+  'onBatch',
+  'onLoad',
+]);
+
+function fail(message: string): never {
+  throw new TypeError(message);
+}
+
+function optionalBoolean(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(`DataLoader option ${name} must be a boolean, but got: ${describe(value)}.`);
+  return value;
+}
+
+function optionalFunction<F>(options: Record<string, unknown>, name: string): F | null {
+  const value = options[name];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'function') fail(`${name} must be a function: ${describe(value)}`);
+  return value as F;
+}
+
+function isPositiveCount(value: unknown): value is number {
+  return typeof value === 'number' && value >= 1 && (Number.isInteger(value) || value === Number.POSITIVE_INFINITY);
+}
+
+function nonNegativeMs(options: Record<string, unknown>, name: string): number | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    fail(`DataLoader option ${name} must be a finite number of milliseconds >= 0, but got: ${describe(value)}.`);
+  }
+  return value;
+}
+
+/*
+ * Shared, not allocated per loader: a per-loader literal that the loader keeps can be pretenured by
+ * V8 and then drag the whole memo into old space (it doubled the cost per key in `npm run bench`).
+ */
+const TICK: Schedule = Object.freeze({ kind: 'tick' });
+
+function resolveSchedule(options: Record<string, unknown>, batching: boolean): Schedule {
+  const custom = optionalFunction<(callback: () => void) => void>(options, 'batchScheduleFn');
+  const windowMs = nonNegativeMs(options, 'batchWindowMs');
+  const adaptive = optionalBoolean(options, 'adaptive', false);
+  const maxWaitMs = nonNegativeMs(options, 'maxBatchWaitMs');
+  const timed = (windowMs !== undefined && windowMs > 0) || adaptive;
+  if (custom !== null && timed) {
+    fail('DataLoader options batchScheduleFn and batchWindowMs/adaptive both decide when a batch dispatches: pass one.');
+  }
+  if (windowMs !== undefined && windowMs > 0 && adaptive) {
+    fail('DataLoader options batchWindowMs and adaptive are two schedules: pass one (maxBatchWaitMs bounds adaptive).');
+  }
+  if (maxWaitMs !== undefined && !adaptive) {
+    fail(`DataLoader option maxBatchWaitMs (${maxWaitMs}) only applies with adaptive: true.`);
+  }
+  if (timed && !batching) {
+    fail('DataLoader option batch: false sends every key alone, so batchWindowMs/adaptive would have no effect.');
+  }
+  if (custom !== null) return { kind: 'custom', fn: custom };
+  if (adaptive) return { kind: 'adaptive', maxWaitMs: maxWaitMs ?? 10 };
+  if (windowMs !== undefined && windowMs > 0) return { kind: 'window', ms: windowMs };
+  return TICK;
+}
+
+function resolveCacheMap<C, V>(options: Record<string, unknown>): CacheMap<C, Promise<V>> | null {
+  const caching = optionalBoolean(options, 'cache', true);
+  const cacheMap = options.cacheMap;
+  const maxEntries = options.maxCacheEntries;
+  if (maxEntries !== undefined && !isPositiveCount(maxEntries)) {
+    fail(`DataLoader option maxCacheEntries must be a positive integer, but got: ${describe(maxEntries)}.`);
+  }
+  if (!caching) {
+    if (maxEntries !== undefined) fail('DataLoader option maxCacheEntries has no effect with cache: false.');
+    return null;
+  }
+  if (cacheMap === null) {
+    // dataloader: an explicit null cacheMap turns the memo off.
+    if (maxEntries !== undefined) fail('DataLoader option maxCacheEntries has no effect with cacheMap: null.');
+    return null;
+  }
+  if (cacheMap === undefined) {
+    if (maxEntries === undefined || maxEntries === Number.POSITIVE_INFINITY) return new Map();
+    return new LRUCache<NonNullable<C>, Promise<V>>({ max: maxEntries as number }) as unknown as CacheMap<
+      C,
+      Promise<V>
+    >;
+  }
+  if (maxEntries !== undefined) {
+    fail('DataLoader options cacheMap and maxCacheEntries both define the memo: bound your cacheMap instead.');
+  }
+  if (typeof cacheMap !== 'object' && typeof cacheMap !== 'function') {
+    fail(`DataLoader option cacheMap must be an object with get, set, delete and clear, but got: ${describe(cacheMap)}.`);
+  }
+  const missing = ['get', 'set', 'delete', 'clear'].filter(
+    (method) => typeof (cacheMap as Record<string, unknown>)[method] !== 'function',
+  );
+  if (missing.length > 0) fail(`Custom cacheMap missing methods: ${missing.join(', ')}`);
+  return cacheMap as CacheMap<C, Promise<V>>;
+}
+
+/** Validates options once, at construction; every message names the option and echoes its value. */
+export function resolveOptions<K, V, C>(options: DataLoaderOptions<K, V, C> | undefined): ResolvedOptions<K, V, C> {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object') fail(`DataLoader options must be an object, but got: ${describe(options)}.`);
+  const raw = options as Record<string, unknown>;
+  for (const name of Object.keys(raw)) {
+    if (!KNOWN_OPTIONS.has(name)) fail(`Unknown DataLoader option ${JSON.stringify(name)}.`);
+  }
+  const batching = optionalBoolean(raw, 'batch', true);
+  let maxBatchSize = Number.POSITIVE_INFINITY;
+  if (raw.maxBatchSize !== undefined) {
+    if (!isPositiveCount(raw.maxBatchSize)) {
+      fail(`maxBatchSize must be a positive integer or Infinity, but got: ${describe(raw.maxBatchSize)}`);
+    }
+    maxBatchSize = raw.maxBatchSize;
+  }
+  if (!batching) maxBatchSize = 1;
+  const onMissing = raw.onMissing ?? 'null';
+  if (onMissing !== 'null' && onMissing !== 'error') {
+    fail(`DataLoader option onMissing must be 'null' or 'error', but got: ${describe(onMissing)}.`);
+  }
+  const signal = raw.signal ?? null;
+  if (signal !== null && !(signal instanceof AbortSignal)) {
+    fail(`DataLoader option signal must be an AbortSignal, but got: ${describe(signal)}.`);
+  }
+  const name = raw.name ?? null;
+  if (name !== null && typeof name !== 'string') {
+    fail(`DataLoader option name must be a string, but got: ${describe(name)}.`);
+  }
+  return {
+    maxBatchSize,
+    schedule: resolveSchedule(raw, batching),
+    cacheKeyFn: optionalFunction(raw, 'cacheKeyFn'),
+    cacheMap: resolveCacheMap<C, V>(raw),
+    cacheErrors: optionalBoolean(raw, 'cacheErrors', true),
+    immediateCacheHits: optionalBoolean(raw, 'immediateCacheHits', true),
+    missingAsError: onMissing === 'error',
+    signal: signal as AbortSignal | null,
+    name: name as string | null,
+    onBatch: optionalFunction(raw, 'onBatch'),
+    onLoad: optionalFunction(raw, 'onLoad'),
+  };
+}

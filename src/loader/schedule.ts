@@ -1,0 +1,64 @@
+/**
+ * When a batch dispatches. Every schedule calls `dispatch(batch, reason)`; dispatch ignores a batch
+ * that already went, so a timer and a "full" signal may race safely.
+ */
+import type { Batch } from './batch.js';
+import type { DispatchReason, Schedule } from './options.js';
+
+export type Dispatch = (batch: Batch<any, any, any>, reason: DispatchReason) => void;
+
+let resolved: Promise<void> | undefined;
+
+/**
+ * dataloader's tick: run `fn` after the promise jobs queued so far, so loads made in promise
+ * callbacks of the same tick still join the batch.
+ */
+export function afterPromiseJobs(fn: () => void): void {
+  (resolved ??= Promise.resolve()).then(() => process.nextTick(fn));
+}
+
+/** Arms the schedule of a batch that was just opened. `self` is the loader (`this` of a custom fn). */
+export function scheduleBatch(
+  schedule: Schedule,
+  batch: Batch<any, any, any>,
+  dispatch: Dispatch,
+  self: unknown,
+): void {
+  switch (schedule.kind) {
+    case 'tick':
+      afterPromiseJobs(() => dispatch(batch, 'tick'));
+      return;
+    case 'custom':
+      schedule.fn.call(self, () => dispatch(batch, 'schedule'));
+      return;
+    case 'window':
+      batch.timer = setTimeout(dispatch, schedule.ms, batch, 'window');
+      return;
+    case 'adaptive':
+      batch.timer = setTimeout(dispatch, schedule.maxWaitMs, batch, 'window');
+      afterPromiseJobs(() => {
+        batch.sizeAtCheck = batch.size;
+        setImmediate(dispatchOnceSettled, batch, dispatch);
+      });
+      return;
+  }
+}
+
+/** Adaptive schedule: dispatch after a full turn of the event loop in which the batch did not grow. */
+function dispatchOnceSettled(batch: Batch<any, any, any>, dispatch: Dispatch): void {
+  if (batch.dispatched) return;
+  const size = batch.size;
+  if (size > batch.sizeAtCheck) {
+    batch.sizeAtCheck = size;
+    setImmediate(dispatchOnceSettled, batch, dispatch);
+    return;
+  }
+  dispatch(batch, 'settle');
+}
+
+/** A full batch under a timed schedule goes now instead of waiting for its timer. */
+export function dispatchFull(batch: Batch<any, any, any>, dispatch: Dispatch): void {
+  if (batch.timer !== undefined) clearTimeout(batch.timer);
+  batch.timer = undefined;
+  queueMicrotask(() => dispatch(batch, 'full'));
+}
