@@ -92,7 +92,9 @@ async function main(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 25);
   const repeats = Number(process.env.BENCH_REPEATS ?? 40);
   const filter = process.argv[2];
-  console.log(`loaderkit vs dataloader: ns per load, median of ${rounds} interleaved rounds x ${repeats} runs`);
+  console.log(
+    `loaderkit vs dataloader: ns per load, median of ${rounds} interleaved rounds x ${repeats} runs`,
+  );
   console.log(`node ${process.version}\n`);
   const rows: string[][] = [['scenario', 'loaderkit', 'dataloader', 'ratio']];
   for (const scenario of scenarios) {
@@ -108,7 +110,8 @@ async function main(): Promise<void> {
       await timeRun(runs.dataloader, repeats);
     }
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? (['loaderkit', 'dataloader'] as const) : (['dataloader', 'loaderkit'] as const);
+      const order =
+        round % 2 === 0 ? (['loaderkit', 'dataloader'] as const) : (['dataloader', 'loaderkit'] as const);
       for (const lib of order) samples[lib].push((await timeRun(runs[lib], repeats)) / scenario.loads);
     }
     const ours = median(samples.loaderkit);
@@ -116,7 +119,10 @@ async function main(): Promise<void> {
     rows.push([scenario.name, ours.toFixed(1), theirs.toFixed(1), `${(ours / theirs).toFixed(2)}x`]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  for (const row of rows) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+  for (const row of rows)
+    console.log(
+      row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
+    );
 }
 
 await main();

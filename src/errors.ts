@@ -50,7 +50,9 @@ export class NotFoundError extends Error {
   readonly loader: string | null;
 
   constructor(key: unknown, loader: string | null) {
-    super(`${loader ?? 'DataLoader'}: no value for key ${describe(key)} (the batch function's Map has no entry for it)`);
+    super(
+      `${loader ?? 'DataLoader'}: no value for key ${describe(key)} (the batch function's Map has no entry for it)`,
+    );
     this.key = key;
     this.loader = loader;
   }

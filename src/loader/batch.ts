@@ -4,13 +4,7 @@
 import { isError } from '../errors.js';
 import type { BatchLoadContext, DispatchReason } from './options.js';
 
-type Resolve<V> = (value: V | PromiseLike<V>) => void;
 type Reject = (error: unknown) => void;
-
-let captureTarget: unknown[] = [];
-function captureBoth(resolve: unknown, reject: unknown): void {
-  captureTarget.push(resolve, reject);
-}
 
 export class Batch<K, V, C> {
   /** Handed to the batch function; no longer accepts keys. */
@@ -22,10 +16,15 @@ export class Batch<K, V, C> {
   readonly keys: K[] = [];
   /** The memo key of each key, kept only when a `cacheKeyFn` makes it differ from the key. */
   readonly cacheKeys: C[] | null;
-  /** Memo hits that wait for this batch (dataloader's timing): hit `i` settles through
-   * `hitSettlers[2i]` / `hitSettlers[2i + 1]` as `hitValues[i]` does. */
-  hitSettlers: Array<Resolve<V> | Reject> | null = null;
-  hitValues: Promise<V>[] | null = null;
+  /**
+   * Memo hits that wait for this batch (dataloader's timing): hit `i` is `hitGate.then(takeHit)`,
+   * which adopts `hitValues[i]` once the gate opens (reactions run in order, as for keys).
+   */
+  private hitValues: Promise<V>[] | null = null;
+  private hitGate: Promise<void> | null = null;
+  private openHitGate: (() => void) | null = null;
+  private hitCursor = 0;
+  private readonly takeHit = (): Promise<V> => this.hitValues![this.hitCursor++]!;
   /** Pending timer of a window or adaptive schedule. */
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Adaptive schedule: the size at the previous check. */
@@ -115,21 +114,21 @@ export class Batch<K, V, C> {
 
   /** Registers a hit waiting for this batch; returns its promise. */
   addHit(cached: Promise<V>): Promise<V> {
-    (this.hitValues ??= []).push(cached);
-    captureTarget = this.hitSettlers ??= [];
-    return new Promise<V>(captureBoth);
+    if (this.hitGate === null) {
+      this.hitValues = [];
+      this.hitGate = new Promise<void>((resolve) => {
+        this.openHitGate = resolve;
+      });
+    }
+    this.hitValues!.push(cached);
+    return this.hitGate.then(this.takeHit);
   }
 
   /** Answers the hits that waited for this batch (called once, before keys are answered). */
   releaseHits(): void {
-    const settlers = this.hitSettlers;
-    const values = this.hitValues;
-    if (settlers === null || values === null) return;
-    this.hitSettlers = null;
-    this.hitValues = null;
-    for (let i = 0; i < values.length; i++) {
-      values[i]!.then(settlers[2 * i] as Resolve<V>, settlers[2 * i + 1] as (error: unknown) => void);
-    }
+    if (this.openHitGate === null) return;
+    this.openHitGate();
+    this.openHitGate = null;
   }
 
   /** A caller with a signal left; when none is left and nobody else waits, abort. */

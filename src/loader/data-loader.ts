@@ -6,11 +6,11 @@
 import { describe, isError, NotFoundError } from '../errors.js';
 import { Batch, BatchContext } from './batch.js';
 import {
+  type BatchEvent,
   type BatchLoadFn,
   type CacheMap,
   type DataLoaderOptions,
   type DispatchReason,
-  type BatchEvent,
   type LoadEvent,
   resolveOptions,
   type Schedule,
@@ -27,7 +27,8 @@ export interface LoadOptions {
   signal?: AbortSignal | undefined;
 }
 
-const BATCH_CONTRACT = 'DataLoader must be constructed with a function which accepts Array<key> and returns Promise<Array<value>>';
+const BATCH_CONTRACT =
+  'DataLoader must be constructed with a function which accepts Array<key> and returns Promise<Array<value>>';
 
 function returnError(error: unknown): unknown {
   return error;
@@ -36,9 +37,7 @@ function returnError(error: unknown): unknown {
 function isArrayLike(value: unknown): value is ArrayLike<unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const length = (value as { length?: unknown }).length;
-  return (
-    typeof length === 'number' && (length === 0 || (length > 0 && Object.prototype.hasOwnProperty.call(value, length - 1)))
-  );
+  return typeof length === 'number' && (length === 0 || (length > 0 && Object.hasOwn(value, length - 1)));
 }
 
 function ignore(): void {}
@@ -119,7 +118,7 @@ export class DataLoader<K, V, C = K> {
   private _load(key: K, signal: AbortSignal | undefined): Promise<V> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const loaderSignal = this._loaderSignal;
-    if (loaderSignal !== null && loaderSignal.aborted) return Promise.reject(loaderSignal.reason);
+    if (loaderSignal?.aborted) return Promise.reject(loaderSignal.reason);
     const memo = this._memo;
     let cacheKey: C | undefined;
     if (memo !== null) {
@@ -133,21 +132,26 @@ export class DataLoader<K, V, C = K> {
       memo.set(cacheKey as C, promise);
       if (batch.cacheKeys !== null) batch.cacheKeys.push(cacheKey as C);
     }
-    if (this._dispatchWhenFull && batch.keys.length >= this._maxBatchSize) dispatchFull(batch, DataLoader._dispatch);
+    if (this._dispatchWhenFull && batch.keys.length >= this._maxBatchSize)
+      dispatchFull(batch, DataLoader._dispatch);
     if (this._onLoad !== null) this._reportLoad(key, false);
     if (signal === undefined) {
       batch.pinned = true;
       return promise;
     }
     batch.signalWaiters++;
-    if (memo !== null) (this._abortable ??= new WeakMap()).set(promise, batch);
+    if (memo !== null) {
+      if (this._abortable === null) this._abortable = new WeakMap();
+      this._abortable.set(promise, batch);
+    }
     return this._raceAbort(promise, signal, batch);
   }
 
   /** The batch that new keys join: the open one, or a new one if it is gone or full. */
   private _pendingBatch(): Batch<K, V, C> {
     const batch = this._batch;
-    if (batch === null || batch.dispatched || batch.keys.length >= this._maxBatchSize) return this._openBatch();
+    if (batch === null || batch.dispatched || batch.keys.length >= this._maxBatchSize)
+      return this._openBatch();
     return batch;
   }
 
@@ -157,7 +161,9 @@ export class DataLoader<K, V, C = K> {
    */
   loadMany(keys: ArrayLike<K>, options?: LoadOptions): Promise<Array<V | Error>> {
     if (!isArrayLike(keys)) {
-      throw new TypeError(`The loader.loadMany() function must be called with Array<key> but got: ${describe(keys)}.`);
+      throw new TypeError(
+        `The loader.loadMany() function must be called with Array<key> but got: ${describe(keys)}.`,
+      );
     }
     const promises: Promise<V | Error>[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
@@ -226,7 +232,11 @@ export class DataLoader<K, V, C = K> {
   }
 
   /** The caller's view of a load with a signal: rejects with the signal's reason as soon as it aborts. */
-  private _raceAbort(promise: Promise<V>, signal: AbortSignal, batch: Batch<K, V, C> | undefined): Promise<V> {
+  private _raceAbort(
+    promise: Promise<V>,
+    signal: AbortSignal,
+    batch: Batch<K, V, C> | undefined,
+  ): Promise<V> {
     return new Promise<V>((resolve, reject) => {
       const onAbort = () => {
         batch?.leave(signal.reason);
@@ -247,7 +257,11 @@ export class DataLoader<K, V, C = K> {
   }
 
   private _openBatch(): Batch<K, V, C> {
-    const batch = new Batch<K, V, C>(this, this._memo !== null && this._cacheKeyFn !== null, this._loaderSignal);
+    const batch = new Batch<K, V, C>(
+      this,
+      this._memo !== null && this._cacheKeyFn !== null,
+      this._loaderSignal,
+    );
     this._batch = batch;
     scheduleBatch(this._schedule, batch, DataLoader._dispatch, this);
     return batch;
@@ -281,14 +295,20 @@ export class DataLoader<K, V, C = K> {
     try {
       result = this._batchLoadFn(batch.keys.slice(), new BatchContext(batch));
     } catch (error) {
-      const wrapped = new TypeError(`${BATCH_CONTRACT}, but the function errored synchronously: ${String(error)}.`, {
-        cause: error,
-      });
+      const wrapped = new TypeError(
+        `${BATCH_CONTRACT}, but the function errored synchronously: ${String(error)}.`,
+        {
+          cause: error,
+        },
+      );
       this._failBatch(batch, wrapped);
       return;
     }
     if (result === null || typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
-      this._failBatch(batch, new TypeError(`${BATCH_CONTRACT}, but the function did not return a Promise: ${describe(result)}.`));
+      this._failBatch(
+        batch,
+        new TypeError(`${BATCH_CONTRACT}, but the function did not return a Promise: ${describe(result)}.`),
+      );
       return;
     }
     Promise.resolve(result as PromiseLike<unknown>).then(
@@ -317,7 +337,9 @@ export class DataLoader<K, V, C = K> {
     } else {
       this._failBatch(
         batch,
-        new TypeError(`${BATCH_CONTRACT}, but the function did not return a Promise of an Array or Map: ${describe(result)}.`),
+        new TypeError(
+          `${BATCH_CONTRACT}, but the function did not return a Promise of an Array or Map: ${describe(result)}.`,
+        ),
       );
       return;
     }

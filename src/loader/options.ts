@@ -175,7 +175,8 @@ function fail(message: string): never {
 function optionalBoolean(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
   const value = options[name];
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') fail(`DataLoader option ${name} must be a boolean, but got: ${describe(value)}.`);
+  if (typeof value !== 'boolean')
+    fail(`DataLoader option ${name} must be a boolean, but got: ${describe(value)}.`);
   return value;
 }
 
@@ -187,14 +188,18 @@ function optionalFunction<F>(options: Record<string, unknown>, name: string): F 
 }
 
 function isPositiveCount(value: unknown): value is number {
-  return typeof value === 'number' && value >= 1 && (Number.isInteger(value) || value === Number.POSITIVE_INFINITY);
+  return (
+    typeof value === 'number' && value >= 1 && (Number.isInteger(value) || value === Number.POSITIVE_INFINITY)
+  );
 }
 
 function nonNegativeMs(options: Record<string, unknown>, name: string): number | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    fail(`DataLoader option ${name} must be a finite number of milliseconds >= 0, but got: ${describe(value)}.`);
+    fail(
+      `DataLoader option ${name} must be a finite number of milliseconds >= 0, but got: ${describe(value)}.`,
+    );
   }
   return value;
 }
@@ -212,16 +217,22 @@ function resolveSchedule(options: Record<string, unknown>, batching: boolean): S
   const maxWaitMs = nonNegativeMs(options, 'maxBatchWaitMs');
   const timed = (windowMs !== undefined && windowMs > 0) || adaptive;
   if (custom !== null && timed) {
-    fail('DataLoader options batchScheduleFn and batchWindowMs/adaptive both decide when a batch dispatches: pass one.');
+    fail(
+      'DataLoader options batchScheduleFn and batchWindowMs/adaptive both decide when a batch dispatches: pass one.',
+    );
   }
   if (windowMs !== undefined && windowMs > 0 && adaptive) {
-    fail('DataLoader options batchWindowMs and adaptive are two schedules: pass one (maxBatchWaitMs bounds adaptive).');
+    fail(
+      'DataLoader options batchWindowMs and adaptive are two schedules: pass one (maxBatchWaitMs bounds adaptive).',
+    );
   }
   if (maxWaitMs !== undefined && !adaptive) {
     fail(`DataLoader option maxBatchWaitMs (${maxWaitMs}) only applies with adaptive: true.`);
   }
   if (timed && !batching) {
-    fail('DataLoader option batch: false sends every key alone, so batchWindowMs/adaptive would have no effect.');
+    fail(
+      'DataLoader option batch: false sends every key alone, so batchWindowMs/adaptive would have no effect.',
+    );
   }
   if (custom !== null) return { kind: 'custom', fn: custom };
   if (adaptive) return { kind: 'adaptive', maxWaitMs: maxWaitMs ?? 10 };
@@ -242,7 +253,8 @@ function resolveCacheMap<C, V>(options: Record<string, unknown>): CacheMap<C, Pr
   }
   if (cacheMap === null) {
     // dataloader: an explicit null cacheMap turns the memo off.
-    if (maxEntries !== undefined) fail('DataLoader option maxCacheEntries has no effect with cacheMap: null.');
+    if (maxEntries !== undefined)
+      fail('DataLoader option maxCacheEntries has no effect with cacheMap: null.');
     return null;
   }
   if (cacheMap === undefined) {
@@ -253,10 +265,14 @@ function resolveCacheMap<C, V>(options: Record<string, unknown>): CacheMap<C, Pr
     >;
   }
   if (maxEntries !== undefined) {
-    fail('DataLoader options cacheMap and maxCacheEntries both define the memo: bound your cacheMap instead.');
+    fail(
+      'DataLoader options cacheMap and maxCacheEntries both define the memo: bound your cacheMap instead.',
+    );
   }
   if (typeof cacheMap !== 'object' && typeof cacheMap !== 'function') {
-    fail(`DataLoader option cacheMap must be an object with get, set, delete and clear, but got: ${describe(cacheMap)}.`);
+    fail(
+      `DataLoader option cacheMap must be an object with get, set, delete and clear, but got: ${describe(cacheMap)}.`,
+    );
   }
   const missing = ['get', 'set', 'delete', 'clear'].filter(
     (method) => typeof (cacheMap as Record<string, unknown>)[method] !== 'function',
@@ -266,9 +282,12 @@ function resolveCacheMap<C, V>(options: Record<string, unknown>): CacheMap<C, Pr
 }
 
 /** Validates options once, at construction; every message names the option and echoes its value. */
-export function resolveOptions<K, V, C>(options: DataLoaderOptions<K, V, C> | undefined): ResolvedOptions<K, V, C> {
+export function resolveOptions<K, V, C>(
+  options: DataLoaderOptions<K, V, C> | undefined,
+): ResolvedOptions<K, V, C> {
   if (options === undefined || options === null) options = {};
-  if (typeof options !== 'object') fail(`DataLoader options must be an object, but got: ${describe(options)}.`);
+  if (typeof options !== 'object')
+    fail(`DataLoader options must be an object, but got: ${describe(options)}.`);
   const raw = options as Record<string, unknown>;
   for (const name of Object.keys(raw)) {
     if (!KNOWN_OPTIONS.has(name)) fail(`Unknown DataLoader option ${JSON.stringify(name)}.`);

@@ -7,14 +7,14 @@ import type { DispatchReason, Schedule } from './options.js';
 
 export type Dispatch = (batch: Batch<any, any, any>, reason: DispatchReason) => void;
 
-let resolved: Promise<void> | undefined;
+const resolved: Promise<void> = Promise.resolve();
 
 /**
  * dataloader's tick: run `fn` after the promise jobs queued so far, so loads made in promise
  * callbacks of the same tick still join the batch.
  */
 export function afterPromiseJobs(fn: () => void): void {
-  (resolved ??= Promise.resolve()).then(() => process.nextTick(fn));
+  resolved.then(() => process.nextTick(fn));
 }
 
 /** Arms the schedule of a batch that was just opened. `self` is the loader (`this` of a custom fn). */
