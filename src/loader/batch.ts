@@ -131,10 +131,15 @@ export class Batch<K, V, C> {
     this.openHitGate = null;
   }
 
-  /** A caller with a signal left; when none is left and nobody else waits, abort. */
-  leave(reason: unknown): void {
+  /**
+   * A caller with a signal left. When none is left and nobody else waits, the batch aborts; returns
+   * true if it did.
+   */
+  leave(reason: unknown): boolean {
     this.signalWaiters--;
-    if (this.signalWaiters === 0 && !this.pinned && !this.settled) this.abort(reason);
+    if (this.signalWaiters > 0 || this.pinned || this.settled || this.aborted) return false;
+    this.abort(reason);
+    return true;
   }
 
   abort(reason: unknown): void {

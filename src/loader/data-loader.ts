@@ -106,7 +106,9 @@ export class DataLoader<K, V, C = K> {
     // The plain path: memo on, no cacheKeyFn, no signals, no listeners, a tick-like schedule.
     const memo = this._memo!;
     const cached = memo.get(key as unknown as C);
-    if (cached != null) return this._immediateHits ? cached : this._answerHit(key, cached, undefined);
+    if (cached != null) {
+      return this._immediateHits && this._abortable === null ? cached : this._answerHit(key, cached, undefined);
+    }
     const batch = this._pendingBatch();
     batch.pinned = true;
     const promise = batch.promiseForNextKey(key);
@@ -239,7 +241,7 @@ export class DataLoader<K, V, C = K> {
   ): Promise<V> {
     return new Promise<V>((resolve, reject) => {
       const onAbort = () => {
-        batch?.leave(signal.reason);
+        if (batch?.leave(signal.reason) && !batch.dispatched) this._abandonBatch(batch);
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -254,6 +256,17 @@ export class DataLoader<K, V, C = K> {
         },
       );
     });
+  }
+
+  /**
+   * Every caller left a batch that has not been dispatched: fail it now, so the batch function is
+   * never called, its keys leave the memo and new loads open a fresh batch.
+   */
+  private _abandonBatch(batch: Batch<K, V, C>): void {
+    batch.dispatched = true;
+    if (this._batch === batch) this._batch = null;
+    if (this._onBatch !== null) batch.startedAt = performance.now();
+    this._failBatch(batch, batch.abortReason);
   }
 
   private _openBatch(): Batch<K, V, C> {
@@ -400,7 +413,7 @@ export class DataLoader<K, V, C = K> {
   }
 
   private _reportBatch(batch: Batch<K, V, C>, error: unknown): void {
-    const durationMs = batch.startedAt === 0 ? 0 : performance.now() - batch.startedAt;
+    const durationMs = performance.now() - batch.startedAt;
     const event =
       error === undefined
         ? { loader: this.name, keys: batch.keys, reason: batch.reason, durationMs }

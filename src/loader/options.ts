@@ -57,7 +57,7 @@ export interface BatchEvent<K> {
   readonly error?: unknown;
 }
 
-/** Reported once per `load()` that passed the key check. */
+/** Reported once per `load()` that reaches the memo (not for loads rejected up front by an aborted signal). */
 export interface LoadEvent<K> {
   readonly loader: string | null;
   readonly key: K;
