@@ -3,7 +3,8 @@
  * schedule (a tick by default, or a time window, or the adaptive schedule) into one call of the
  * batch function, and memoizes each key's promise for the life of the loader.
  */
-import { describe, isError, NotFoundError } from '../errors.js';
+import { describe, isError } from '../errors.js';
+import { alignResults, BATCH_CONTRACT, isArrayLike } from './align.js';
 import { Batch, BatchContext } from './batch.js';
 import {
   type BatchEvent,
@@ -27,17 +28,8 @@ export interface LoadOptions {
   signal?: AbortSignal | undefined;
 }
 
-const BATCH_CONTRACT =
-  'DataLoader must be constructed with a function which accepts Array<key> and returns Promise<Array<value>>';
-
 function returnError(error: unknown): unknown {
   return error;
-}
-
-function isArrayLike(value: unknown): value is ArrayLike<unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const length = (value as { length?: unknown }).length;
-  return typeof length === 'number' && (length === 0 || (length > 0 && Object.hasOwn(value, length - 1)));
 }
 
 function ignore(): void {}
@@ -107,7 +99,9 @@ export class DataLoader<K, V, C = K> {
     const memo = this._memo!;
     const cached = memo.get(key as unknown as C);
     if (cached != null) {
-      return this._immediateHits && this._abortable === null ? cached : this._answerHit(key, cached, undefined);
+      return this._immediateHits && this._abortable === null
+        ? cached
+        : this._answerHit(key, cached, undefined);
     }
     const batch = this._pendingBatch();
     batch.pinned = true;
@@ -326,34 +320,22 @@ export class DataLoader<K, V, C = K> {
     }
     Promise.resolve(result as PromiseLike<unknown>).then(
       (values) => this._resolveBatch(batch, values),
-      (error: unknown) => this._failBatch(batch, error),
+      (error: unknown) => this._failBatchLater(batch, error),
     );
   }
 
   /** Answers every key of a batch from the batch function's array or Map. */
   private _resolveBatch(batch: Batch<K, V, C>, result: unknown): void {
     let values: ArrayLike<unknown>;
-    if (result instanceof Map) {
-      values = this._alignMap(batch, result);
-    } else if (isArrayLike(result)) {
-      values = result;
-      if (values.length !== batch.keys.length) {
-        this._failBatch(
-          batch,
-          new TypeError(
-            `${BATCH_CONTRACT}, but the function did not return a Promise of an Array of the same length as the Array of keys.` +
-              `\n\nKeys (${batch.keys.length}):\n${describe(batch.keys)}\n\nValues (${values.length}):\n${describe(Array.from(values))}`,
-          ),
-        );
-        return;
-      }
-    } else {
-      this._failBatch(
-        batch,
-        new TypeError(
-          `${BATCH_CONTRACT}, but the function did not return a Promise of an Array or Map: ${describe(result)}.`,
-        ),
-      );
+    try {
+      values = alignResults(result, {
+        keys: batch.keys,
+        cacheKeyAt: (i) => this._cacheKeyAt(batch, i),
+        missingAsError: this._missingAsError,
+        loader: this.name,
+      });
+    } catch (error) {
+      this._failBatchLater(batch, error);
       return;
     }
     batch.finish();
@@ -365,32 +347,37 @@ export class DataLoader<K, V, C = K> {
     if (this._onBatch !== null) this._reportBatch(batch, undefined);
   }
 
-  /** Turns a Map answer into an array aligned with the keys: by key first, then by cache key. */
-  private _alignMap(batch: Batch<K, V, C>, map: Map<unknown, unknown>): unknown[] {
-    const keys = batch.keys;
-    const values = new Array<unknown>(keys.length);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      if (map.has(key)) {
-        values[i] = map.get(key);
-        continue;
-      }
-      const cacheKey = this._cacheKeyAt(batch, i);
-      if (cacheKey !== key && map.has(cacheKey)) values[i] = map.get(cacheKey);
-      else values[i] = this._missingAsError ? new NotFoundError(key, this.name) : null;
-    }
-    return values;
+  /**
+   * A failure found after the batch function answered. dataloader settles it in a `.catch` one
+   * microtask after its `.then`; loaderkit's keys hang off the batch outcome, one step further than
+   * dataloader's per-key resolvers, so every answer lands one microtask later than dataloader's and
+   * this keeps that shift uniform: keys reject one microtask after the failure is seen and leave the
+   * memo one microtask after that, after the callers of batches that succeeded alongside have run.
+   * Loads chained in those callbacks then meet the memo exactly as they would in dataloader.
+   */
+  private _failBatchLater(batch: Batch<K, V, C>, error: unknown): void {
+    queueMicrotask(() => {
+      this._settleFailure(batch, error);
+      if (this._memo !== null) queueMicrotask(() => this._forgetAll(batch));
+    });
   }
 
   /** Rejects every key of a batch with one error and un-memoizes them all. */
   private _failBatch(batch: Batch<K, V, C>, error: unknown): void {
+    this._forgetAll(batch);
+    this._settleFailure(batch, error);
+  }
+
+  private _settleFailure(batch: Batch<K, V, C>, error: unknown): void {
     batch.finish();
     batch.releaseHits();
-    if (this._memo !== null) {
-      for (let i = 0; i < batch.keys.length; i++) this._forget(batch, i);
-    }
     batch.rejectKeys(error);
     if (this._onBatch !== null) this._reportBatch(batch, error);
+  }
+
+  private _forgetAll(batch: Batch<K, V, C>): void {
+    if (this._memo === null) return;
+    for (let i = 0; i < batch.keys.length; i++) this._forget(batch, i);
   }
 
   /**
