@@ -13,21 +13,19 @@ export function isArrayLike(value: unknown): value is ArrayLike<unknown> {
   return typeof length === 'number' && (length === 0 || (length > 0 && Object.hasOwn(value, length - 1)));
 }
 
-export interface AlignOptions<K> {
-  /** The memo key of key `i`, tried when the Map has no entry for the key itself. */
-  readonly cacheKeyAt: (i: number) => unknown;
-  /** Reject absent Map keys with NotFoundError instead of resolving them to null. */
-  readonly missingAsError: boolean;
-  readonly loader: string | null;
-  readonly keys: readonly K[];
-}
-
 /**
  * `values[i]` answers `keys[i]`: an array is checked for length, a Map is looked up by key, then by
- * cache key. Throws a TypeError that states the contract for anything else.
+ * cache key (`cacheKeyAt(i)`, when keys have cache keys of their own). An absent Map key resolves to
+ * null, or with `missingAsError` to a NotFoundError. Throws a TypeError that states the contract for
+ * anything else.
  */
-export function alignResults<K>(result: unknown, options: AlignOptions<K>): ArrayLike<unknown> {
-  const keys = options.keys;
+export function alignResults<K>(
+  result: unknown,
+  keys: readonly K[],
+  cacheKeyAt: ((i: number) => unknown) | null,
+  missingAsError: boolean,
+  loader: string | null,
+): ArrayLike<unknown> {
   if (result instanceof Map) {
     const values = new Array<unknown>(keys.length);
     for (let i = 0; i < keys.length; i++) {
@@ -36,9 +34,9 @@ export function alignResults<K>(result: unknown, options: AlignOptions<K>): Arra
         values[i] = result.get(key);
         continue;
       }
-      const cacheKey = options.cacheKeyAt(i);
+      const cacheKey = cacheKeyAt === null ? key : cacheKeyAt(i);
       if (cacheKey !== key && result.has(cacheKey)) values[i] = result.get(cacheKey);
-      else values[i] = options.missingAsError ? new NotFoundError(key, options.loader) : null;
+      else values[i] = missingAsError ? new NotFoundError(key, loader) : null;
     }
     return values;
   }

@@ -24,7 +24,7 @@ export class Batch<K, V, C> {
   private hitGate: Promise<void> | null = null;
   private openHitGate: (() => void) | null = null;
   private hitCursor = 0;
-  private readonly takeHit = (): Promise<V> => this.hitValues![this.hitCursor++]!;
+  private takeHit: (() => Promise<V>) | null = null;
   /** Pending timer of a window or adaptive schedule. */
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Adaptive schedule: the size at the previous check. */
@@ -116,12 +116,13 @@ export class Batch<K, V, C> {
   addHit(cached: Promise<V>): Promise<V> {
     if (this.hitGate === null) {
       this.hitValues = [];
+      this.takeHit = () => this.hitValues![this.hitCursor++]!;
       this.hitGate = new Promise<void>((resolve) => {
         this.openHitGate = resolve;
       });
     }
     this.hitValues!.push(cached);
-    return this.hitGate.then(this.takeHit);
+    return this.hitGate!.then(this.takeHit);
   }
 
   /** Answers the hits that waited for this batch (called once, before keys are answered). */

@@ -328,12 +328,8 @@ export class DataLoader<K, V, C = K> {
   private _resolveBatch(batch: Batch<K, V, C>, result: unknown): void {
     let values: ArrayLike<unknown>;
     try {
-      values = alignResults(result, {
-        keys: batch.keys,
-        cacheKeyAt: (i) => this._cacheKeyAt(batch, i),
-        missingAsError: this._missingAsError,
-        loader: this.name,
-      });
+      const cacheKeyAt = this._cacheKeyFn === null ? null : (i: number) => this._cacheKeyAt(batch, i);
+      values = alignResults(result, batch.keys, cacheKeyAt, this._missingAsError, this.name);
     } catch (error) {
       this._failBatchLater(batch, error);
       return;
