@@ -1,3 +1,17 @@
+export { encodeKey } from './cache/keys.js';
+export { createMemoryStore, estimateBytes, type MemoryStoreOptions } from './cache/memory-store.js';
+export type { SharedPolicy } from './cache/policy.js';
+export type { CacheEntry, CacheStore, CacheWrite, StoreStats } from './cache/store.js';
+export {
+  type CreateLoaders,
+  type DefineLoadersOptions,
+  defineLoaders,
+  type LoaderSpec,
+  type Loaders,
+  type LoadersContext,
+  type SpecKey,
+  type SpecValue,
+} from './define.js';
 export { describe, isError, NotFoundError } from './errors.js';
 export { DataLoader, type LoadOptions } from './loader/data-loader.js';
 export type {
@@ -9,3 +23,5 @@ export type {
   DispatchReason,
   LoadEvent,
 } from './loader/options.js';
+export type { LoaderStats } from './observe/stats.js';
+export { RequestLoader, type RequestLoadOptions } from './request-loader.js';

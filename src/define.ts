@@ -1,0 +1,285 @@
+/**
+ * `defineLoaders(specs, options)` → `createLoaders(context)`: loaders are declared once and created per
+ * request (lazily, on first use), with key and value types inferred from each spec's batch function.
+ */
+import type { UnionToIntersection } from 'type-fest';
+import { createMemoryStore } from './cache/memory-store.js';
+import { type ResolvedPolicy, resolvePolicy, type SharedPolicy } from './cache/policy.js';
+import { SharedCache } from './cache/shared-cache.js';
+import type { CacheStore, StoreStats } from './cache/store.js';
+import { describe } from './errors.js';
+import type { BatchLoadContext, DataLoaderOptions } from './loader/options.js';
+import { LoaderCounters, type LoaderStats } from './observe/stats.js';
+import { alignSpecResult, type LoaderDefinition, RequestLoader } from './request-loader.js';
+
+/** One loader's declaration. */
+export interface LoaderSpec<K, V, Ctx> {
+  /**
+   * Loads many keys for one request: resolves with an array aligned with `keys` (an `Error` value
+   * rejects only its key) or a `Map` keyed by key or by cache key.
+   */
+  batch: (
+    keys: readonly K[],
+    context: Ctx,
+    info: BatchLoadContext,
+  ) => PromiseLike<ArrayLike<V | Error> | ReadonlyMap<unknown, V | Error>>;
+  /** Memo and shared-key identity of a key (object keys). Default: the key itself. */
+  cacheKey?: (key: K) => unknown;
+  /** Most keys per batch call. Default: `Infinity`. */
+  maxBatchSize?: number;
+  /** Collect keys for this many ms (full batches go at once). Default: `0` (the tick). */
+  batchWindowMs?: number;
+  /** Adaptive schedule (see DataLoader). Default: `false`. */
+  adaptive?: boolean;
+  /** Bound of the adaptive schedule. Default: `10`. */
+  maxBatchWaitMs?: number;
+  /** Memoize per-key errors for the request. Default: `true`. */
+  cacheErrors?: boolean;
+  /** Bound the request memo. Default: unbounded. */
+  maxCacheEntries?: number;
+  /** Keys absent from a Map result: `'null'` or `'error'` (NotFoundError). Default: `'null'`. */
+  onMissing?: 'null' | 'error';
+  /** Share results across requests (opt-in). `scope` is required. Default: not shared. */
+  shared?: SharedPolicy<K, V, Ctx>;
+  /**
+   * Prime other loaders of the same request with each loaded value: `{ users: (user) => user.id }`
+   * on a by-slug loader fills the by-id loader, so one entity is not fetched twice. Default: none.
+   */
+  primes?: Record<string, (value: V, key: K) => unknown>;
+}
+
+export interface DefineLoadersOptions {
+  /** Where shared loaders keep entries. Default: one in-process memory store (owned and closed by `close()`). */
+  store?: CacheStore;
+  /** Prefix of every shared key (keeps applications on one Redis apart). Default: `'loaderkit'`. */
+  prefix?: string;
+  /** The clock for TTLs, in epoch ms. Default: `Date.now`. */
+  now?: () => number;
+  /** Store failures and values that cannot be shared (never thrown into a load). Default: `console.warn`. */
+  onError?: (error: Error) => void;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a spec of any key, value and context
+type AnySpec = LoaderSpec<any, any, any>;
+type Resolved<T> = T extends PromiseLike<infer R> ? R : T;
+type ValueOfResult<R> =
+  R extends ReadonlyMap<unknown, infer V>
+    ? Exclude<V, Error> | null
+    : R extends ArrayLike<infer V>
+      ? Exclude<V, Error>
+      : never;
+
+/** The key type of a spec, from its batch function's first parameter. */
+export type SpecKey<S> = S extends { batch: (keys: readonly (infer K)[], ...rest: never[]) => unknown }
+  ? K
+  : never;
+/** The value type of a spec, from what its batch function resolves with (`| null` for Map results). */
+export type SpecValue<S> = S extends { batch: (...args: never[]) => infer R }
+  ? ValueOfResult<Resolved<R>>
+  : never;
+/** The context a spec's batch function takes. */
+export type SpecContext<S> = S extends { batch: (keys: never, context: infer C, ...rest: never[]) => unknown }
+  ? C
+  : never;
+
+/** The per-request loaders of a set of specs. */
+export type Loaders<S extends Record<string, AnySpec>> = {
+  readonly [N in keyof S]: RequestLoader<SpecKey<S[N]>, SpecValue<S[N]>>;
+};
+
+/** The context `createLoaders` takes: what every spec's batch function needs. */
+export type LoadersContext<S extends Record<string, AnySpec>> =
+  UnionToIntersection<
+    { [N in keyof S]: unknown extends SpecContext<S[N]> ? never : SpecContext<S[N]> }[keyof S]
+  > extends infer C
+    ? [C] extends [never]
+      ? unknown
+      : C
+    : never;
+
+export interface CreateLoaders<S extends Record<string, AnySpec>> {
+  /** The loaders of one request (created lazily, on first use of each). */
+  (context: LoadersContext<S>): Loaders<S>;
+  /** Process-wide statistics per loader, and the store's figures. */
+  stats(): { loaders: Record<keyof S, LoaderStats>; store: StoreStats | undefined };
+  /** Drops keys of a loader from the shared cache, in the scope of `context` (outside requests). */
+  invalidate<N extends keyof S>(
+    name: N,
+    keys: readonly SpecKey<S[N]>[],
+    context: LoadersContext<S>,
+  ): Promise<void>;
+  /** Invalidates every shared entry of a loader in the scope of `context`. */
+  invalidateScope(name: keyof S, context: LoadersContext<S>): Promise<void>;
+  /** Closes the store if `defineLoaders` created it. Idempotent. */
+  close(): Promise<void>;
+}
+
+const STATE = Symbol('loaderkit.request');
+const CORE_OPTIONS = [
+  'maxBatchSize',
+  'batchWindowMs',
+  'adaptive',
+  'maxBatchWaitMs',
+  'cacheErrors',
+  'maxCacheEntries',
+  'onMissing',
+] as const;
+const SPEC_OPTIONS = new Set<string>(['batch', 'cacheKey', 'shared', 'primes', ...CORE_OPTIONS]);
+
+function specError(name: string, message: string): TypeError {
+  return new TypeError(`Loader ${JSON.stringify(name)}: ${message}`);
+}
+
+/**
+ * Declares loaders once; returns `createLoaders(context)`, which makes one typed loader per spec for
+ * a request. Specs are validated here, so a bad spec fails at startup, not in a request.
+ */
+export function defineLoaders<const S extends Record<string, AnySpec>>(
+  specs: S,
+  options: DefineLoadersOptions = {},
+): CreateLoaders<S> {
+  if (typeof specs !== 'object' || specs === null) {
+    throw new TypeError(`defineLoaders(specs) takes an object of loader specs, but got: ${describe(specs)}.`);
+  }
+  const prefix = options.prefix ?? 'loaderkit';
+  if (typeof prefix !== 'string')
+    throw new TypeError(`defineLoaders option prefix must be a string, but got: ${describe(prefix)}.`);
+  const now = options.now ?? Date.now;
+  const onError = options.onError ?? ((error: Error) => console.warn(`loaderkit: ${error.message}`));
+  const names = Object.keys(specs);
+  let ownedStore: CacheStore | null = null;
+  const storeFor = (): CacheStore => {
+    if (options.store !== undefined) return options.store;
+    ownedStore ??= createMemoryStore({ now });
+    return ownedStore;
+  };
+
+  const definitions = new Map<string, LoaderDefinition<unknown, unknown, unknown>>();
+  for (const name of names)
+    definitions.set(name, buildDefinition(name, specs[name]!, names, prefix, now, onError, storeFor));
+
+  // One prototype per definition set: a getter per loader creates it on first use in a request.
+  const proto: Record<string, unknown> = {};
+  for (const [name, definition] of definitions) {
+    Object.defineProperty(proto, name, {
+      enumerable: true,
+      get(this: { [STATE]: unknown }) {
+        const loader = new RequestLoader(definition, this[STATE], this as never);
+        Object.defineProperty(this, name, { value: loader, enumerable: true });
+        return loader;
+      },
+    });
+  }
+
+  const createLoaders = ((context: unknown) => {
+    const loaders = Object.create(proto) as Record<PropertyKey, unknown>;
+    loaders[STATE] = context;
+    return loaders;
+  }) as CreateLoaders<S>;
+
+  const definitionOf = (name: PropertyKey): LoaderDefinition<unknown, unknown, unknown> => {
+    const definition = definitions.get(name as string);
+    if (definition === undefined)
+      throw new TypeError(`No loader named ${describe(name)}; defined: ${names.join(', ')}.`);
+    return definition;
+  };
+  createLoaders.stats = () => ({
+    loaders: Object.fromEntries(
+      names.map((name) => [name, definitionOf(name).counters.snapshot()]),
+    ) as Record<keyof S, LoaderStats>,
+    store: (options.store ?? ownedStore)?.stats?.(),
+  });
+  createLoaders.invalidate = async (name, keys, context) => {
+    await definitionOf(name).shared?.invalidate(keys, context);
+  };
+  createLoaders.invalidateScope = async (name, context) => {
+    await definitionOf(name).shared?.invalidateScope(context);
+  };
+  createLoaders.close = async () => {
+    const store = ownedStore;
+    ownedStore = null;
+    await store?.close();
+  };
+  return createLoaders;
+}
+
+function buildDefinition(
+  name: string,
+  spec: AnySpec,
+  names: readonly string[],
+  prefix: string,
+  now: () => number,
+  onError: (error: Error) => void,
+  storeFor: () => CacheStore,
+): LoaderDefinition<unknown, unknown, unknown> {
+  if (typeof spec !== 'object' || spec === null)
+    throw specError(name, `a spec must be an object with a batch function, but got: ${describe(spec)}.`);
+  for (const option of Object.keys(spec)) {
+    if (!SPEC_OPTIONS.has(option)) throw specError(name, `unknown option ${JSON.stringify(option)}.`);
+  }
+  if (typeof spec.batch !== 'function')
+    throw specError(
+      name,
+      `batch must be a function (keys, context, { signal }), but got: ${describe(spec.batch)}.`,
+    );
+  const cacheKey = spec.cacheKey ?? null;
+  if (cacheKey !== null && typeof cacheKey !== 'function')
+    throw specError(name, `cacheKey must be a function, but got: ${describe(cacheKey)}.`);
+  const primes: Array<readonly [string, (value: unknown, key: unknown) => unknown]> = [];
+  if (spec.primes !== undefined) {
+    if (typeof spec.primes !== 'object' || spec.primes === null)
+      throw specError(name, `primes must be an object of functions, but got: ${describe(spec.primes)}.`);
+    for (const [target, keyOf] of Object.entries(spec.primes)) {
+      if (!names.includes(target))
+        throw specError(
+          name,
+          `primes names ${JSON.stringify(target)}, which is not a loader (defined: ${names.join(', ')}).`,
+        );
+      if (typeof keyOf !== 'function')
+        throw specError(
+          name,
+          `primes.${target} must be a function of the value, but got: ${describe(keyOf)}.`,
+        );
+      primes.push([target, keyOf]);
+    }
+  }
+
+  const core: DataLoaderOptions<unknown, unknown, unknown> = { name };
+  for (const option of CORE_OPTIONS)
+    if (spec[option] !== undefined) (core as Record<string, unknown>)[option] = spec[option];
+  if (cacheKey !== null) core.cacheKeyFn = cacheKey;
+  const missingAsError = spec.onMissing === 'error';
+  const batch = spec.batch;
+  const source = async (keys: readonly unknown[], context: unknown, info: BatchLoadContext) =>
+    alignSpecResult(await batch(keys, context, info), keys, cacheKey, missingAsError, name);
+
+  let policy: ResolvedPolicy<unknown, unknown, unknown> | null = null;
+  if (spec.shared !== undefined) policy = resolvePolicy(name, spec.shared);
+  const shared =
+    policy === null
+      ? null
+      : new SharedCache<unknown, unknown, unknown>({
+          space: { prefix, loader: name, version: policy.version },
+          policy,
+          store: storeFor(),
+          source: (keys, context, info) => source(keys, context, info ?? backgroundContext()),
+          cacheKeyOf: cacheKey ?? ((key) => key),
+          missingAsError,
+          now,
+          onError,
+        });
+  return {
+    name,
+    source,
+    core,
+    cacheKeyOf: cacheKey ?? ((key) => key),
+    shared,
+    counters: shared?.counters ?? new LoaderCounters(),
+    primes,
+  };
+}
+
+/** The batch context of a background refresh, which no caller can abort. */
+function backgroundContext(): BatchLoadContext {
+  return { signal: new AbortController().signal };
+}

@@ -1,0 +1,236 @@
+/**
+ * The loader a request uses: the dataloader API (load, loadMany, prime, clear, clearAll) over a
+ * per-request memo, plus invalidate / refresh / warmup and statistics. One load is followable:
+ *   memo (DataLoader) → shared tier (SharedCache: single-flight → store → source → write-back).
+ */
+import type { SharedCache } from './cache/shared-cache.js';
+import { isError } from './errors.js';
+import { alignResults } from './loader/align.js';
+import { DataLoader, type LoadOptions } from './loader/data-loader.js';
+import type { BatchLoadContext, DataLoaderOptions } from './loader/options.js';
+import { LoaderCounters, type LoaderStats } from './observe/stats.js';
+
+/** What a request loader needs from its definition; built once by `defineLoaders`. */
+export interface LoaderDefinition<K, V, Ctx> {
+  readonly name: string;
+  /** The spec's batch function, aligned to one value or Error per key. */
+  readonly source: (keys: readonly K[], context: Ctx, info: BatchLoadContext) => Promise<ArrayLike<unknown>>;
+  /** Core options for the per-request memo loader (validated by DataLoader). */
+  readonly core: DataLoaderOptions<K, V, unknown>;
+  readonly cacheKeyOf: (key: K) => unknown;
+  readonly shared: SharedCache<K, V, Ctx> | null;
+  /** Process-wide counters (the shared tier's, or the definition's own). */
+  readonly counters: LoaderCounters;
+  /** Other loaders of the same request to prime with each loaded value: name → key of the value. */
+  readonly primes: ReadonlyArray<readonly [string, (value: V, key: K) => unknown]>;
+}
+
+/** Per-call options of a request loader's `load`. */
+export interface RequestLoadOptions extends LoadOptions {
+  /** Skip the shared cache read: load from the source, write back, and update the request memo. */
+  fresh?: boolean;
+}
+
+/** Something that primes by loader name: the request's loaders object. */
+export type Siblings = Readonly<Record<string, { prime(key: unknown, value: unknown): unknown }>>;
+
+export class RequestLoader<K, V> {
+  /** This request's counters (the response trace reads them). */
+  readonly counters = new LoaderCounters();
+  private readonly memo: DataLoader<K, V, unknown>;
+  /** Loads that bypass the shared read (`fresh`, `refresh`); made on first use. */
+  private direct: DataLoader<K, V, unknown> | null = null;
+
+  constructor(
+    private readonly definition: LoaderDefinition<K, V, any>,
+    private readonly context: unknown,
+    private readonly siblings: Siblings,
+  ) {
+    this.memo = new DataLoader<K, V, unknown>(
+      (keys, info) => this.loadBatch(keys, info, false),
+      definition.core,
+    );
+  }
+
+  /** The loader's name in its spec. */
+  get name(): string {
+    return this.definition.name;
+  }
+
+  /** Loads one key: request memo, then the shared cache (if the spec has one), then the source. */
+  load(key: K, options?: RequestLoadOptions): Promise<V> {
+    this.counters.loads++;
+    this.definition.counters.loads++;
+    if (options?.fresh === true) return this.loadFresh(key, options);
+    return options === undefined ? this.memo.load(key) : this.memo.load(key, options);
+  }
+
+  /** Loads many keys; one entry per key: the value or the Error that key failed with. */
+  loadMany(keys: ArrayLike<K>, options?: RequestLoadOptions): Promise<Array<V | Error>> {
+    if (options?.fresh === true) {
+      const promises: Promise<V | Error>[] = [];
+      for (let i = 0; i < keys.length; i++)
+        promises.push(this.load(keys[i] as K, options).catch((error: Error) => error));
+      return Promise.all(promises);
+    }
+    this.counters.loads += keys.length;
+    this.definition.counters.loads += keys.length;
+    return this.memo.loadMany(keys, options);
+  }
+
+  /** Puts a value in this request's memo unless the key is there. Returns the loader. */
+  prime(key: K, value: V | Error): this {
+    this.memo.prime(key, value);
+    return this;
+  }
+
+  /** Drops one key from this request's memo. Returns the loader. */
+  clear(key: K): this {
+    this.memo.clear(key);
+    return this;
+  }
+
+  /** Empties this request's memo. Returns the loader. */
+  clearAll(): this {
+    this.memo.clearAll();
+    return this;
+  }
+
+  /**
+   * Drops a key from this request's memo and from the shared cache (in this request's scope). When the
+   * promise resolves, no load that starts afterwards can see the old value, and loads in flight will not
+   * write it back. Keys are single values: use `invalidateMany` for several.
+   */
+  invalidate(key: K): Promise<void> {
+    return this.invalidateMany([key]);
+  }
+
+  /** `invalidate` for several keys at once (one store call). */
+  async invalidateMany(keys: readonly K[]): Promise<void> {
+    for (const key of keys) this.memo.clear(key);
+    if (this.definition.shared !== null) await this.definition.shared.invalidate(keys, this.context);
+  }
+
+  /** Invalidates every shared entry of this request's scope (e.g. the whole tenant), in O(1). */
+  async invalidateScope(): Promise<void> {
+    if (this.definition.shared !== null) await this.definition.shared.invalidateScope(this.context);
+    this.memo.clearAll();
+  }
+
+  /** Loads a key fresh from the source, writes it back to the shared cache and updates the memo. */
+  refresh(key: K): Promise<V> {
+    return this.load(key, { fresh: true });
+  }
+
+  /** Loads keys so they are in the memo and the shared cache; per-key failures are ignored. */
+  async warmup(keys: ArrayLike<K>): Promise<void> {
+    await this.loadMany(keys);
+  }
+
+  /**
+   * Runs a mutation, then invalidates (default) or refreshes the keys it changed, and returns the
+   * mutation's result. The keys are untouched if the mutation throws.
+   */
+  async afterMutation<T>(
+    keys: readonly K[],
+    mutation: () => Promise<T>,
+    then: 'invalidate' | 'refresh' = 'invalidate',
+  ): Promise<T> {
+    const result = await mutation();
+    if (then === 'refresh') await Promise.all(keys.map((key) => this.refresh(key)));
+    else await this.invalidateMany(keys);
+    return result;
+  }
+
+  /** This request's statistics for this loader. */
+  stats(): LoaderStats {
+    return this.counters.snapshot();
+  }
+
+  private async loadFresh(key: K, options: RequestLoadOptions): Promise<V> {
+    if (this.direct === null) {
+      this.direct = new DataLoader<K, V, unknown>((keys, info) => this.loadBatch(keys, info, true), {
+        ...this.definition.core,
+        cache: false,
+        maxCacheEntries: undefined,
+      });
+    }
+    const value = await (options.signal === undefined
+      ? this.direct.load(key)
+      : this.direct.load(key, { signal: options.signal }));
+    this.memo.clear(key).prime(key, value);
+    return value;
+  }
+
+  /** The batch function of the memo loaders: the shared tier (or the source), then cross-loader priming. */
+  private async loadBatch(
+    keys: readonly K[],
+    info: BatchLoadContext,
+    fresh: boolean,
+  ): Promise<ArrayLike<V | Error>> {
+    const definition = this.definition;
+    this.counters.recordBatch(keys.length);
+    definition.counters.recordBatch(keys.length);
+    let values: ArrayLike<unknown>;
+    if (definition.shared !== null) {
+      values = await definition.shared.loadBatch(keys, this.context, info, this.counters, fresh);
+    } else {
+      values = await this.callSource(keys, info);
+    }
+    if (definition.primes.length > 0) this.primeSiblings(keys, values);
+    return values as ArrayLike<V | Error>;
+  }
+
+  /** A source call without a shared tier: counted like the shared tier counts its misses. */
+  private async callSource(keys: readonly K[], info: BatchLoadContext): Promise<ArrayLike<unknown>> {
+    const started = performance.now();
+    for (const counters of [this.counters, this.definition.counters]) {
+      counters.sourceCalls++;
+      counters.misses += keys.length;
+    }
+    try {
+      const values = await this.definition.source(keys, this.context, info);
+      let errors = 0;
+      for (let i = 0; i < values.length; i++) if (isError(values[i])) errors++;
+      this.counters.errors += errors;
+      this.definition.counters.errors += errors;
+      return values;
+    } catch (error) {
+      this.counters.errors++;
+      this.definition.counters.errors++;
+      throw error;
+    } finally {
+      const ms = performance.now() - started;
+      this.counters.sourceMs += ms;
+      this.definition.counters.sourceMs += ms;
+    }
+  }
+
+  private primeSiblings(keys: readonly K[], values: ArrayLike<unknown>): void {
+    for (let i = 0; i < keys.length; i++) {
+      const value = values[i];
+      if (value === null || value === undefined || isError(value)) continue;
+      for (const [target, keyOf] of this.definition.primes) {
+        const key = keyOf(value as V, keys[i]!);
+        if (key !== null && key !== undefined) this.siblings[target]!.prime(key, value);
+      }
+    }
+  }
+}
+
+/** Aligns a spec's raw batch result (array or Map) to its keys, as the core loader would. */
+export function alignSpecResult<K>(
+  result: unknown,
+  keys: readonly K[],
+  cacheKeyOf: ((key: K) => unknown) | null,
+  missingAsError: boolean,
+  name: string,
+): ArrayLike<unknown> {
+  return alignResults(
+    result,
+    keys,
+    cacheKeyOf === null ? null : (i) => cacheKeyOf(keys[i]!),
+    missingAsError,
+    name,
+  );
+}
