@@ -41,14 +41,20 @@ async function main(): Promise<void> {
   const filter = process.argv[2];
   console.log(`loaderkit vs dataloader: ns per load, median of ${rounds} rotating rounds x ${repeats} runs`);
   console.log(`node ${process.version}; loader cost = total - baseline (no loader)\n`);
-  const workers = Object.fromEntries(LIBRARIES.map((lib) => [lib, startWorker(lib)])) as Record<Library, Worker>;
+  const workers = Object.fromEntries(LIBRARIES.map((lib) => [lib, startWorker(lib)])) as Record<
+    Library,
+    Worker
+  >;
   const rows: string[][] = [
     ['scenario', 'loaderkit', 'dataloader', 'baseline', 'total ratio', 'loader cost (ns)', 'cost ratio'],
   ];
   try {
     for (const [index, scenario] of scenarios.entries()) {
       if (filter && !scenario.name.includes(filter)) continue;
-      const samples = Object.fromEntries(LIBRARIES.map((lib) => [lib, [] as number[]])) as Record<Library, number[]>;
+      const samples = Object.fromEntries(LIBRARIES.map((lib) => [lib, [] as number[]])) as Record<
+        Library,
+        number[]
+      >;
       // Warm every library up before measuring.
       for (let i = 0; i < 3; i++) for (const lib of LIBRARIES) await time(workers[lib], index, repeats);
       for (let round = 0; round < rounds; round++) {
@@ -73,7 +79,9 @@ async function main(): Promise<void> {
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const row of rows) {
-    console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+    console.log(
+      row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
+    );
   }
 }
 

@@ -59,7 +59,6 @@ export interface DefineLoadersOptions {
   onError?: (error: Error) => void;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: a spec of any key, value and context
 type AnySpec = LoaderSpec<any, any, any>;
 type Resolved<T> = T extends PromiseLike<infer R> ? R : T;
 type ValueOfResult<R> =
