@@ -25,3 +25,4 @@ export type {
 } from './loader/options.js';
 export type { LoaderStats } from './observe/stats.js';
 export { RequestLoader, type RequestLoadOptions } from './request-loader.js';
+export { type CachedFunction, type CachedOptions, cached } from './cached.js';

@@ -1,0 +1,85 @@
+/**
+ * `cached(fn, options)`: the shared cache (TTL, jitter, negative caching, grace, scope, single-flight)
+ * for a plain async function of arguments, for code outside resolvers.
+ */
+import { createMemoryStore } from './cache/memory-store.js';
+import { resolvePolicy, type SharedPolicy } from './cache/policy.js';
+import { SharedCache } from './cache/shared-cache.js';
+import type { CacheStore } from './cache/store.js';
+import { describe, isError } from './errors.js';
+import type { LoaderStats } from './observe/stats.js';
+
+export interface CachedOptions<A extends unknown[], V> extends Omit<SharedPolicy<A, V, A>, 'scope' | 'ttl'> {
+  /** Names the function in keys, errors and statistics. Required. */
+  name: string;
+  /** `'global'`, or a function of the arguments returning the scope (tenant, viewer). Required. */
+  scope: 'global' | ((...args: A) => string | number);
+  /** Milliseconds a result stays fresh, or a function of the result and the arguments. Required. */
+  ttl: number | ((value: V, args: A) => number);
+  /** Where entries live. Default: a memory store of its own (closed by `close()`). */
+  store?: CacheStore;
+  /** Prefix of every key. Default: `'loaderkit'`. */
+  prefix?: string;
+  /** The clock, epoch ms. Default: `Date.now`. */
+  now?: () => number;
+  /** Store failures (never thrown into a call). Default: `console.warn`. */
+  onError?: (error: Error) => void;
+}
+
+export interface CachedFunction<A extends unknown[], V> {
+  /** Calls through the cache: concurrent calls with equal arguments in one scope share one call of `fn`. */
+  (...args: A): Promise<V>;
+  /** Drops the entry for these arguments. */
+  invalidate(...args: A): Promise<void>;
+  /** Calls `fn` now and stores the result. */
+  refresh(...args: A): Promise<V>;
+  /** Invalidates every entry of the scope these arguments belong to. */
+  invalidateScope(...args: A): Promise<void>;
+  stats(): LoaderStats;
+  /** Closes the store if `cached` created it. */
+  close(): Promise<void>;
+}
+
+/** Wraps `fn` with the shared cache. Arguments are the key (built with `encodeKey`). */
+export function cached<A extends unknown[], V>(fn: (...args: A) => Promise<V>, options: CachedOptions<A, V>): CachedFunction<A, V> {
+  if (typeof fn !== 'function') throw new TypeError(`cached(fn, options) takes an async function, but got: ${describe(fn)}.`);
+  if (typeof options !== 'object' || options === null || typeof options.name !== 'string' || options.name === '') {
+    throw new TypeError(`cached(fn, options) needs options.name (a non-empty string), but got: ${describe(options?.name)}.`);
+  }
+  const { name, store: givenStore, prefix = 'loaderkit', now = Date.now, onError, scope, ttl, ...rest } = options;
+  const policy = resolvePolicy<A, V, A>(name, {
+    ...rest,
+    scope: typeof scope === 'function' ? (args: A) => scope(...args) : scope,
+    ttl: typeof ttl === 'function' ? (value: V, args: A) => ttl(value, args) : ttl,
+  });
+  let ownedStore: CacheStore | null = givenStore === undefined ? createMemoryStore({ now }) : null;
+  const store = givenStore ?? ownedStore!;
+  const cache = new SharedCache<A, V, A>({
+    space: { prefix, loader: name, version: policy.version },
+    policy,
+    store,
+    source: async (keys) => Promise.all(keys.map((args) => fn(...args))),
+    cacheKeyOf: (args) => args,
+    missingAsError: false,
+    now,
+    onError: onError ?? ((error) => console.warn(`loaderkit: ${error.message}`)),
+  });
+  const call = async (args: A, fresh: boolean): Promise<V> => {
+    cache.counters.loads++;
+    cache.counters.recordBatch(1);
+    const [value] = await cache.loadBatch([args], args, undefined, null, fresh);
+    if (isError(value)) throw value;
+    return value as V;
+  };
+  const wrapped = ((...args: A) => call(args, false)) as CachedFunction<A, V>;
+  wrapped.invalidate = (...args) => cache.invalidate([args], args);
+  wrapped.refresh = (...args) => call(args, true);
+  wrapped.invalidateScope = (...args) => cache.invalidateScope(args);
+  wrapped.stats = () => cache.counters.snapshot();
+  wrapped.close = async () => {
+    const owned = ownedStore;
+    ownedStore = null;
+    await owned?.close();
+  };
+  return wrapped;
+}
