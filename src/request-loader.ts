@@ -3,10 +3,10 @@
  * per-request memo, plus invalidate / refresh / warmup and statistics. One load is followable:
  *   memo (DataLoader) → shared tier (SharedCache: single-flight → store → source → write-back).
  */
-import type { SharedCache } from './cache/shared-cache.js';
+import { MISS, type SharedCache } from './cache/shared-cache.js';
 import { isError } from './errors.js';
 import { alignResults } from './loader/align.js';
-import { DataLoader, type LoadOptions } from './loader/data-loader.js';
+import { DataLoader, type LoadOptions, MEMOIZE } from './loader/data-loader.js';
 import type { BatchLoadContext, DataLoaderOptions } from './loader/options.js';
 import { LoaderCounters, type LoaderStats } from './observe/stats.js';
 
@@ -38,6 +38,8 @@ export class RequestLoader<K, V> {
   /** This request's counters (the response trace reads them). */
   readonly counters = new LoaderCounters();
   private readonly memo: DataLoader<K, V, unknown>;
+  /** This request's shared scope, computed on first use. */
+  private scope: string | undefined = undefined;
   /** Loads that bypass the shared read (`fresh`, `refresh`); made on first use. */
   private direct: DataLoader<K, V, unknown> | null = null;
 
@@ -61,8 +63,20 @@ export class RequestLoader<K, V> {
   load(key: K, options?: RequestLoadOptions): Promise<V> {
     this.counters.loads++;
     this.definition.counters.loads++;
-    if (options?.fresh === true) return this.loadFresh(key, options);
-    return options === undefined ? this.memo.load(key) : this.memo.load(key, options);
+    if (options === undefined) {
+      const shared = this.definition.shared;
+      // A fresh entry in an in-process store answers now, without waiting for a batch.
+      if (shared !== null && key !== null && key !== undefined) {
+        const memoized = this.memo.peek(key);
+        if (memoized !== undefined) return memoized;
+        this.scope ??= shared.scopeOf(this.context);
+        const hit = shared.peekFresh(key, this.scope, this.counters);
+        if (hit !== MISS) return this.memo[MEMOIZE](key, hit);
+      }
+      return this.memo.load(key);
+    }
+    if (options.fresh === true) return this.loadFresh(key, options);
+    return this.memo.load(key, options);
   }
 
   /** Loads many keys; one entry per key: the value or the Error that key failed with. */
@@ -71,6 +85,11 @@ export class RequestLoader<K, V> {
       const promises: Promise<V | Error>[] = [];
       for (let i = 0; i < keys.length; i++)
         promises.push(this.load(keys[i] as K, options).catch((error: Error) => error));
+      return Promise.all(promises);
+    }
+    if (options === undefined && this.definition.shared !== null) {
+      const promises: Promise<V | Error>[] = [];
+      for (let i = 0; i < keys.length; i++) promises.push(this.load(keys[i] as K).catch((error: Error) => error));
       return Promise.all(promises);
     }
     this.counters.loads += keys.length;

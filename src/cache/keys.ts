@@ -13,8 +13,12 @@ import { describe } from '../errors.js';
  * cycles are refused with a TypeError that echoes the key.
  */
 export function encodeKey(key: unknown): string {
+  // Scalars (the common case) need no cycle tracking.
+  if (typeof key !== 'object' || key === null) return encodeValue(key, key, NO_OBJECTS);
   return encodeValue(key, key, new Set());
 }
+
+const NO_OBJECTS: Set<object> = new Set();
 
 function encodeValue(value: unknown, whole: unknown, seen: Set<object>): string {
   switch (typeof value) {
@@ -75,11 +79,17 @@ export interface KeySpace {
 }
 
 /**
- * The store key of one entry: `prefix|loader|version|scope|generation|key`, every part but the last
- * length-prefixed. The encoded key comes last, so it needs no prefix.
+ * Everything of a store key but the key value: `prefix|loader|version|scope|generation|`, every part
+ * length-prefixed. Built once per batch; a store key is this plus the encoded key, which comes last
+ * and so needs no prefix.
  */
+export function keyBase(space: KeySpace, scope: string, generation: number): string {
+  return `${lengthPrefixed(space.prefix)}${lengthPrefixed(space.loader)}${lengthPrefixed(space.version)}${lengthPrefixed(scope)}${generation}|`;
+}
+
+/** The store key of one entry: `keyBase(...)` followed by the encoded key. */
 export function sharedKey(space: KeySpace, scope: string, generation: number, encodedKey: string): string {
-  return `${lengthPrefixed(space.prefix)}${lengthPrefixed(space.loader)}${lengthPrefixed(space.version)}${lengthPrefixed(scope)}${generation}|${encodedKey}`;
+  return keyBase(space, scope, generation) + encodedKey;
 }
 
 /** The single-flight key of a scope: which loads may share a source call. */

@@ -118,6 +118,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
     async getCounters(keys) {
       return keys.map((key) => counters.get(key) ?? 0);
     },
+    peek(key) {
+      return entries.get(key);
+    },
+    peekCounter(key) {
+      return counters.get(key) ?? 0;
+    },
     async close() {
       entries.clear();
       counters.clear();

@@ -37,6 +37,13 @@ export interface CacheStore {
   getCounters(keys: readonly string[]): Promise<number[]>;
   /** Releases what the store owns (connections, timers). Idempotent. */
   close(): Promise<void>;
+  /**
+   * In-process stores only: the entry for a key, synchronously. Lets fresh hits skip the async path
+   * (and the single-flight bookkeeping) entirely.
+   */
+  peek?(key: string): CacheEntry | undefined;
+  /** In-process stores only: a counter's value, synchronously. */
+  peekCounter?(key: string): number;
   /** Size and eviction figures, where the store knows them. */
   stats?(): StoreStats;
 }

@@ -34,6 +34,9 @@ function returnError(error: unknown): unknown {
 
 function ignore(): void {}
 
+/** Key of DataLoader's internal memoize method (not part of the public API). */
+export const MEMOIZE: unique symbol = Symbol('loaderkit.memoize');
+
 function invalidKey(key: unknown): TypeError {
   return new TypeError(`The loader.load() function must be called with a value, but got: ${String(key)}.`);
 }
@@ -166,6 +169,25 @@ export class DataLoader<K, V, C = K> {
       promises[i] = this.load(keys[i] as K, options).then(undefined, returnError) as Promise<V | Error>;
     }
     return Promise.all(promises);
+  }
+
+  /**
+   * The memoized promise of a key, or `undefined`, without loading anything (not in dataloader).
+   */
+  peek(key: K): Promise<V> | undefined {
+    const memo = this._memo;
+    if (memo === null) return undefined;
+    return memo.get(this._cacheKeyFn === null ? (key as unknown as C) : this._cacheKeyFn(key)) ?? undefined;
+  }
+
+  /**
+   * Internal (loaderkit's request loaders): memoizes a value known to be absent from the memo and
+   * returns its promise. Skips `prime`'s checks; the caller has just seen `peek(key)` miss.
+   */
+  [MEMOIZE](key: K, value: V): Promise<V> {
+    const promise = Promise.resolve(value);
+    this._memo?.set(this._cacheKeyFn === null ? (key as unknown as C) : this._cacheKeyFn(key), promise);
+    return promise;
   }
 
   /** Drops one key from the memo; the next load fetches it again. Returns the loader. */

@@ -8,6 +8,8 @@ export class LoaderCounters {
   loads = 0;
   /** Keys answered by a fresh shared entry. */
   sharedHits = 0;
+  /** Shared hits answered at `load()` time from an in-process store, without a batch. */
+  syncHits = 0;
   /** Keys answered by a stale shared entry within grace (a refresh runs). */
   staleHits = 0;
   /** Keys that went to the batch function. */
@@ -39,7 +41,7 @@ export class LoaderCounters {
   snapshot(): LoaderStats {
     const sharedLookups = this.sharedHits + this.staleHits + this.misses;
     // Every load either hits the memo or becomes a batch key, so hits need no counting on the hot path.
-    const memoHits = Math.max(0, this.loads - this.batchedKeys);
+    const memoHits = Math.max(0, this.loads - this.batchedKeys - this.syncHits);
     return {
       loads: this.loads,
       memoHits,

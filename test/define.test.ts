@@ -1,0 +1,471 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  type CreateLoaders,
+  defineLoaders,
+  type LoadersContext,
+  type LoaderStats,
+  NotFoundError,
+  RequestLoader,
+  type SpecKey,
+  type SpecValue,
+} from '../src/index.js';
+
+interface User {
+  id: number;
+  slug: string;
+  name: string;
+}
+interface Post {
+  id: string;
+  title: string;
+}
+interface TenantCtx {
+  tenant: string;
+}
+interface ViewerCtx {
+  viewer: number;
+}
+
+const user = (id: number): User => ({ id, slug: `u${id}`, name: `User ${id}` });
+
+/** A batch function over users that records each call's keys. */
+function recorder<K>(calls: K[][], value: (key: K) => unknown = (key) => ({ key })) {
+  return async (keys: readonly K[]) => {
+    calls.push([...keys]);
+    return keys.map(value);
+  };
+}
+
+describe('defineLoaders: types', () => {
+  it('infers key and value types from each batch function, with no casts or generics', () => {
+    const create = defineLoaders({
+      users: { batch: async (ids: readonly number[]) => ids.map(user) },
+      posts: {
+        batch: async (ids: readonly string[]) => ids.map((id): Post | Error => ({ id, title: id })),
+      },
+      compound: {
+        batch: async (keys: readonly { org: string; n: number }[]) => keys.map((k) => `${k.org}${k.n}`),
+      },
+    });
+    const loaders = create({});
+    expectTypeOf(loaders.users).toEqualTypeOf<RequestLoader<number, User>>();
+    expectTypeOf(loaders.users.load).parameter(0).toEqualTypeOf<number>();
+    expectTypeOf(loaders.users.load(1)).toEqualTypeOf<Promise<User>>();
+    // Error members of the result are rejections, not values.
+    expectTypeOf(loaders.posts.load('p')).toEqualTypeOf<Promise<Post>>();
+    expectTypeOf(loaders.posts.loadMany(['p'])).toEqualTypeOf<Promise<Array<Post | Error>>>();
+    expectTypeOf(loaders.compound.load).parameter(0).toEqualTypeOf<{ org: string; n: number }>();
+    expectTypeOf(loaders.compound.load({ org: 'a', n: 1 })).toEqualTypeOf<Promise<string>>();
+    // @ts-expect-error: users take number keys
+    void loaders.users.load('1').catch(() => {});
+  });
+
+  it('adds | null to the value of a batch that answers with a Map', () => {
+    const create = defineLoaders({
+      byId: {
+        batch: async (ids: readonly number[]) => new Map(ids.map((id) => [id, user(id)] as const)),
+      },
+    });
+    expectTypeOf(create({}).byId.load(1)).toEqualTypeOf<Promise<User | null>>();
+    type Spec = { batch: (keys: readonly number[]) => Promise<Map<number, User>> };
+    expectTypeOf<SpecKey<Spec>>().toEqualTypeOf<number>();
+    expectTypeOf<SpecValue<Spec>>().toEqualTypeOf<User | null>();
+  });
+
+  it("types createLoaders' context as what the batch functions take", () => {
+    const create = defineLoaders({
+      users: { batch: async (ids: readonly number[], ctx: TenantCtx) => ids.map((id) => `${ctx.tenant}${id}`) },
+      feed: { batch: async (ids: readonly number[], ctx: ViewerCtx) => ids.map((id) => id + ctx.viewer) },
+      plain: { batch: async (ids: readonly number[]) => ids },
+    });
+    expectTypeOf(create).parameter(0).toEqualTypeOf<TenantCtx & ViewerCtx>();
+    expectTypeOf<LoadersContext<{ a: { batch: (k: readonly number[], c: TenantCtx) => Promise<number[]> } }>>()
+      .toEqualTypeOf<TenantCtx>();
+    // @ts-expect-error: the viewer is missing
+    void create({ tenant: 't' });
+    void create({ tenant: 't', viewer: 1 });
+
+    const contextFree = defineLoaders({ plain: { batch: async (ids: readonly number[]) => ids } });
+    expectTypeOf(contextFree).parameter(0).toEqualTypeOf<unknown>();
+    expectTypeOf(contextFree).toEqualTypeOf<CreateLoaders<{ plain: { batch: (ids: readonly number[]) => Promise<number[]> } }>>();
+  });
+
+  it('types the scope function of a shared policy with the context', () => {
+    defineLoaders({
+      users: {
+        batch: async (ids: readonly number[], _ctx: TenantCtx) => ids,
+        shared: {
+          scope: (ctx) => {
+            expectTypeOf(ctx).toEqualTypeOf<TenantCtx>();
+            return ctx.tenant;
+          },
+          ttl: 1_000,
+        },
+      },
+    });
+  });
+
+  it('a shared policy without scope is a type error and a runtime TypeError naming the loader', () => {
+    expect(() =>
+      defineLoaders({
+        accounts: {
+          batch: async (ids: readonly number[]) => ids,
+          // @ts-expect-error: shared.scope is required
+          shared: { ttl: 1_000 },
+        },
+      }),
+    ).toThrow(TypeError);
+    expect(() =>
+      defineLoaders({
+        accounts: {
+          batch: async (ids: readonly number[]) => ids,
+          // @ts-expect-error: shared.scope is required
+          shared: { ttl: 1_000 },
+        },
+      }),
+    ).toThrow(/Loader "accounts".*shared\.scope is required/);
+  });
+
+  it('rejects bad shared policies at definition, naming the loader and the option', () => {
+    const batch = async (ids: readonly number[]) => ids;
+    const cases: Array<[unknown, RegExp]> = [
+      [{ scope: 'tenant', ttl: 1 }, /shared\.scope/],
+      [{ scope: 'global' }, /shared\.ttl/],
+      [{ scope: 'global', ttl: -1 }, /shared\.ttl/],
+      [{ scope: 'global', ttl: 1, jitter: 2 }, /shared\.jitter/],
+      [{ scope: 'global', ttl: 1, negativeTtl: Number.NaN }, /shared\.negativeTtl/],
+      [{ scope: 'global', ttl: 1, graceMs: -5 }, /shared\.graceMs/],
+      [{ scope: 'global', ttl: 1, version: '' }, /shared\.version/],
+      [{ scope: 'global', ttl: 1, ttlMs: 5 }, /unknown shared option "ttlMs"/],
+      ['global', /shared must be an object/],
+    ];
+    for (const [shared, message] of cases) {
+      expect(() => defineLoaders({ things: { batch, shared: shared as never } })).toThrow(TypeError);
+      expect(() => defineLoaders({ things: { batch, shared: shared as never } })).toThrow(/Loader "things"/);
+      expect(() => defineLoaders({ things: { batch, shared: shared as never } })).toThrow(message);
+    }
+  });
+});
+
+describe('defineLoaders: validation at definition', () => {
+  const batch = async (ids: readonly number[]) => ids;
+
+  it('throws on unknown spec options, naming the loader and the option', () => {
+    expect(() => defineLoaders({ users: { batch, ttl: 5 } as never })).toThrow(TypeError);
+    expect(() => defineLoaders({ users: { batch, ttl: 5 } as never })).toThrow(/Loader "users": unknown option "ttl"/);
+    expect(() => defineLoaders({ users: { batch, cacheKeyFn: (k: number) => k } as never })).toThrow(
+      /unknown option "cacheKeyFn"/,
+    );
+  });
+
+  it('throws on a batch that is not a function', () => {
+    expect(() => defineLoaders({ users: { batch: 'SELECT *' } as never })).toThrow(TypeError);
+    expect(() => defineLoaders({ users: { batch: 'SELECT *' } as never })).toThrow(/Loader "users": batch must be a function/);
+    expect(() => defineLoaders({ users: {} as never })).toThrow(/batch must be a function/);
+    expect(() => defineLoaders({ users: null as never })).toThrow(/Loader "users"/);
+  });
+
+  it('throws on primes naming an unknown loader, listing the defined ones', () => {
+    expect(() =>
+      defineLoaders({
+        bySlug: { batch: async (slugs: readonly string[]) => slugs.map(() => user(1)), primes: { usersById: (u) => u.id } },
+        byId: { batch: async (ids: readonly number[]) => ids.map(user) },
+      }),
+    ).toThrow(/Loader "bySlug": primes names "usersById", which is not a loader \(defined: bySlug, byId\)/);
+    expect(() =>
+      defineLoaders({
+        a: { batch, primes: { a: 'id' } as never },
+      }),
+    ).toThrow(/primes\.a must be a function/);
+  });
+
+  it('throws on a non-function cacheKey and a non-object specs argument', () => {
+    expect(() => defineLoaders({ users: { batch, cacheKey: 'id' as never } })).toThrow(/cacheKey must be a function/);
+    expect(() => defineLoaders(null as never)).toThrow(TypeError);
+    expect(() => defineLoaders({ users: { batch } }, { prefix: 5 as never })).toThrow(/prefix/);
+  });
+
+  it('throws on bad core options through the first request loader (validated by DataLoader)', () => {
+    const create = defineLoaders({ users: { batch, maxBatchSize: 0 } });
+    expect(() => create({}).users).toThrow(/maxBatchSize/);
+  });
+});
+
+describe('createLoaders: per-request loaders', () => {
+  it('creates each loader lazily, on first use, once per request', () => {
+    const create = defineLoaders({
+      users: { batch: async (ids: readonly number[]) => ids.map(user) },
+      posts: { batch: async (ids: readonly string[]) => ids },
+    });
+    const loaders = create({});
+    expect(Object.hasOwn(loaders, 'users')).toBe(false);
+    expect(Object.hasOwn(loaders, 'posts')).toBe(false);
+    const users = loaders.users;
+    expect(users).toBeInstanceOf(RequestLoader);
+    expect(users.name).toBe('users');
+    expect(Object.hasOwn(loaders, 'users')).toBe(true);
+    expect(Object.hasOwn(loaders, 'posts')).toBe(false);
+    expect(loaders.users).toBe(users);
+  });
+
+  it('gives every request its own loaders, memo and context', async () => {
+    const calls: Array<{ keys: number[]; ctx: TenantCtx }> = [];
+    const create = defineLoaders({
+      users: {
+        batch: async (ids: readonly number[], ctx: TenantCtx) => {
+          calls.push({ keys: [...ids], ctx });
+          return ids.map((id) => `${ctx.tenant}:${id}`);
+        },
+      },
+    });
+    const ctxA = { tenant: 'a' };
+    const ctxB = { tenant: 'b' };
+    const a = create(ctxA);
+    const b = create(ctxB);
+    expect(a.users).not.toBe(b.users);
+    expect(await Promise.all([a.users.load(1), b.users.load(1), a.users.load(2)])).toEqual(['a:1', 'b:1', 'a:2']);
+    expect(await a.users.load(1)).toBe('a:1');
+    expect(calls).toEqual([
+      { keys: [1, 2], ctx: ctxA },
+      { keys: [1], ctx: ctxB },
+    ]);
+    expect(calls[0]!.ctx).toBe(ctxA);
+    // A third request starts with an empty memo (no shared tier: the source is called again).
+    expect(await create(ctxA).users.load(1)).toBe('a:1');
+    expect(calls).toHaveLength(3);
+  });
+
+  it('passes the batch function an abort signal', async () => {
+    let seen: AbortSignal | undefined;
+    const create = defineLoaders({
+      users: {
+        batch: async (ids: readonly number[], _ctx: unknown, info) => {
+          seen = info.signal;
+          return ids;
+        },
+      },
+    });
+    await create({}).users.load(1);
+    expect(seen).toBeInstanceOf(AbortSignal);
+  });
+});
+
+describe('request loaders keep the dataloader API', () => {
+  function setup(options: { maxBatchSize?: number; cacheErrors?: boolean } = {}) {
+    const calls: number[][] = [];
+    const create = defineLoaders({
+      users: {
+        ...options,
+        batch: async (ids: readonly number[]) => {
+          calls.push([...ids]);
+          return ids.map((id) => (id < 0 ? new Error(`no user ${id}`) : user(id)));
+        },
+      },
+    });
+    return { loaders: create({}), calls };
+  }
+
+  it('load batches a tick, dedupes keys and splits by maxBatchSize: [[1, 2], [3]]', async () => {
+    const { loaders, calls } = setup({ maxBatchSize: 2 });
+    const values = await Promise.all([1, 2, 1, 3].map((id) => loaders.users.load(id)));
+    expect(values.map((u) => u.id)).toEqual([1, 2, 1, 3]);
+    expect(calls).toEqual([[1, 2], [3]]);
+    expect(values[0]).toBe(values[2]);
+  });
+
+  it('loadMany answers per key, with an Error where a key failed', async () => {
+    const { loaders, calls } = setup();
+    const values = await loaders.users.loadMany([1, -1, 2]);
+    expect(values[0]).toEqual(user(1));
+    expect(values[1]).toBeInstanceOf(Error);
+    expect((values[1] as Error).message).toBe('no user -1');
+    expect(values[2]).toEqual(user(2));
+    expect(calls).toEqual([[1, -1, 2]]);
+    await expect(loaders.users.load(-1)).rejects.toThrow('no user -1');
+    expect(calls).toHaveLength(1);
+  });
+
+  it('prime fills the memo without overwriting, clear and clearAll drop keys; all chain', async () => {
+    const { loaders, calls } = setup();
+    const primed = { id: 1, slug: 'primed', name: 'Primed' };
+    expect(loaders.users.prime(1, primed)).toBe(loaders.users);
+    expect(loaders.users.prime(1, user(1))).toBe(loaders.users);
+    expect(await loaders.users.load(1)).toBe(primed);
+    expect(calls).toEqual([]);
+    expect(loaders.users.clear(1)).toBe(loaders.users);
+    expect(await loaders.users.load(1)).toEqual(user(1));
+    expect(calls).toEqual([[1]]);
+    await loaders.users.load(2);
+    expect(loaders.users.clearAll()).toBe(loaders.users);
+    await Promise.all([loaders.users.load(1), loaders.users.load(2)]);
+    expect(calls).toEqual([[1], [2], [1, 2]]);
+    loaders.users.prime(9, new Error('primed error'));
+    await expect(loaders.users.load(9)).rejects.toThrow('primed error');
+  });
+
+  it('cacheErrors: false retries a failed key on the next load', async () => {
+    const { loaders, calls } = setup({ cacheErrors: false });
+    await expect(loaders.users.load(-1)).rejects.toThrow();
+    await expect(loaders.users.load(-1)).rejects.toThrow();
+    expect(calls).toEqual([[-1], [-1]]);
+  });
+
+  it('Map results: absent keys resolve to null, or reject with NotFoundError under onMissing: "error"', async () => {
+    const create = defineLoaders({
+      lenient: { batch: async (ids: readonly number[]) => new Map([[1, user(1)]]) },
+      strict: { batch: async (ids: readonly number[]) => new Map([[1, user(1)]]), onMissing: 'error' },
+    });
+    const loaders = create({});
+    expect(await loaders.lenient.loadMany([1, 2])).toEqual([user(1), null]);
+    const [found, missing] = await loaders.strict.loadMany([1, 2]);
+    expect(found).toEqual(user(1));
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect((missing as NotFoundError).key).toBe(2);
+    expect((missing as NotFoundError).loader).toBe('strict');
+  });
+
+  it('cacheKey lets object keys share a memo entry', async () => {
+    const calls: Array<Array<{ id: number }>> = [];
+    const create = defineLoaders({
+      users: {
+        batch: async (keys: readonly { id: number }[]) => {
+          calls.push([...keys]);
+          return keys.map((k) => user(k.id));
+        },
+        cacheKey: (key) => key.id,
+      },
+    });
+    const loaders = create({});
+    const [a, b] = await Promise.all([loaders.users.load({ id: 1 }), loaders.users.load({ id: 1 })]);
+    expect(a).toBe(b);
+    expect(calls).toEqual([[{ id: 1 }]]);
+  });
+});
+
+describe('cross-loader primes', () => {
+  function setup() {
+    const byIdCalls: number[][] = [];
+    const bySlugCalls: string[][] = [];
+    const create = defineLoaders({
+      byId: {
+        batch: async (ids: readonly number[]) => {
+          byIdCalls.push([...ids]);
+          return ids.map(user);
+        },
+      },
+      bySlug: {
+        batch: async (slugs: readonly string[]) => {
+          bySlugCalls.push([...slugs]);
+          return slugs.map((slug) => (slug === 'nobody' ? null : user(Number(slug.slice(1)))));
+        },
+        primes: { byId: (u) => u?.id },
+      },
+    });
+    return { create, byIdCalls, bySlugCalls };
+  }
+
+  it("fill another loader's memo: the primed loader is never called", async () => {
+    const { create, byIdCalls, bySlugCalls } = setup();
+    const loaders = create({});
+    const [ann, bob] = await Promise.all([loaders.bySlug.load('u1'), loaders.bySlug.load('u2')]);
+    expect(await loaders.byId.load(1)).toBe(ann);
+    expect(await loaders.byId.loadMany([2, 1])).toEqual([bob, ann]);
+    expect(bySlugCalls).toEqual([['u1', 'u2']]);
+    expect(byIdCalls).toEqual([]);
+    // Keys that were not primed still go to the source.
+    await loaders.byId.load(3);
+    expect(byIdCalls).toEqual([[3]]);
+  });
+
+  it('do not overwrite what the other loader already holds, and skip null values', async () => {
+    const { create, byIdCalls } = setup();
+    const loaders = create({});
+    const own = await loaders.byId.load(1);
+    await loaders.bySlug.loadMany(['u1', 'nobody']);
+    expect(await loaders.byId.load(1)).toBe(own);
+    expect(byIdCalls).toEqual([[1]]);
+  });
+
+  it('stay within the request', async () => {
+    const { create, byIdCalls } = setup();
+    await create({}).bySlug.load('u1');
+    await create({}).byId.load(1);
+    expect(byIdCalls).toEqual([[1]]);
+  });
+});
+
+describe('stats', () => {
+  it('counts loads, memo hits, batches and source calls per loader, per request and process-wide', async () => {
+    const create = defineLoaders({
+      users: {
+        batch: async (ids: readonly number[]) => ids.map((id) => (id < 0 ? new Error('bad') : user(id))),
+        maxBatchSize: 2,
+      },
+      idle: { batch: async (ids: readonly number[]) => ids },
+    });
+    const a = create({});
+    await Promise.all([a.users.load(1), a.users.load(2), a.users.load(3), a.users.load(1)]);
+    await a.users.load(2);
+    await a.users.loadMany([-1, 1]);
+    // loads: 4 + 1 + 2 = 7; batch keys: [1,2], [3], [-1] = 4; memo hits: 3.
+    const request = a.users.stats();
+    expect(request).toMatchObject({
+      loads: 7,
+      memoHits: 3,
+      batches: 3,
+      keysPerBatch: 4 / 3,
+      maxBatch: 2,
+      sourceCalls: 3,
+      misses: 4,
+      errors: 1,
+      sharedHits: 0,
+      joins: 0,
+      writes: 0,
+      sharedHitRate: 0,
+    });
+    expect(request.memoHitRate).toBeCloseTo(3 / 7, 10);
+
+    const b = create({});
+    await b.users.load(1);
+    const total = create.stats();
+    expect(total.loaders.users).toMatchObject({ loads: 8, memoHits: 3, batches: 4, sourceCalls: 4, misses: 5 });
+    expect(total.loaders.idle).toMatchObject({ loads: 0, memoHitRate: 0, keysPerBatch: 0, sharedHitRate: 0 });
+    expect(b.users.stats()).toMatchObject({ loads: 1, batches: 1, memoHits: 0 });
+    // No shared loader: defineLoaders made no store.
+    expect(total.store).toBeUndefined();
+    expectTypeOf(total.loaders.users).toEqualTypeOf<LoaderStats>();
+  });
+
+  it('returns snapshots that later loads do not change', async () => {
+    const create = defineLoaders({ users: { batch: async (ids: readonly number[]) => ids } });
+    const loaders = create({});
+    await loaders.users.load(1);
+    const before = loaders.users.stats();
+    const beforeTotal = create.stats();
+    await loaders.users.load(2);
+    expect(before.loads).toBe(1);
+    expect(beforeTotal.loaders.users.loads).toBe(1);
+    expect(loaders.users.stats().loads).toBe(2);
+  });
+
+  it('reports shared hit rates and the store figures for shared loaders', async () => {
+    const create = defineLoaders(
+      {
+        users: {
+          batch: async (ids: readonly number[]) => ids.map(user),
+          shared: { scope: 'global', ttl: 60_000 },
+        },
+      },
+      { now: () => 1_000_000 },
+    );
+    await create({}).users.loadMany([1, 2]);
+    await create({}).users.loadMany([1, 2, 3]);
+    const stats = create.stats();
+    // Lookups: 2 misses, then 2 hits and 1 miss.
+    expect(stats.loaders.users).toMatchObject({ loads: 5, sharedHits: 2, misses: 3, sourceCalls: 2, writes: 3 });
+    expect(stats.loaders.users.sharedHitRate).toBeCloseTo(2 / 5, 10);
+    expect(stats.store).toMatchObject({ entries: 3, evictions: 0 });
+    await create.close();
+    await create.close();
+  });
+});
