@@ -41,12 +41,32 @@ export interface CachedFunction<A extends unknown[], V> {
 }
 
 /** Wraps `fn` with the shared cache. Arguments are the key (built with `encodeKey`). */
-export function cached<A extends unknown[], V>(fn: (...args: A) => Promise<V>, options: CachedOptions<A, V>): CachedFunction<A, V> {
-  if (typeof fn !== 'function') throw new TypeError(`cached(fn, options) takes an async function, but got: ${describe(fn)}.`);
-  if (typeof options !== 'object' || options === null || typeof options.name !== 'string' || options.name === '') {
-    throw new TypeError(`cached(fn, options) needs options.name (a non-empty string), but got: ${describe(options?.name)}.`);
+export function cached<A extends unknown[], V>(
+  fn: (...args: A) => Promise<V>,
+  options: CachedOptions<A, V>,
+): CachedFunction<A, V> {
+  if (typeof fn !== 'function')
+    throw new TypeError(`cached(fn, options) takes an async function, but got: ${describe(fn)}.`);
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    typeof options.name !== 'string' ||
+    options.name === ''
+  ) {
+    throw new TypeError(
+      `cached(fn, options) needs options.name (a non-empty string), but got: ${describe(options?.name)}.`,
+    );
   }
-  const { name, store: givenStore, prefix = 'loaderkit', now = Date.now, onError, scope, ttl, ...rest } = options;
+  const {
+    name,
+    store: givenStore,
+    prefix = 'loaderkit',
+    now = Date.now,
+    onError,
+    scope,
+    ttl,
+    ...rest
+  } = options;
   const policy = resolvePolicy<A, V, A>(name, {
     ...rest,
     scope: typeof scope === 'function' ? (args: A) => scope(...args) : scope,

@@ -2,6 +2,7 @@ export { encodeKey } from './cache/keys.js';
 export { createMemoryStore, estimateBytes, type MemoryStoreOptions } from './cache/memory-store.js';
 export type { SharedPolicy } from './cache/policy.js';
 export type { CacheEntry, CacheStore, CacheWrite, StoreStats } from './cache/store.js';
+export { type CachedFunction, type CachedOptions, cached } from './cached.js';
 export {
   type CreateLoaders,
   type DefineLoadersOptions,
@@ -25,4 +26,3 @@ export type {
 } from './loader/options.js';
 export type { LoaderStats } from './observe/stats.js';
 export { RequestLoader, type RequestLoadOptions } from './request-loader.js';
-export { type CachedFunction, type CachedOptions, cached } from './cached.js';

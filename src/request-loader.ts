@@ -89,7 +89,8 @@ export class RequestLoader<K, V> {
     }
     if (options === undefined && this.definition.shared !== null) {
       const promises: Promise<V | Error>[] = [];
-      for (let i = 0; i < keys.length; i++) promises.push(this.load(keys[i] as K).catch((error: Error) => error));
+      for (let i = 0; i < keys.length; i++)
+        promises.push(this.load(keys[i] as K).catch((error: Error) => error));
       return Promise.all(promises);
     }
     this.counters.loads += keys.length;

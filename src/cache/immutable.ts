@@ -48,6 +48,19 @@ function classifyValue(value: unknown, seen: Set<object>): Sharing {
   if (typeof value === 'function' || typeof value === 'symbol') return 'unshareable';
   if (typeof value !== 'object' || value === null) return 'frozen';
   if (seen.has(value)) return 'unshareable';
+  if (value instanceof Map || value instanceof Set) {
+    // Cloned on read, so everything inside must survive structuredClone as it is.
+    seen.add(value);
+    let result: Sharing = 'cloned';
+    for (const item of value instanceof Map ? [...value.keys(), ...value.values()] : value.values()) {
+      if (classifyValue(item, seen) === 'unshareable') {
+        result = 'unshareable';
+        break;
+      }
+    }
+    seen.delete(value);
+    return result;
+  }
   if (isCloneableBuiltIn(value)) return 'cloned';
   const proto = Object.getPrototypeOf(value);
   if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return 'unshareable';

@@ -5,6 +5,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { describe } from '../errors.js';
+import { hotClock } from './clock.js';
 import type { CacheEntry, CacheStore, CacheWrite, StoreStats } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -69,6 +70,12 @@ function positiveInteger(value: unknown, name: string): number | undefined {
   return value;
 }
 
+/** An entry with the time the store drops it. */
+interface Stored {
+  readonly entry: CacheEntry;
+  readonly expiresAt: number;
+}
+
 /** Creates the in-process `CacheStore`. */
 export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore {
   const maxEntries = positiveInteger(options.maxEntries, 'maxEntries') ?? 10_000;
@@ -76,34 +83,42 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
   const now = options.now ?? Date.now;
   if (typeof now !== 'function')
     throw new TypeError(`createMemoryStore option now must be a function, but got: ${describe(now)}.`);
+  const clock = hotClock(now);
   let evictions = 0;
-  const entries = new LRUCache<string, CacheEntry>({
+  // Expiry is checked here, on our clock, not by lru-cache's TTLs: cheaper per read, and exact under a
+  // clock that jumps (lru-cache caches its clock for ttlResolution).
+  const entries = new LRUCache<string, Stored>({
     max: maxEntries,
     ...(maxBytes === undefined
       ? {}
       : {
           maxSize: maxBytes,
-          sizeCalculation: (entry: CacheEntry, key: string) =>
-            Math.max(1, 2 * key.length + estimateBytes(entry.value) + 48),
+          sizeCalculation: (stored: Stored, key: string) =>
+            Math.max(1, 2 * key.length + estimateBytes(stored.entry.value) + 56),
         }),
-    // TTLs are checked against our clock, so fake timers in tests move them too.
-    perf: { now },
     dispose: (_value, _key, reason) => {
       if (reason === 'evict') evictions++;
     },
   });
   const counters = new Map<string, number>();
+  const read = (key: string): CacheEntry | undefined => {
+    const stored = entries.get(key);
+    if (stored === undefined) return undefined;
+    if (clock() < stored.expiresAt) return stored.entry;
+    entries.delete(key);
+    return undefined;
+  };
 
   return {
     name: 'memory',
     async getMany(keys) {
       const out = new Array<CacheEntry | undefined>(keys.length);
-      for (let i = 0; i < keys.length; i++) out[i] = entries.get(keys[i]!);
+      for (let i = 0; i < keys.length; i++) out[i] = read(keys[i]!);
       return out;
     },
     async setMany(writes: readonly CacheWrite[]) {
       for (const write of writes) {
-        if (write.ttlMs > 0) entries.set(write.key, write.entry, { ttl: write.ttlMs });
+        if (write.ttlMs > 0) entries.set(write.key, { entry: write.entry, expiresAt: now() + write.ttlMs });
         else entries.delete(write.key);
       }
     },
@@ -118,9 +133,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
     async getCounters(keys) {
       return keys.map((key) => counters.get(key) ?? 0);
     },
-    peek(key) {
-      return entries.get(key);
-    },
+    peek: read,
     peekCounter(key) {
       return counters.get(key) ?? 0;
     },

@@ -7,6 +7,7 @@
 import { isError, NotFoundError } from '../errors.js';
 import type { BatchLoadContext } from '../loader/options.js';
 import { LoaderCounters } from '../observe/stats.js';
+import { hotClock } from './clock.js';
 import { fromShared, toShared } from './immutable.js';
 import { encodeKey, type KeySpace, keyBase, sharedKey } from './keys.js';
 import type { ResolvedPolicy } from './policy.js';
@@ -54,25 +55,10 @@ interface Namespace {
   readonly generation: number;
   readonly generationKey: string;
   readonly base: string;
-  readonly keys: Map<string, string>;
-}
-
-/**
- * `Date.now()` read at most once per millisecond: the value is reused until a 1 ms timer (unref'd)
- * clears it, as lru-cache's ttlResolution does. A Date.now() call per shared hit was a tenth of its cost.
- */
-function coarseClock(): () => number {
-  let cached = 0;
-  const clear = () => {
-    cached = 0;
-  };
-  return () => {
-    if (cached === 0) {
-      cached = Date.now();
-      setTimeout(clear, 1).unref();
-    }
-    return cached;
-  };
+  /** Store keys by scalar cache key. */
+  readonly scalarKeys: Map<unknown, string>;
+  /** Store keys by the encoding of an object cache key. */
+  readonly objectKeys: Map<string, string>;
 }
 
 function asError(reason: unknown): Error {
@@ -108,7 +94,7 @@ export class SharedCache<K, V, Ctx> {
   private readonly clock: () => number;
 
   constructor(private readonly options: SharedCacheOptions<K, V, Ctx>) {
-    this.clock = options.now === Date.now ? coarseClock() : options.now;
+    this.clock = hotClock(options.now);
   }
 
   /** The scope string of a request context (throws, failing closed, for a bad scope). */
@@ -131,7 +117,9 @@ export class SharedCache<K, V, Ctx> {
     const store = this.options.store;
     const scope = this.scopeOf(context);
     const namespace =
-      store.peekCounter === undefined ? this.namespace(scope, await this.generation(scope)) : this.currentNamespace(scope);
+      store.peekCounter === undefined
+        ? this.namespace(scope, await this.generation(scope))
+        : this.currentNamespace(scope);
     const out = new Array<V | Error>(keys.length);
     const skeys = new Array<string>(keys.length);
     // Fresh hits of an in-process store are answered right here, without flights or awaits.
@@ -227,7 +215,8 @@ export class SharedCache<K, V, Ctx> {
       generation,
       generationKey: known?.generationKey ?? this.generationKey(scope),
       base: keyBase(this.options.space, scope, generation),
-      keys: new Map(),
+      scalarKeys: new Map(),
+      objectKeys: new Map(),
     };
     this.namespaces.set(scope, namespace);
     return namespace;
@@ -235,11 +224,17 @@ export class SharedCache<K, V, Ctx> {
 
   /** The store key of a key in a namespace, reusing the string built last time (its hash is cached). */
   private storeKey(namespace: Namespace, key: K): string {
-    const encoded = encodeKey(this.options.cacheKeyOf(key));
-    let skey = namespace.keys.get(encoded);
+    const cacheKey = this.options.cacheKeyOf(key);
+    // Scalars index their own map as they are (SameValueZero matches encodeKey: 0 and -0 are one key,
+    // 1 and '1' are two); objects index another map by their encoding, so a string key can never
+    // meet an object key whose encoding it spells.
+    const isObject = typeof cacheKey === 'object' && cacheKey !== null;
+    const index = isObject ? encodeKey(cacheKey) : cacheKey;
+    const keys = isObject ? namespace.objectKeys : namespace.scalarKeys;
+    let skey = keys.get(index);
     if (skey === undefined) {
-      skey = namespace.base + encoded;
-      namespace.keys.set(encoded, skey);
+      skey = namespace.base + (isObject ? (index as string) : encodeKey(cacheKey));
+      keys.set(index, skey);
       this.internedCount++;
     }
     return skey;
@@ -326,7 +321,9 @@ export class SharedCache<K, V, Ctx> {
   private answer(entry: CacheEntry, key: K): V {
     if (entry.value === null && this.options.missingAsError)
       return new NotFoundError(key, this.options.space.loader) as V;
-    return entry.sharing === 'frozen' ? (entry.value as V) : fromShared({ value: entry.value as V, sharing: entry.sharing });
+    return entry.sharing === 'frozen'
+      ? (entry.value as V)
+      : fromShared({ value: entry.value as V, sharing: entry.sharing });
   }
 
   /** The entry to store for a loaded value, or null when the value cannot be shared. */
@@ -474,7 +471,6 @@ export class SharedCache<K, V, Ctx> {
         return;
     }
   }
-
 }
 
 type NumericCounter =
