@@ -1,9 +1,8 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
-  type CreateLoaders,
   defineLoaders,
-  type LoadersContext,
   type LoaderStats,
+  type LoadersContext,
   NotFoundError,
   RequestLoader,
   type SpecKey,
@@ -27,14 +26,6 @@ interface ViewerCtx {
 }
 
 const user = (id: number): User => ({ id, slug: `u${id}`, name: `User ${id}` });
-
-/** A batch function over users that records each call's keys. */
-function recorder<K>(calls: K[][], value: (key: K) => unknown = (key) => ({ key })) {
-  return async (keys: readonly K[]) => {
-    calls.push([...keys]);
-    return keys.map(value);
-  };
-}
 
 describe('defineLoaders: types', () => {
   it('infers key and value types from each batch function, with no casts or generics', () => {
@@ -74,35 +65,37 @@ describe('defineLoaders: types', () => {
 
   it("types createLoaders' context as what the batch functions take", () => {
     const create = defineLoaders({
-      users: { batch: async (ids: readonly number[], ctx: TenantCtx) => ids.map((id) => `${ctx.tenant}${id}`) },
+      users: {
+        batch: async (ids: readonly number[], ctx: TenantCtx) => ids.map((id) => `${ctx.tenant}${id}`),
+      },
       feed: { batch: async (ids: readonly number[], ctx: ViewerCtx) => ids.map((id) => id + ctx.viewer) },
       plain: { batch: async (ids: readonly number[]) => ids },
     });
     expectTypeOf(create).parameter(0).toEqualTypeOf<TenantCtx & ViewerCtx>();
-    expectTypeOf<LoadersContext<{ a: { batch: (k: readonly number[], c: TenantCtx) => Promise<number[]> } }>>()
-      .toEqualTypeOf<TenantCtx>();
+    expectTypeOf<
+      LoadersContext<{ a: { batch: (k: readonly number[], c: TenantCtx) => Promise<number[]> } }>
+    >().toEqualTypeOf<TenantCtx>();
     // @ts-expect-error: the viewer is missing
     void create({ tenant: 't' });
     void create({ tenant: 't', viewer: 1 });
 
     const contextFree = defineLoaders({ plain: { batch: async (ids: readonly number[]) => ids } });
     expectTypeOf(contextFree).parameter(0).toEqualTypeOf<unknown>();
-    expectTypeOf(contextFree).toEqualTypeOf<CreateLoaders<{ plain: { batch: (ids: readonly number[]) => Promise<number[]> } }>>();
+    expectTypeOf(contextFree({}).plain.load(1)).toEqualTypeOf<Promise<number>>();
   });
 
-  it('types the scope function of a shared policy with the context', () => {
-    defineLoaders({
+  it('accepts a scope function of the context and keeps the shared loader typed', () => {
+    const create = defineLoaders({
       users: {
-        batch: async (ids: readonly number[], _ctx: TenantCtx) => ids,
-        shared: {
-          scope: (ctx) => {
-            expectTypeOf(ctx).toEqualTypeOf<TenantCtx>();
-            return ctx.tenant;
-          },
-          ttl: 1_000,
-        },
+        batch: async (ids: readonly number[], ctx: TenantCtx) => ids.map((id) => `${ctx.tenant}${id}`),
+        shared: { scope: (ctx: TenantCtx) => ctx.tenant, ttl: 1_000 },
       },
     });
+    expectTypeOf(create).parameter(0).toEqualTypeOf<TenantCtx>();
+    expectTypeOf(create({ tenant: 't' }).users.load(1)).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(create.invalidate<'users'>)
+      .parameter(1)
+      .toEqualTypeOf<readonly number[]>();
   });
 
   it('a shared policy without scope is a type error and a runtime TypeError naming the loader', () => {
@@ -152,7 +145,9 @@ describe('defineLoaders: validation at definition', () => {
 
   it('throws on unknown spec options, naming the loader and the option', () => {
     expect(() => defineLoaders({ users: { batch, ttl: 5 } as never })).toThrow(TypeError);
-    expect(() => defineLoaders({ users: { batch, ttl: 5 } as never })).toThrow(/Loader "users": unknown option "ttl"/);
+    expect(() => defineLoaders({ users: { batch, ttl: 5 } as never })).toThrow(
+      /Loader "users": unknown option "ttl"/,
+    );
     expect(() => defineLoaders({ users: { batch, cacheKeyFn: (k: number) => k } as never })).toThrow(
       /unknown option "cacheKeyFn"/,
     );
@@ -160,7 +155,9 @@ describe('defineLoaders: validation at definition', () => {
 
   it('throws on a batch that is not a function', () => {
     expect(() => defineLoaders({ users: { batch: 'SELECT *' } as never })).toThrow(TypeError);
-    expect(() => defineLoaders({ users: { batch: 'SELECT *' } as never })).toThrow(/Loader "users": batch must be a function/);
+    expect(() => defineLoaders({ users: { batch: 'SELECT *' } as never })).toThrow(
+      /Loader "users": batch must be a function/,
+    );
     expect(() => defineLoaders({ users: {} as never })).toThrow(/batch must be a function/);
     expect(() => defineLoaders({ users: null as never })).toThrow(/Loader "users"/);
   });
@@ -168,7 +165,10 @@ describe('defineLoaders: validation at definition', () => {
   it('throws on primes naming an unknown loader, listing the defined ones', () => {
     expect(() =>
       defineLoaders({
-        bySlug: { batch: async (slugs: readonly string[]) => slugs.map(() => user(1)), primes: { usersById: (u) => u.id } },
+        bySlug: {
+          batch: async (slugs: readonly string[]) => slugs.map(() => user(1)),
+          primes: { usersById: (u) => u.id },
+        },
         byId: { batch: async (ids: readonly number[]) => ids.map(user) },
       }),
     ).toThrow(/Loader "bySlug": primes names "usersById", which is not a loader \(defined: bySlug, byId\)/);
@@ -180,7 +180,9 @@ describe('defineLoaders: validation at definition', () => {
   });
 
   it('throws on a non-function cacheKey and a non-object specs argument', () => {
-    expect(() => defineLoaders({ users: { batch, cacheKey: 'id' as never } })).toThrow(/cacheKey must be a function/);
+    expect(() => defineLoaders({ users: { batch, cacheKey: 'id' as never } })).toThrow(
+      /cacheKey must be a function/,
+    );
     expect(() => defineLoaders(null as never)).toThrow(TypeError);
     expect(() => defineLoaders({ users: { batch } }, { prefix: 5 as never })).toThrow(/prefix/);
   });
@@ -223,7 +225,11 @@ describe('createLoaders: per-request loaders', () => {
     const a = create(ctxA);
     const b = create(ctxB);
     expect(a.users).not.toBe(b.users);
-    expect(await Promise.all([a.users.load(1), b.users.load(1), a.users.load(2)])).toEqual(['a:1', 'b:1', 'a:2']);
+    expect(await Promise.all([a.users.load(1), b.users.load(1), a.users.load(2)])).toEqual([
+      'a:1',
+      'b:1',
+      'a:2',
+    ]);
     expect(await a.users.load(1)).toBe('a:1');
     expect(calls).toEqual([
       { keys: [1, 2], ctx: ctxA },
@@ -312,8 +318,8 @@ describe('request loaders keep the dataloader API', () => {
 
   it('Map results: absent keys resolve to null, or reject with NotFoundError under onMissing: "error"', async () => {
     const create = defineLoaders({
-      lenient: { batch: async (ids: readonly number[]) => new Map([[1, user(1)]]) },
-      strict: { batch: async (ids: readonly number[]) => new Map([[1, user(1)]]), onMissing: 'error' },
+      lenient: { batch: async (_ids: readonly number[]) => new Map([[1, user(1)]]) },
+      strict: { batch: async (_ids: readonly number[]) => new Map([[1, user(1)]]), onMissing: 'error' },
     });
     const loaders = create({});
     expect(await loaders.lenient.loadMany([1, 2])).toEqual([user(1), null]);
@@ -428,7 +434,13 @@ describe('stats', () => {
     const b = create({});
     await b.users.load(1);
     const total = create.stats();
-    expect(total.loaders.users).toMatchObject({ loads: 8, memoHits: 3, batches: 4, sourceCalls: 4, misses: 5 });
+    expect(total.loaders.users).toMatchObject({
+      loads: 8,
+      memoHits: 3,
+      batches: 4,
+      sourceCalls: 4,
+      misses: 5,
+    });
     expect(total.loaders.idle).toMatchObject({ loads: 0, memoHitRate: 0, keysPerBatch: 0, sharedHitRate: 0 });
     expect(b.users.stats()).toMatchObject({ loads: 1, batches: 1, memoHits: 0 });
     // No shared loader: defineLoaders made no store.
@@ -462,7 +474,13 @@ describe('stats', () => {
     await create({}).users.loadMany([1, 2, 3]);
     const stats = create.stats();
     // Lookups: 2 misses, then 2 hits and 1 miss.
-    expect(stats.loaders.users).toMatchObject({ loads: 5, sharedHits: 2, misses: 3, sourceCalls: 2, writes: 3 });
+    expect(stats.loaders.users).toMatchObject({
+      loads: 5,
+      sharedHits: 2,
+      misses: 3,
+      sourceCalls: 2,
+      writes: 3,
+    });
     expect(stats.loaders.users.sharedHitRate).toBeCloseTo(2 / 5, 10);
     expect(stats.store).toMatchObject({ entries: 3, evictions: 0 });
     await create.close();

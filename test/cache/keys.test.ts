@@ -22,7 +22,10 @@ function reorder(value: unknown, seed: number): unknown {
   if (Array.isArray(value)) return value.map((item) => reorder(item, seed + 1));
   if (typeof value !== 'object' || value === null) return value;
   const keys = Object.keys(value);
-  const order = seed % 2 === 0 ? [...keys].reverse() : [...keys.slice(seed % (keys.length || 1)), ...keys.slice(0, seed % (keys.length || 1))];
+  const order =
+    seed % 2 === 0
+      ? [...keys].reverse()
+      : [...keys.slice(seed % (keys.length || 1)), ...keys.slice(0, seed % (keys.length || 1))];
   const out: Record<string, unknown> = {};
   for (const k of order) {
     Object.defineProperty(out, k, {
@@ -36,7 +39,23 @@ function reorder(value: unknown, seed: number): unknown {
 }
 
 // A small alphabet, so independently drawn values are often equal or nearly equal.
-const atom = fc.constantFrom<unknown>(0, 1, -1, 1.5, '', '0', '1', 'a', 'null', 'true', '"a"', 'a:b', null, true, false);
+const atom = fc.constantFrom<unknown>(
+  0,
+  1,
+  -1,
+  1.5,
+  '',
+  '0',
+  '1',
+  'a',
+  'null',
+  'true',
+  '"a"',
+  'a:b',
+  null,
+  true,
+  false,
+);
 const smallJson = fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
@@ -69,7 +88,23 @@ describe('encodeKey', () => {
   });
 
   it('tells numbers, strings, booleans, bigints, null, NaN and undefined apart', () => {
-    const keys = [1, '1', 1n, '1n', true, 'true', null, 'null', Number.NaN, 'NaN', undefined, 'undefined', Infinity, 'Infinity', -Infinity];
+    const keys = [
+      1,
+      '1',
+      1n,
+      '1n',
+      true,
+      'true',
+      null,
+      'null',
+      Number.NaN,
+      'NaN',
+      undefined,
+      'undefined',
+      Infinity,
+      'Infinity',
+      -Infinity,
+    ];
     const encoded = keys.map((key) => encodeKey(key));
     expect(new Set(encoded).size).toBe(keys.length);
   });
@@ -166,9 +201,13 @@ describe('encodeKey', () => {
       { numRuns: 500 },
     );
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'binary' }), { maxLength: 4 }), fc.array(fc.string({ unit: 'binary' }), { maxLength: 4 }), (a, b) => {
-        expect(encodeKey(a) === encodeKey(b)).toBe(deepEqual(a, b));
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: 'binary' }), { maxLength: 4 }),
+        fc.array(fc.string({ unit: 'binary' }), { maxLength: 4 }),
+        (a, b) => {
+          expect(encodeKey(a) === encodeKey(b)).toBe(deepEqual(a, b));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -198,7 +237,10 @@ describe('sharedKey', () => {
   });
 
   // Strings made of separators and digits, the characters an ambiguous format would trip on.
-  const part = fc.string({ unit: fc.constantFrom('|', ':', '0', '1', '2', '9', 'a', '"', ' '), maxLength: 6 });
+  const part = fc.string({
+    unit: fc.constantFrom('|', ':', '0', '1', '2', '9', 'a', '"', ' '),
+    maxLength: 6,
+  });
   const tuple = fc.record({
     prefix: part,
     loader: part,

@@ -126,7 +126,8 @@ describe('createMemoryStore', () => {
       await store.setMany(writes);
       const bytes = store.stats?.().bytes ?? Number.POSITIVE_INFINITY;
       if (bytes > maxSeen) maxSeen = bytes;
-      if (bytes > maxBytes) throw new Error(`bytes ${bytes} > maxBytes ${maxBytes} after ${start + chunk} keys`);
+      if (bytes > maxBytes)
+        throw new Error(`bytes ${bytes} > maxBytes ${maxBytes} after ${start + chunk} keys`);
     }
     const stats = store.stats!();
     expect(maxSeen).toBeLessThanOrEqual(maxBytes);

@@ -36,7 +36,8 @@ export function runStoreConformance(
 ): void {
   describe(`CacheStore conformance: ${name}`, () => {
     let store: CacheStore;
-    const advance = options.advance ?? ((ms: number) => vi.advanceTimersByTimeAsync(ms).then(() => undefined));
+    const advance =
+      options.advance ?? ((ms: number) => vi.advanceTimersByTimeAsync(ms).then(() => undefined));
 
     beforeEach(async () => {
       vi.useFakeTimers({ now: 1_700_000_000_000 });

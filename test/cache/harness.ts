@@ -1,0 +1,233 @@
+/**
+ * Test harness for the shared tier, driven through `defineLoaders`: a source whose calls are recorded
+ * (keys and the scope of the context they were made for) and, in manual mode, held until the test
+ * settles them; a clock the test moves; and a store the test can watch or break.
+ */
+import { type CacheStore, createMemoryStore, defineLoaders, type SharedPolicy } from '../../src/index.js';
+
+export interface Ctx {
+  tenant: string;
+}
+
+/** What the source answers: the key, the tenant it was loaded for and which source call made it. */
+export interface Item {
+  readonly id: number;
+  readonly tenant: string;
+  readonly call: number;
+}
+
+export interface SourceCall {
+  readonly keys: number[];
+  readonly tenant: string;
+  /** 1-based, in the order calls started. */
+  readonly call: number;
+  /** Manual mode: answers the call (default: one Item per key, or what `answer` says). */
+  resolve(values?: unknown[]): void;
+  /** Manual mode: fails the whole call. */
+  reject(error?: Error): void;
+  readonly settled: boolean;
+}
+
+export type Answer = (id: number, ctx: Ctx, call: number) => unknown;
+
+export interface HarnessOptions {
+  shared?: Partial<SharedPolicy<number, any, Ctx>>;
+  /** Hold every source call until the test resolves or rejects it. */
+  manual?: boolean;
+  answer?: Answer;
+  /** Answer with a Map (keys the answer gives null or undefined for are left out). */
+  mapResult?: boolean;
+  onMissing?: 'null' | 'error';
+  maxBatchSize?: number;
+  store?: CacheStore;
+  /** Start of the clock (epoch ms). */
+  start?: number;
+}
+
+export const defaultAnswer: Answer = (id, ctx, call) => ({ id, tenant: ctx.tenant, call });
+
+export function harness(options: HarnessOptions = {}) {
+  let clock = options.start ?? 1_700_000_000_000;
+  const now = () => clock;
+  const calls: SourceCall[] = [];
+  const errors: Error[] = [];
+  const answer = options.answer ?? defaultAnswer;
+  const store = options.store ?? createMemoryStore({ now, maxEntries: 100_000 });
+
+  const batch = (ids: readonly number[], ctx: Ctx): Promise<any> => {
+    const call = calls.length + 1;
+    const keys = [...ids];
+    const build = (values?: unknown[]) => {
+      const list = values ?? keys.map((id) => answer(id, ctx, call));
+      if (!options.mapResult) return list;
+      const map = new Map<number, unknown>();
+      keys.forEach((id, i) => {
+        if (list[i] !== null && list[i] !== undefined) map.set(id, list[i]);
+      });
+      return map;
+    };
+    let settle!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+    const promise = new Promise<unknown>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const record: SourceCall & { settled: boolean } = {
+      keys,
+      tenant: ctx.tenant,
+      call,
+      settled: false,
+      resolve(values) {
+        if (record.settled) throw new Error(`source call ${call} already settled`);
+        record.settled = true;
+        settle.resolve(build(values));
+      },
+      reject(error = new Error(`source call ${call} failed`)) {
+        if (record.settled) throw new Error(`source call ${call} already settled`);
+        record.settled = true;
+        settle.reject(error);
+      },
+    };
+    calls.push(record);
+    if (!options.manual) record.resolve();
+    return promise;
+  };
+
+  const create = defineLoaders(
+    {
+      items: {
+        batch,
+        ...(options.onMissing === undefined ? {} : { onMissing: options.onMissing }),
+        ...(options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }),
+        shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 1_000, jitter: 0, ...options.shared } as SharedPolicy<
+          number,
+          any,
+          Ctx
+        >,
+      },
+    },
+    { store, now, onError: (error) => errors.push(error) },
+  );
+
+  return {
+    create,
+    store,
+    calls,
+    errors,
+    now,
+    /** A new request of `tenant`. */
+    request: (tenant = 'acme') => create({ tenant }),
+    advance(ms: number) {
+      clock += ms;
+    },
+    /** Keys of every source call, in order. */
+    keys: () => calls.map((c) => c.keys),
+    pending: () => calls.filter((c) => !c.settled),
+  };
+}
+
+/** Lets queued work run: promise jobs, ticks and a few macrotask turns (no timers). */
+export async function flush(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export type State<T> =
+  | { status: 'pending' }
+  | { status: 'fulfilled'; value: T }
+  | { status: 'rejected'; reason: unknown };
+
+/** Where a promise stands after queued work has run; handles rejections so none goes unhandled. */
+export function track<T>(promise: Promise<T>): { readonly state: State<T> } {
+  const box: { state: State<T> } = { state: { status: 'pending' } };
+  promise.then(
+    (value) => {
+      box.state = { status: 'fulfilled', value };
+    },
+    (reason: unknown) => {
+      box.state = { status: 'rejected', reason };
+    },
+  );
+  return box;
+}
+
+export async function stateAfterFlush<T>(promise: Promise<T>): Promise<State<T>> {
+  const box = track(promise);
+  await flush();
+  return box.state;
+}
+
+type StoreMethod =
+  | 'getMany'
+  | 'setMany'
+  | 'deleteMany'
+  | 'increment'
+  | 'getCounters'
+  | 'peek'
+  | 'peekCounter';
+
+/**
+ * A store over a memory store that records calls and can be made to fail: `fail.set(method, 'reject')`
+ * rejects that method's promise, `'throw'` throws synchronously. `inProcess: false` hides the
+ * synchronous `peek` methods (as a remote store would).
+ */
+export function watchedStore(inner: CacheStore, options: { inProcess?: boolean } = {}) {
+  const fail = new Map<StoreMethod, 'reject' | 'throw'>();
+  const counts: Record<StoreMethod, number> = {
+    getMany: 0,
+    setMany: 0,
+    deleteMany: 0,
+    increment: 0,
+    getCounters: 0,
+    peek: 0,
+    peekCounter: 0,
+  };
+  const failure = (method: StoreMethod) => new Error(`store down (${method})`);
+  const wrapAsync =
+    <A extends unknown[], R>(method: StoreMethod, call: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      counts[method]++;
+      const mode = fail.get(method);
+      if (mode === 'throw') throw failure(method);
+      if (mode === 'reject') return Promise.reject(failure(method));
+      return call(...args);
+    };
+  const wrapSync =
+    <A extends unknown[], R>(method: StoreMethod, call: (...args: A) => R) =>
+    (...args: A): R => {
+      counts[method]++;
+      if (fail.has(method)) throw failure(method);
+      return call(...args);
+    };
+  const store: CacheStore = {
+    name: 'watched',
+    getMany: wrapAsync('getMany', (keys) => inner.getMany(keys)),
+    setMany: wrapAsync('setMany', (writes) => inner.setMany(writes)),
+    deleteMany: wrapAsync('deleteMany', (keys) => inner.deleteMany(keys)),
+    increment: wrapAsync('increment', (key) => inner.increment(key)),
+    getCounters: wrapAsync('getCounters', (keys) => inner.getCounters(keys)),
+    close: () => inner.close(),
+    stats: () => inner.stats?.() ?? { evictions: 0 },
+  };
+  if (options.inProcess !== false && inner.peek !== undefined && inner.peekCounter !== undefined) {
+    const peek = inner.peek.bind(inner);
+    const peekCounter = inner.peekCounter.bind(inner);
+    store.peek = wrapSync('peek', (key: string) => peek(key));
+    store.peekCounter = wrapSync('peekCounter', (key: string) => peekCounter(key));
+  }
+  return { store, fail, counts, writes: recordWrites(store) };
+}
+
+/** Records every write's ttlMs and entry (wraps setMany in place). */
+function recordWrites(store: CacheStore) {
+  const writes: Array<{ key: string; ttlMs: number; freshUntil: number; staleUntil: number }> = [];
+  const setMany = store.setMany;
+  store.setMany = (list) => {
+    for (const w of list)
+      writes.push({
+        key: w.key,
+        ttlMs: w.ttlMs,
+        freshUntil: w.entry.freshUntil,
+        staleUntil: w.entry.staleUntil,
+      });
+    return setMany(list);
+  };
+  return writes;
+}
