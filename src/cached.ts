@@ -87,7 +87,7 @@ export function cached<A extends unknown[], V>(
   const call = async (args: A, fresh: boolean): Promise<V> => {
     cache.counters.loads++;
     cache.counters.recordBatch(1);
-    const [value] = await cache.loadBatch([args], args, undefined, null, fresh);
+    const [value] = await cache.loadBatch([args], args, undefined, null, fresh ? 'fresh' : 'read');
     if (isError(value)) throw value;
     return value as V;
   };

@@ -38,6 +38,8 @@ export class RequestLoader<K, V> {
   /** This request's counters (the response trace reads them). */
   readonly counters = new LoaderCounters();
   private readonly memo: DataLoader<K, V, unknown>;
+  /** Counts invalidations, so a fresh load that raced one does not memoize its older value. */
+  private invalidations = 0;
   /** This request's shared scope, computed on first use. */
   private scope: string | undefined = undefined;
   /** Loads that bypass the shared read (`fresh`, `refresh`); made on first use. */
@@ -65,13 +67,11 @@ export class RequestLoader<K, V> {
     this.definition.counters.loads++;
     if (options === undefined) {
       const shared = this.definition.shared;
-      // A fresh entry in an in-process store answers now, without waiting for a batch.
       if (shared !== null && key !== null && key !== undefined) {
         const memoized = this.memo.peek(key);
         if (memoized !== undefined) return memoized;
-        this.scope ??= shared.scopeOf(this.context);
-        const hit = shared.peekFresh(key, this.scope, this.counters);
-        if (hit !== MISS) return this.memo[MEMOIZE](key, hit);
+        const hit = this.peekShared(shared, key);
+        if (hit !== MISS) return hit;
       }
       return this.memo.load(key);
     }
@@ -127,12 +127,18 @@ export class RequestLoader<K, V> {
 
   /** `invalidate` for several keys at once (one store call). */
   async invalidateMany(keys: readonly K[]): Promise<void> {
+    this.invalidations++;
     for (const key of keys) this.memo.clear(key);
-    if (this.definition.shared !== null) await this.definition.shared.invalidate(keys, this.context);
+    if (this.definition.shared === null) return;
+    await this.definition.shared.invalidate(keys, this.context);
+    // A load made while the shared entries were being dropped may have memoized an old value.
+    for (const key of keys) this.memo.clear(key);
   }
 
   /** Invalidates every shared entry of this request's scope (e.g. the whole tenant), in O(1). */
   async invalidateScope(): Promise<void> {
+    this.invalidations++;
+    this.memo.clearAll();
     if (this.definition.shared !== null) await this.definition.shared.invalidateScope(this.context);
     this.memo.clearAll();
   }
@@ -167,6 +173,25 @@ export class RequestLoader<K, V> {
     return this.counters.snapshot();
   }
 
+  /**
+   * A fresh entry of an in-process shared store answers now, without waiting for a batch. Anything
+   * unusual (a not-found error entry, a bad scope or key, a failing store) goes the batched way, which
+   * turns it into a rejection or a source load.
+   */
+  private peekShared(shared: SharedCache<K, V, unknown>, key: K): Promise<V> | typeof MISS {
+    let value: V | typeof MISS;
+    try {
+      this.scope ??= shared.scopeOf(this.context);
+      value = shared.peekFresh(key, this.scope, this.counters);
+    } catch {
+      return MISS;
+    }
+    if (value === MISS || isError(value)) return MISS;
+    const promise = this.memo[MEMOIZE](key, value);
+    if (this.definition.primes.length > 0) this.primeSiblings([key], [value]);
+    return promise;
+  }
+
   private async loadFresh(key: K, options: RequestLoadOptions): Promise<V> {
     if (this.direct === null) {
       this.direct = new DataLoader<K, V, unknown>((keys, info) => this.loadBatch(keys, info, true), {
@@ -175,10 +200,12 @@ export class RequestLoader<K, V> {
         maxCacheEntries: undefined,
       });
     }
+    const epoch = this.invalidations;
     const value = await (options.signal === undefined
       ? this.direct.load(key)
       : this.direct.load(key, { signal: options.signal }));
-    this.memo.clear(key).prime(key, value);
+    // An invalidate while this load was in flight wins: its value reaches this caller, not the memo.
+    if (epoch === this.invalidations) this.memo.clear(key).prime(key, value);
     return value;
   }
 
@@ -193,7 +220,13 @@ export class RequestLoader<K, V> {
     definition.counters.recordBatch(keys.length);
     let values: ArrayLike<unknown>;
     if (definition.shared !== null) {
-      values = await definition.shared.loadBatch(keys, this.context, info, this.counters, fresh);
+      values = await definition.shared.loadBatch(
+        keys,
+        this.context,
+        info,
+        this.counters,
+        fresh ? 'fresh' : 'read',
+      );
     } else {
       values = await this.callSource(keys, info);
     }

@@ -46,6 +46,9 @@ const MAX_INTERNED = 100_000;
 /** What `peekFresh` returns when it has no fresh entry. */
 export const MISS: unique symbol = Symbol('loaderkit.miss');
 
+/** How `loadBatch` treats the store: see there. */
+export type LoadMode = 'read' | 'fresh' | 'background';
+
 /**
  * One scope at one generation: its key base and the store keys built in it. A Map lookup hashes its
  * string key, and hashing a freshly concatenated 30-character key cost ~300 ns per lookup; a key
@@ -83,8 +86,8 @@ export class SharedCache<K, V, Ctx> {
   /** Process-wide counters of this loader. */
   readonly counters = new LoaderCounters();
   private readonly flights = new Map<string, Flight<V>>();
-  /** Keys whose stale entry is being refreshed in the background. */
-  private readonly refreshing = new Set<string>();
+  /** Grace refreshes in flight: superseded like other flights, but never joined. */
+  private readonly backgroundFlights = new Map<string, Flight<V>>();
   private warnedUnshareable = false;
   /** Key bases and built store keys per scope; see Namespace. */
   private readonly namespaces = new Map<string, Namespace>();
@@ -103,23 +106,24 @@ export class SharedCache<K, V, Ctx> {
   }
 
   /**
-   * Loads a batch of keys through the shared tier. `fresh` skips the store read (and supersedes any
-   * in-flight load of the same keys). Resolves with one value or `Error` per key; rejects only when the
-   * source call itself failed for keys this batch owned.
+   * Loads a batch of keys through the shared tier. Mode `'read'` answers from the store where it can;
+   * `'fresh'` skips the store read and supersedes in-flight loads of the same keys (their results are
+   * not written back); `'background'` is a grace refresh: it skips the read too, but nobody joins it, so
+   * requests meanwhile keep getting the stale value. Resolves with one value or `Error` per key;
+   * rejects only when the source call itself failed for keys this batch owned.
    */
   async loadBatch(
     keys: readonly K[],
     context: Ctx,
     info: BatchLoadContext | undefined,
     request: LoaderCounters | null,
-    fresh: boolean,
+    mode: LoadMode,
   ): Promise<Array<V | Error>> {
     const store = this.options.store;
     const scope = this.scopeOf(context);
     const namespace =
-      store.peekCounter === undefined
-        ? this.namespace(scope, await this.generation(scope))
-        : this.currentNamespace(scope);
+      store.peekCounter === undefined ? await this.namespaceOf(scope) : this.currentNamespace(scope);
+    if (namespace === null) return this.bypass(keys, context, info, request);
     const out = new Array<V | Error>(keys.length);
     const skeys = new Array<string>(keys.length);
     // Fresh hits of an in-process store are answered right here, without flights or awaits.
@@ -128,7 +132,7 @@ export class SharedCache<K, V, Ctx> {
     for (let i = 0; i < keys.length; i++) {
       const skey = this.storeKey(namespace, keys[i]!);
       skeys[i] = skey;
-      const entry = fresh || store.peek === undefined ? undefined : store.peek(skey);
+      const entry = mode !== 'read' || store.peek === undefined ? undefined : this.peekStore(skey);
       if (entry !== undefined && now < entry.freshUntil) out[i] = this.answer(entry, keys[i]!);
       else pending.push(i);
     }
@@ -136,20 +140,22 @@ export class SharedCache<K, V, Ctx> {
     if (pending.length === 0) return out;
 
     // Join or open flights synchronously, so concurrent batches see each other.
+    const joinable = mode !== 'background';
+    const register = joinable ? this.flights : this.backgroundFlights;
     const promises = new Array<Promise<V>>(pending.length);
     const owned: number[] = [];
     const flights: Flight<V>[] = [];
     for (let p = 0; p < pending.length; p++) {
       const skey = skeys[pending[p]!]!;
       const existing = this.flights.get(skey);
-      if (existing !== undefined && !fresh) {
+      if (existing !== undefined && mode === 'read') {
         promises[p] = existing.promise;
         this.count(request, 'joins', 1);
         continue;
       }
-      if (existing !== undefined) existing.poisoned = true;
+      if (mode === 'fresh') this.poison(skey);
       const flight = newFlight<V>();
-      this.flights.set(skey, flight);
+      register.set(skey, flight);
       promises[p] = flight.promise;
       owned.push(pending[p]!);
       flights.push(flight);
@@ -163,12 +169,16 @@ export class SharedCache<K, V, Ctx> {
           context,
           info,
           request,
-          fresh,
+          mode,
         );
+      } catch (error) {
+        // Whatever failed, no flight is left hanging for the requests that joined it.
+        for (const flight of flights) flight.reject(error);
+        throw error;
       } finally {
         for (let j = 0; j < owned.length; j++) {
           const skey = skeys[owned[j]!]!;
-          if (this.flights.get(skey) === flights[j]) this.flights.delete(skey);
+          if (register.get(skey) === flights[j]) register.delete(skey);
         }
       }
     }
@@ -178,14 +188,16 @@ export class SharedCache<K, V, Ctx> {
   }
 
   /**
-   * A fresh entry of an in-process store for one key, synchronously (`undefined` if the store is not
-   * in-process, or the entry is absent, stale or a miss). Lets a request loader answer shared hits
-   * without batching them. Counts the hit.
+   * A fresh entry of an in-process store for one key, synchronously (MISS if the store is not
+   * in-process, or the entry is absent, stale or unreadable). Lets a request loader answer shared hits
+   * without batching them. Counts the hit. Never throws for a store failure.
    */
   peekFresh(key: K, scope: string, request: LoaderCounters | null): V | typeof MISS {
     const store = this.options.store;
     if (store.peek === undefined || store.peekCounter === undefined) return MISS;
-    const entry = store.peek(this.storeKey(this.currentNamespace(scope), key));
+    const namespace = this.currentNamespace(scope);
+    if (namespace === null) return MISS;
+    const entry = this.peekStore(this.storeKey(namespace, key));
     if (entry === undefined || this.clock() >= entry.freshUntil) return MISS;
     this.counters.sharedHits++;
     this.counters.syncHits++;
@@ -196,11 +208,39 @@ export class SharedCache<K, V, Ctx> {
     return this.answer(entry, key);
   }
 
-  /** The namespace of a scope at its current generation, read synchronously (in-process stores). */
-  private currentNamespace(scope: string): Namespace {
+  /** `store.peek`, failing open: a throwing store counts an error and reads as a miss. */
+  private peekStore(skey: string): CacheEntry | undefined {
+    try {
+      return this.options.store.peek!(skey);
+    } catch (error) {
+      this.reportStoreError(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * The namespace of a scope at its current generation, read synchronously (in-process stores), or
+   * null when the generation cannot be read (the batch then bypasses the store).
+   */
+  private currentNamespace(scope: string): Namespace | null {
     const known = this.namespaces.get(scope);
-    const generation = this.options.store.peekCounter!(known?.generationKey ?? this.generationKey(scope));
+    let generation: number;
+    try {
+      generation = this.options.store.peekCounter!(known?.generationKey ?? this.generationKey(scope));
+    } catch (error) {
+      this.reportStoreError(error);
+      return null;
+    }
     return known !== undefined && known.generation === generation ? known : this.namespace(scope, generation);
+  }
+
+  /** The namespace of a scope read from a remote store, or null when its generation cannot be read. */
+  private async namespaceOf(scope: string): Promise<Namespace | null> {
+    const counters = await this.guard(
+      () => this.options.store.getCounters([this.generationKey(scope)]),
+      () => null,
+    );
+    return counters === null ? null : this.namespace(scope, counters[0] ?? 0);
   }
 
   /** The namespace of a scope at a generation, built once and reused while the generation holds. */
@@ -240,6 +280,30 @@ export class SharedCache<K, V, Ctx> {
     return skey;
   }
 
+  /** Marks in-flight loads of a key as superseded: they finish for their callers but never write back. */
+  private poison(skey: string): void {
+    for (const flights of [this.flights, this.backgroundFlights]) {
+      const flight = flights.get(skey);
+      if (flight !== undefined) {
+        flight.poisoned = true;
+        flights.delete(skey);
+      }
+    }
+  }
+
+  /** The store cannot be read: the keys go to the source, nothing is written. */
+  private async bypass(
+    keys: readonly K[],
+    context: Ctx,
+    info: BatchLoadContext | undefined,
+    request: LoaderCounters | null,
+  ): Promise<Array<V | Error>> {
+    const flights = keys.map(() => newFlight<V>());
+    for (const flight of flights) flight.poisoned = true;
+    await this.fill([...keys], [], flights, context, info, request, 'fresh');
+    return Promise.all(flights.map((flight) => flight.promise.then(undefined, asError)));
+  }
+
   /** Answers owned flights from the store, then from the source; writes back what it loaded. */
   private async fill(
     keys: K[],
@@ -248,12 +312,12 @@ export class SharedCache<K, V, Ctx> {
     context: Ctx,
     info: BatchLoadContext | undefined,
     request: LoaderCounters | null,
-    fresh: boolean,
+    mode: LoadMode,
   ): Promise<void> {
     let missing: number[] = keys.map((_, j) => j);
-    if (!fresh) {
+    if (mode === 'read') {
       const entries = await this.guard(
-        this.options.store.getMany(skeys),
+        () => this.options.store.getMany(skeys),
         () => new Array<CacheEntry | undefined>(skeys.length),
       );
       const now = this.options.now();
@@ -270,15 +334,15 @@ export class SharedCache<K, V, Ctx> {
           this.count(request, 'sharedHits', 1);
         } else {
           this.count(request, 'staleHits', 1);
-          if (!this.refreshing.has(skeys[j]!)) stale.push(j);
+          if (!this.backgroundFlights.has(skeys[j]!)) stale.push(j);
         }
       }
-      if (stale.length > 0)
+      if (stale.length > 0) {
         this.refreshInBackground(
           stale.map((j) => keys[j]!),
-          stale.map((j) => skeys[j]!),
           context,
         );
+      }
     }
     if (missing.length === 0) return;
     this.count(request, 'misses', missing.length);
@@ -312,7 +376,10 @@ export class SharedCache<K, V, Ctx> {
       if (write !== null && write.ttlMs > 0 && !flight.poisoned) writes.push({ key: skeys[j]!, ...write });
     }
     if (writes.length > 0) {
-      await this.guard(this.options.store.setMany(writes), () => undefined);
+      await this.guard(
+        () => this.options.store.setMany(writes),
+        () => undefined,
+      );
       this.count(request, 'writes', writes.length);
     }
   }
@@ -369,33 +436,27 @@ export class SharedCache<K, V, Ctx> {
   }
 
   /** One source call for the stale keys of a batch; on failure the stale entries keep serving. */
-  private refreshInBackground(keys: K[], skeys: string[], context: Ctx): void {
-    for (const skey of skeys) this.refreshing.add(skey);
-    this.loadBatch(keys, context, undefined, null, true)
-      .then(
-        () => undefined,
-        () => undefined, // counted by loadBatch; stale-if-error keeps the old entries
-      )
-      .finally(() => {
-        for (const skey of skeys) this.refreshing.delete(skey);
-      });
+  private refreshInBackground(keys: K[], context: Ctx): void {
+    this.loadBatch(keys, context, undefined, null, 'background').then(
+      () => undefined,
+      () => undefined, // counted by fill; stale-if-error keeps the old entries
+    );
   }
 
   /** Drops keys of one scope from the store; in-flight loads of them will not write back. */
   async invalidate(keys: readonly K[], context: Ctx): Promise<void> {
     const scope = this.scopeOf(context);
-    const generation = await this.generation(scope);
-    const skeys = keys.map((key) =>
-      sharedKey(this.options.space, scope, generation, encodeKey(this.options.cacheKeyOf(key))),
+    const namespace =
+      this.options.store.peekCounter === undefined
+        ? await this.namespaceOf(scope)
+        : this.currentNamespace(scope);
+    if (namespace === null) return;
+    const skeys = keys.map((key) => this.storeKey(namespace, key));
+    for (const skey of skeys) this.poison(skey);
+    await this.guard(
+      () => this.options.store.deleteMany(skeys),
+      () => undefined,
     );
-    for (const skey of skeys) {
-      const flight = this.flights.get(skey);
-      if (flight !== undefined) {
-        flight.poisoned = true;
-        this.flights.delete(skey);
-      }
-    }
-    await this.guard(this.options.store.deleteMany(skeys), () => undefined);
   }
 
   /**
@@ -404,29 +465,29 @@ export class SharedCache<K, V, Ctx> {
    */
   async invalidateScope(context: Ctx): Promise<void> {
     const scope = this.scopeOf(context);
-    await this.guard(this.options.store.increment(this.generationKey(scope)), () => 0);
+    await this.guard(
+      () => this.options.store.increment(this.generationKey(scope)),
+      () => 0,
+    );
   }
 
   private generationKey(scope: string): string {
     return sharedKey(this.options.space, scope, 0, '#generation');
   }
 
-  private async generation(scope: string): Promise<number> {
-    const [generation] = await this.guard(this.options.store.getCounters([this.generationKey(scope)]), () => [
-      0,
-    ]);
-    return generation ?? 0;
-  }
-
-  /** Runs a store call; on failure counts and reports the error and returns the fallback. */
-  private async guard<T>(call: Promise<T>, fallback: () => T): Promise<T> {
+  /** Runs a store call; if it throws or rejects, counts and reports the error and returns the fallback. */
+  private async guard<T>(call: () => Promise<T>, fallback: () => T): Promise<T> {
     try {
-      return await call;
+      return await call();
     } catch (error) {
-      this.counters.errors++;
-      this.options.onError(asError(error));
+      this.reportStoreError(error);
       return fallback();
     }
+  }
+
+  private reportStoreError(error: unknown): void {
+    this.counters.errors++;
+    this.options.onError(asError(error));
   }
 
   private count(request: LoaderCounters | null, field: NumericCounter, amount: number): void {

@@ -973,7 +973,9 @@ describe('a failing store never fails a load (fail open)', () => {
     const h = harness({ store: watched.store });
     expect(await h.request().items.loadMany([1, 2])).toEqual([item(1, 1), item(2, 1)]);
     expect(await h.request().items.loadMany([1, 2])).toEqual([item(1, 2), item(2, 2)]);
-    expect(h.create.stats().loaders.items.errors).toBeGreaterThanOrEqual(4);
+    // When the scope's generation cannot be read, a batch skips the store entirely (it cannot know
+    // which entries are current): one counted error per batch, and no further calls to the dead store.
+    expect(h.create.stats().loaders.items.errors).toBe(2);
     expect(h.errors.length).toBe(h.create.stats().loaders.items.errors);
   });
 });
