@@ -3,7 +3,9 @@
  * worker thread (bench/worker.ts), so its call sites stay monomorphic as in a real server.
  */
 import NpmDataLoader from 'dataloader';
-import { DataLoader } from '../src/index.js';
+import { kit } from './kit.js';
+
+const { DataLoader } = kit;
 
 type AnyLoader = {
   load(key: number): Promise<unknown>;

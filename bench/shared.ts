@@ -5,7 +5,9 @@
  * 2. Thundering herd: 1000 concurrent requests for one cold key, with a shared loader (single-flight)
  *    and with per-request loaders only: source calls and wall time.
  */
-import { defineLoaders } from '../src/index.js';
+import { kit } from './kit.js';
+
+const { defineLoaders } = kit;
 
 const N = 1000;
 const KEYS = Array.from({ length: N }, (_, i) => i);
