@@ -1,19 +1,7 @@
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { type BatchEvent, DataLoader, NotFoundError } from '../../src/index.js';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
+import { deferred } from '../helpers.js';
 
 /** Lets pending ticks, promise jobs and the default schedule run. */
 async function turns(n = 3): Promise<void> {

@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type BatchLoadContext, DataLoader, type DataLoaderOptions } from '../../src/index.js';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
+import { type Deferred, deferred } from '../helpers.js';
 
 /**
  * A loader whose batches stay in flight until `release(i)` answers batch `i`, so a test can abort
