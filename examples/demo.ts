@@ -2,7 +2,7 @@
  * `npm start` (until the Yoga example server lands): a resolver-shaped walk over users → posts that
  * would issue one query per row without a loader, printed with the batches loaderkit sends instead.
  */
-import { DataLoader } from '../src/index.js';
+import { DataLoader, defineLoaders } from '../src/index.js';
 
 interface User {
   id: number;
@@ -77,7 +77,26 @@ async function main(): Promise<void> {
   console.log(
     `\n${rows} post authors resolved with ${queries} queries; without loaders it would take ${1 + users.size + rows}.`,
   );
-  console.log('Run `npm run bench` to compare against npm dataloader.');
+
+  // The same walk as two requests with per-request loaders over a shared cache: the second request
+  // is answered from memory, without a query.
+  const createLoaders = defineLoaders({
+    users: {
+      batch: (ids: readonly number[]) => query('users', users, ids),
+      shared: { scope: 'global', ttl: 60_000 },
+    },
+  });
+  for (const request of ['first', 'second']) {
+    const before = queries;
+    const loaders = createLoaders({});
+    await loaders.users.loadMany([...users.keys()]);
+    const stats = loaders.users.stats();
+    console.log(
+      `\n${request} request: ${queries - before} queries, ${stats.sharedHits} shared hits, ${stats.misses} misses`,
+    );
+  }
+  await createLoaders.close();
+  console.log('\nRun `npm run bench` to compare against npm dataloader.');
 }
 
 await main();
