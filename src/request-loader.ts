@@ -4,6 +4,7 @@
  *   memo (DataLoader) → shared tier (SharedCache: single-flight → store → source → write-back).
  */
 import { MISS, type SharedCache } from './cache/shared-cache.js';
+import type { CacheEntry } from './cache/store.js';
 import { isError } from './errors.js';
 import { alignResults } from './loader/align.js';
 import { DataLoader, type LoadOptions, MEMOIZE } from './loader/data-loader.js';
@@ -179,16 +180,17 @@ export class RequestLoader<K, V> {
    * turns it into a rejection or a source load.
    */
   private peekShared(shared: SharedCache<K, V, unknown>, key: K): Promise<V> | typeof MISS {
-    let value: V | typeof MISS;
+    let entry: CacheEntry | undefined;
     try {
       this.scope ??= shared.scopeOf(this.context);
-      value = shared.peekFresh(key, this.scope, this.counters);
+      entry = shared.peekFresh(key, this.scope, this.counters);
     } catch {
       return MISS;
     }
-    if (value === MISS || isError(value)) return MISS;
-    const promise = this.memo[MEMOIZE](key, value);
-    if (this.definition.primes.length > 0) this.primeSiblings([key], [value]);
+    if (entry === undefined) return MISS;
+    const promise = shared.promiseOf(entry, key);
+    this.memo[MEMOIZE](key, promise);
+    if (this.definition.primes.length > 0) this.primeSiblings([key], [shared.valueOf(entry, key)]);
     return promise;
   }
 

@@ -43,7 +43,7 @@ function newFlight<V>(): Flight<V> {
 
 const MAX_INTERNED = 100_000;
 
-/** What `peekFresh` returns when it has no fresh entry. */
+/** What a request loader's synchronous shared lookup returns when it has no fresh entry. */
 export const MISS: unique symbol = Symbol('loaderkit.miss');
 
 /** How `loadBatch` treats the store: see there. */
@@ -188,23 +188,35 @@ export class SharedCache<K, V, Ctx> {
   }
 
   /**
-   * A fresh entry of an in-process store for one key, synchronously (MISS if the store is not
-   * in-process, or the entry is absent, stale or unreadable). Lets a request loader answer shared hits
-   * without batching them. Counts the hit. Never throws for a store failure.
+   * A fresh entry of an in-process store for one key, synchronously: `undefined` if the store is not
+   * in-process, or the entry is absent, stale, unreadable or a not-found that must reject. Lets a
+   * request loader answer shared hits without batching them. Counts the hit. Never throws for a store
+   * failure.
    */
-  peekFresh(key: K, scope: string, request: LoaderCounters | null): V | typeof MISS {
+  peekFresh(key: K, scope: string, request: LoaderCounters | null): CacheEntry | undefined {
     const store = this.options.store;
-    if (store.peek === undefined || store.peekCounter === undefined) return MISS;
+    if (store.peek === undefined || store.peekCounter === undefined) return undefined;
     const namespace = this.currentNamespace(scope);
-    if (namespace === null) return MISS;
+    if (namespace === null) return undefined;
     const entry = this.peekStore(this.storeKey(namespace, key));
-    if (entry === undefined || this.clock() >= entry.freshUntil) return MISS;
+    if (entry === undefined || this.clock() >= entry.freshUntil) return undefined;
+    if (entry.value === null && this.options.missingAsError) return undefined;
     this.counters.sharedHits++;
     this.counters.syncHits++;
     if (request !== null) {
       request.sharedHits++;
       request.syncHits++;
     }
+    return entry;
+  }
+
+  /** The promise a hit on `entry` returns: the entry's shared one, or one of its own (clones). */
+  promiseOf(entry: CacheEntry, key: K): Promise<V> {
+    return (entry.resolved as Promise<V> | undefined) ?? Promise.resolve(this.answer(entry, key));
+  }
+
+  /** The value a hit on `entry` reads (a fresh clone for cloned-on-read values). */
+  valueOf(entry: CacheEntry, key: K): V {
     return this.answer(entry, key);
   }
 
@@ -430,6 +442,7 @@ export class SharedCache<K, V, Ctx> {
         sharing: shared.sharing,
         freshUntil,
         staleUntil: freshUntil + policy.graceMs,
+        resolved: shared.sharing === 'frozen' ? Object.freeze(Promise.resolve(shared.value)) : undefined,
       },
       ttlMs: ttl === 0 ? 0 : ttl + policy.graceMs,
     };

@@ -14,6 +14,11 @@ export interface CacheEntry<V = unknown> {
   readonly freshUntil: number;
   /** Until then a stale entry may still be served while it is refreshed (grace); >= freshUntil. */
   readonly staleUntil: number;
+  /**
+   * In-process stores only: a frozen, already-resolved promise of a frozen value, which every hit
+   * returns instead of making its own. Remote stores neither keep nor return it.
+   */
+  readonly resolved?: Promise<unknown>;
 }
 
 /** An entry to write, with the time the store should keep it. */

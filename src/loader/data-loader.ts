@@ -181,13 +181,11 @@ export class DataLoader<K, V, C = K> {
   }
 
   /**
-   * Internal (loaderkit's request loaders): memoizes a value known to be absent from the memo and
-   * returns its promise. Skips `prime`'s checks; the caller has just seen `peek(key)` miss.
+   * Internal (loaderkit's request loaders): memoizes a promise for a key known to be absent from the
+   * memo. Skips `prime`'s checks; the caller has just seen `peek(key)` miss.
    */
-  [MEMOIZE](key: K, value: V): Promise<V> {
-    const promise = Promise.resolve(value);
+  [MEMOIZE](key: K, promise: Promise<V>): void {
     this._memo?.set(this._cacheKeyFn === null ? (key as unknown as C) : this._cacheKeyFn(key), promise);
-    return promise;
   }
 
   /** Drops one key from the memo; the next load fetches it again. Returns the loader. */
