@@ -113,6 +113,22 @@ export interface CreateLoaders<S extends Record<string, AnySpec>> {
   close(): Promise<void>;
 }
 
+/**
+ * Types one spec on its own, so functions in it are checked against the batch function's types:
+ * `users: loader({ batch: (ids: readonly number[], ctx: Ctx) => ..., shared: { scope: (ctx) => ctx.tenantId, ttl } })`
+ * gives `ctx` the type `Ctx` without an annotation. Returns the spec unchanged.
+ */
+export function loader<K, Ctx, R extends ArrayLike<unknown> | ReadonlyMap<unknown, unknown>>(
+  spec: TypedSpec<K, Ctx, R>,
+): TypedSpec<K, Ctx, R> {
+  return spec;
+}
+
+/** A spec whose batch function resolves with `R`; its other functions see the value type of `R`. */
+export type TypedSpec<K, Ctx, R> = Omit<LoaderSpec<K, ValueOfResult<R>, Ctx>, 'batch'> & {
+  batch: (keys: readonly K[], context: Ctx, info: BatchLoadContext) => PromiseLike<R>;
+};
+
 const STATE = Symbol('loaderkit.request');
 const CORE_OPTIONS = [
   'maxBatchSize',

@@ -10,6 +10,7 @@ export {
   type LoaderSpec,
   type Loaders,
   type LoadersContext,
+  loader,
   type SpecKey,
   type SpecValue,
 } from './define.js';

@@ -3,6 +3,7 @@ import {
   defineLoaders,
   type LoaderStats,
   type LoadersContext,
+  loader,
   NotFoundError,
   RequestLoader,
   type SpecKey,
@@ -484,6 +485,44 @@ describe('stats', () => {
     expect(stats.loaders.users.sharedHitRate).toBeCloseTo(2 / 5, 10);
     expect(stats.store).toMatchObject({ entries: 3, evictions: 0 });
     await create.close();
+    await create.close();
+  });
+});
+
+describe('loader(spec): one spec typed on its own', () => {
+  interface TenantCtx {
+    tenant: string;
+  }
+
+  it('types the shared scope and ttl functions from the batch function, and keeps the value type', async () => {
+    const seen: string[] = [];
+    const create = defineLoaders({
+      users: loader({
+        batch: async (ids: readonly number[], ctx: TenantCtx) =>
+          ids.map((id) => ({ id, tenant: ctx.tenant })),
+        shared: {
+          scope: (ctx) => {
+            expectTypeOf(ctx).toEqualTypeOf<TenantCtx>();
+            seen.push(ctx.tenant);
+            return ctx.tenant;
+          },
+          ttl: (value) => {
+            expectTypeOf(value).toEqualTypeOf<{ id: number; tenant: string }>();
+            return value.id * 1000;
+          },
+        },
+      }),
+    });
+    const loaders = create({ tenant: 'acme' });
+    expectTypeOf(loaders.users.load(1)).toEqualTypeOf<Promise<{ id: number; tenant: string }>>();
+    expect(await loaders.users.load(1)).toEqual({ id: 1, tenant: 'acme' });
+    expect(seen).toContain('acme');
+    // A scope function that reads a property the context does not have is a type error.
+    loader({
+      batch: async (ids: readonly number[], _ctx: TenantCtx) => ids,
+      // @ts-expect-error TenantCtx has no viewer
+      shared: { scope: (ctx) => ctx.viewer, ttl: 1 },
+    });
     await create.close();
   });
 });
