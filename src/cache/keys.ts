@@ -91,8 +91,3 @@ export function keyBase(space: KeySpace, scope: string, generation: number): str
 export function sharedKey(space: KeySpace, scope: string, generation: number, encodedKey: string): string {
   return keyBase(space, scope, generation) + encodedKey;
 }
-
-/** The single-flight key of a scope: which loads may share a source call. */
-export function scopeKey(space: KeySpace, scope: string): string {
-  return `${lengthPrefixed(space.prefix)}${lengthPrefixed(space.loader)}${lengthPrefixed(space.version)}${lengthPrefixed(scope)}`;
-}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type KeySpace, scopeKey, sharedKey } from '../../src/cache/keys.js';
+import { type KeySpace, sharedKey } from '../../src/cache/keys.js';
 import { encodeKey } from '../../src/index.js';
 
 /** Deep equality where object key order does not matter and -0 equals 0 (as Map keys do). */
@@ -292,10 +292,5 @@ describe('sharedKey', () => {
       }),
       { numRuns: 100 },
     );
-  });
-
-  it('scopeKey separates loaders, versions and scopes the same way', () => {
-    expect(scopeKey(space, 's1')).not.toBe(scopeKey(space, 's2'));
-    expect(scopeKey({ ...space, loader: 'a|b' }, 'c')).not.toBe(scopeKey({ ...space, loader: 'a' }, 'b|c'));
   });
 });
