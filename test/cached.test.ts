@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cached, createMemoryStore } from '../src/index.js';
+import { deferred } from './helpers.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('cached(fn, options)', () => {
+  it('shares one call among concurrent calls with equal arguments, and caches the result', async () => {
+    const gate = deferred<void>();
+    const calls: string[][] = [];
+    const rate = cached(
+      async (from: string, to: string) => {
+        calls.push([from, to]);
+        await gate.promise;
+        return { from, to, rate: 1.1 };
+      },
+      { name: 'rates', scope: 'global', ttl: 60_000 },
+    );
+    const results = Promise.all(Array.from({ length: 100 }, () => rate('EUR', 'USD')));
+    const other = rate('EUR', 'GBP');
+    gate.resolve();
+    expect(await results).toHaveLength(100);
+    expect((await results)[0]).toEqual({ from: 'EUR', to: 'USD', rate: 1.1 });
+    await other;
+    expect(await rate('EUR', 'USD')).toEqual({ from: 'EUR', to: 'USD', rate: 1.1 });
+    expect(calls).toEqual([
+      ['EUR', 'USD'],
+      ['EUR', 'GBP'],
+    ]);
+    expect(rate.stats().joins).toBe(99);
+    await rate.close();
+  });
+
+  it('expires by ttl, invalidates and refreshes by arguments', async () => {
+    let now = 1_000;
+    let version = 0;
+    const fn = cached(async (id: number) => ({ id, version: ++version }), {
+      name: 'items',
+      scope: 'global',
+      ttl: 100,
+      jitter: 0,
+      now: () => now,
+      store: createMemoryStore({ now: () => now }),
+    });
+    expect(await fn(1)).toEqual({ id: 1, version: 1 });
+    now += 99;
+    expect(await fn(1)).toEqual({ id: 1, version: 1 });
+    now += 1;
+    expect(await fn(1)).toEqual({ id: 1, version: 2 });
+    await fn.invalidate(1);
+    expect(await fn(1)).toEqual({ id: 1, version: 3 });
+    expect(await fn.refresh(1)).toEqual({ id: 1, version: 4 });
+    expect(await fn(1)).toEqual({ id: 1, version: 4 });
+  });
+
+  it('keeps scopes apart with a scope function of the arguments', async () => {
+    const calls: string[] = [];
+    const profile = cached(
+      async (tenant: string, id: number) => {
+        calls.push(`${tenant}/${id}`);
+        return { tenant, id };
+      },
+      { name: 'profile', scope: (tenant) => tenant, ttl: 60_000 },
+    );
+    expect(await profile('a', 1)).toEqual({ tenant: 'a', id: 1 });
+    expect(await profile('b', 1)).toEqual({ tenant: 'b', id: 1 });
+    expect(await profile('a', 1)).toEqual({ tenant: 'a', id: 1 });
+    await profile.invalidateScope('a', 0);
+    expect(await profile('a', 1)).toEqual({ tenant: 'a', id: 1 });
+    expect(await profile('b', 1)).toEqual({ tenant: 'b', id: 1 });
+    expect(calls).toEqual(['a/1', 'b/1', 'a/1']);
+  });
+
+  it('rejects with the error of a failed call and never caches it', async () => {
+    let attempts = 0;
+    const flaky = cached(
+      async (id: number) => {
+        attempts++;
+        if (attempts === 1) throw new Error(`down for ${id}`);
+        return id * 2;
+      },
+      { name: 'flaky', scope: 'global', ttl: 60_000 },
+    );
+    await expect(flaky(21)).rejects.toThrow('down for 21');
+    expect(await flaky(21)).toBe(42);
+    expect(attempts).toBe(2);
+  });
+
+  it('validates its arguments with messages that name them', () => {
+    expect(() => cached('nope' as never, { name: 'x', scope: 'global', ttl: 1 })).toThrow(
+      /async function, but got: "nope"/,
+    );
+    expect(() => cached(async () => 1, { name: '', scope: 'global', ttl: 1 })).toThrow(/options.name/);
+    expect(() => cached(async () => 1, { name: 'x', ttl: 1 } as never)).toThrow(/shared.scope is required/);
+    expect(() => cached(async () => 1, { name: 'x', scope: 'global', ttl: -1 })).toThrow(
+      /shared.ttl must be/,
+    );
+  });
+});
