@@ -98,6 +98,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
         }),
     dispose: (_value, _key, reason) => {
       if (reason === 'evict') evictions++;
+      else store.version++;
     },
   });
   const counters = new Map<string, number>();
@@ -109,8 +110,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
     return undefined;
   };
 
-  return {
+  const store: CacheStore & { version: number } = {
     name: 'memory',
+    version: 0,
     async getMany(keys) {
       const out = new Array<CacheEntry | undefined>(keys.length);
       for (let i = 0; i < keys.length; i++) out[i] = read(keys[i]!);
@@ -128,6 +130,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
     async increment(key) {
       const next = (counters.get(key) ?? 0) + 1;
       counters.set(key, next);
+      store.version++;
       return next;
     },
     async getCounters(keys) {
@@ -149,4 +152,5 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): CacheStore 
       };
     },
   };
+  return store;
 }

@@ -42,6 +42,8 @@ function newFlight<V>(): Flight<V> {
 }
 
 const MAX_INTERNED = 100_000;
+/** Most entries one namespace mirrors (the store's own bounds still hold for what it keeps). */
+const MAX_MIRRORED = 10_000;
 
 /** What a request loader's synchronous shared lookup returns when it has no fresh entry. */
 export const MISS: unique symbol = Symbol('loaderkit.miss');
@@ -62,6 +64,15 @@ interface Namespace {
   readonly scalarKeys: Map<unknown, string>;
   /** Store keys by the encoding of an object cache key. */
   readonly objectKeys: Map<string, string>;
+  /**
+   * In-process stores: entries read before, by scalar cache key, so a hit is one lookup. Valid while
+   * the store's `version` stays at `hotVersion` (no entry replaced or deleted since).
+   */
+  readonly hot: Map<unknown, CacheEntry>;
+  hotVersion: number;
+  readonly scope: string;
+  /** The store version at which the generation was last read. */
+  checkedAt: number;
 }
 
 function asError(reason: unknown): Error {
@@ -89,6 +100,8 @@ export class SharedCache<K, V, Ctx> {
   /** Grace refreshes in flight: superseded like other flights, but never joined. */
   private readonly backgroundFlights = new Map<string, Flight<V>>();
   private warnedUnshareable = false;
+  /** The namespace read last (most loads in a row are of one request, so of one scope). */
+  private lastNamespace: Namespace | null = null;
   /** Key bases and built store keys per scope; see Namespace. */
   private readonly namespaces = new Map<string, Namespace>();
   private internedCount = 0;
@@ -198,14 +211,41 @@ export class SharedCache<K, V, Ctx> {
     if (store.peek === undefined || store.peekCounter === undefined) return undefined;
     const namespace = this.currentNamespace(scope);
     if (namespace === null) return undefined;
-    const entry = this.peekStore(this.storeKey(namespace, key));
-    if (entry === undefined || this.clock() >= entry.freshUntil) return undefined;
-    if (entry.value === null && this.options.missingAsError) return undefined;
+    const entry = this.peekMirrored(namespace, key, store.version);
+    if (entry === undefined) return undefined;
+    if (this.clock() >= entry.freshUntil || (entry.value === null && this.options.missingAsError))
+      return undefined;
     this.counters.sharedHits++;
     this.counters.syncHits++;
     if (request !== null) {
       request.sharedHits++;
       request.syncHits++;
+    }
+    return entry;
+  }
+
+  /**
+   * The store's entry for a key, through the namespace's mirror when the key is a scalar and the store
+   * says, by its unchanged `version`, that no entry was replaced or deleted since the mirror was filled.
+   */
+  private peekMirrored(namespace: Namespace, key: K, version: number | undefined): CacheEntry | undefined {
+    const cacheKey = this.options.cacheKeyOf(key);
+    if (version === undefined || (typeof cacheKey === 'object' && cacheKey !== null)) {
+      return this.peekStore(this.storeKey(namespace, key));
+    }
+    const hot = namespace.hot;
+    if (namespace.hotVersion !== version) {
+      hot.clear();
+      namespace.hotVersion = version;
+    }
+    let entry = hot.get(cacheKey);
+    if (entry !== undefined && this.clock() < entry.freshUntil) return entry;
+    entry = this.peekStore(this.storeKey(namespace, key));
+    if (entry === undefined) {
+      hot.delete(cacheKey);
+    } else {
+      if (hot.size >= MAX_MIRRORED) hot.clear();
+      hot.set(cacheKey, entry);
     }
     return entry;
   }
@@ -235,6 +275,12 @@ export class SharedCache<K, V, Ctx> {
    * null when the generation cannot be read (the batch then bypasses the store).
    */
   private currentNamespace(scope: string): Namespace | null {
+    // The store's version also moves when a counter does, so an unchanged version means an unchanged
+    // generation: the namespace used last can be reused without reading the counter.
+    const version = this.options.store.version;
+    const last = this.lastNamespace;
+    if (last !== null && last.scope === scope && version !== undefined && last.checkedAt === version)
+      return last;
     const known = this.namespaces.get(scope);
     let generation: number;
     try {
@@ -243,7 +289,11 @@ export class SharedCache<K, V, Ctx> {
       this.reportStoreError(error);
       return null;
     }
-    return known !== undefined && known.generation === generation ? known : this.namespace(scope, generation);
+    const namespace =
+      known !== undefined && known.generation === generation ? known : this.namespace(scope, generation);
+    namespace.checkedAt = version ?? -1;
+    this.lastNamespace = namespace;
+    return namespace;
   }
 
   /** The namespace of a scope read from a remote store, or null when its generation cannot be read. */
@@ -261,6 +311,7 @@ export class SharedCache<K, V, Ctx> {
     if (known !== undefined && known.generation === generation) return known;
     if (this.internedCount > MAX_INTERNED || this.namespaces.size > MAX_INTERNED) {
       this.namespaces.clear();
+      this.lastNamespace = null;
       this.internedCount = 0;
     }
     const namespace: Namespace = {
@@ -269,6 +320,10 @@ export class SharedCache<K, V, Ctx> {
       base: keyBase(this.options.space, scope, generation),
       scalarKeys: new Map(),
       objectKeys: new Map(),
+      hot: new Map(),
+      hotVersion: -1,
+      scope,
+      checkedAt: -1,
     };
     this.namespaces.set(scope, namespace);
     return namespace;

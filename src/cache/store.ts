@@ -49,6 +49,12 @@ export interface CacheStore {
   peek?(key: string): CacheEntry | undefined;
   /** In-process stores only: a counter's value, synchronously. */
   peekCounter?(key: string): number;
+  /**
+   * In-process stores only: grows whenever an entry is replaced or deleted, or a counter changes (not
+   * when an entry is added or evicted). A reader that mirrors entries or counters re-reads them when
+   * this moves.
+   */
+  readonly version?: number;
   /** Size and eviction figures, where the store knows them. */
   stats?(): StoreStats;
 }
