@@ -238,8 +238,10 @@ export class SharedCache<K, V, Ctx> {
       hot.clear();
       namespace.hotVersion = version;
     }
+    // A mirrored entry that went stale is returned as it is: the caller then takes the batched path,
+    // whose store read drops or replaces the entry, which moves the version and clears this mirror.
     let entry = hot.get(cacheKey);
-    if (entry !== undefined && this.clock() < entry.freshUntil) return entry;
+    if (entry !== undefined) return entry;
     entry = this.peekStore(this.storeKey(namespace, key));
     if (entry === undefined) {
       hot.delete(cacheKey);
