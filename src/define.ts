@@ -96,9 +96,17 @@ export type LoadersContext<S extends Record<string, AnySpec>> =
       : C
     : never;
 
+/** Per-request options of `createLoaders`. */
+export interface CreateLoadersOptions {
+  /** The request's abort signal: aborting it aborts the batch functions' signals and fails later loads. */
+  signal?: AbortSignal;
+}
+
 export interface CreateLoaders<S extends Record<string, AnySpec>> {
   /** The loaders of one request (created lazily, on first use of each). */
-  (context: LoadersContext<S>): Loaders<S>;
+  (context: LoadersContext<S>, options?: CreateLoadersOptions): Loaders<S>;
+  /** The loader names, in spec order. */
+  readonly names: ReadonlyArray<keyof S & string>;
   /** Process-wide statistics per loader, and the store's figures. */
   stats(): { loaders: Record<keyof S, LoaderStats>; store: StoreStats | undefined };
   /** Drops keys of a loader from the shared cache, in the scope of `context` (outside requests). */
@@ -130,6 +138,24 @@ export type TypedSpec<K, Ctx, R> = Omit<LoaderSpec<K, ValueOfResult<R>, Ctx>, 'b
 };
 
 const STATE = Symbol('loaderkit.request');
+
+/** What a request's loaders object keeps besides its loaders. */
+interface RequestState {
+  readonly context: unknown;
+  readonly signal: AbortSignal | null;
+  /** The loaders made so far, in order of first use. */
+  readonly created: RequestLoader<unknown, unknown>[];
+}
+
+/** The loaders a request has used so far (made on first use), e.g. to read their statistics. */
+export function usedLoaders(loaders: object): ReadonlyArray<RequestLoader<unknown, unknown>> {
+  const state = (loaders as { [STATE]?: RequestState })[STATE];
+  if (state === undefined)
+    throw new TypeError(
+      `usedLoaders() takes the object createLoaders(context) returned, but got: ${describe(loaders)}.`,
+    );
+  return state.created;
+}
 const CORE_OPTIONS = [
   'maxBatchSize',
   'batchWindowMs',
@@ -178,19 +204,23 @@ export function defineLoaders<const S extends Record<string, AnySpec>>(
   for (const [name, definition] of definitions) {
     Object.defineProperty(proto, name, {
       enumerable: true,
-      get(this: { [STATE]: unknown }) {
-        const loader = new RequestLoader(definition, this[STATE], this as never);
+      get(this: { [STATE]: RequestState }) {
+        const state = this[STATE];
+        const loader = new RequestLoader(definition, state.context, this as never, state.signal);
+        state.created.push(loader);
         Object.defineProperty(this, name, { value: loader, enumerable: true });
         return loader;
       },
     });
   }
 
-  const createLoaders = ((context: unknown) => {
+  const createLoaders = ((context: unknown, requestOptions?: CreateLoadersOptions) => {
     const loaders = Object.create(proto) as Record<PropertyKey, unknown>;
-    loaders[STATE] = context;
+    const state: RequestState = { context, signal: requestOptions?.signal ?? null, created: [] };
+    loaders[STATE] = state;
     return loaders;
   }) as CreateLoaders<S>;
+  (createLoaders as { names: readonly string[] }).names = names;
 
   const definitionOf = (name: PropertyKey): LoaderDefinition<unknown, unknown, unknown> => {
     const definition = definitions.get(name as string);

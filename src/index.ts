@@ -5,6 +5,7 @@ export type { CacheEntry, CacheStore, CacheWrite, StoreStats } from './cache/sto
 export { type CachedFunction, type CachedOptions, cached } from './cached.js';
 export {
   type CreateLoaders,
+  type CreateLoadersOptions,
   type DefineLoadersOptions,
   defineLoaders,
   type LoaderSpec,
@@ -13,6 +14,7 @@ export {
   loader,
   type SpecKey,
   type SpecValue,
+  usedLoaders,
 } from './define.js';
 export { describe, isError, NotFoundError } from './errors.js';
 export { DataLoader, type LoadOptions } from './loader/data-loader.js';
@@ -27,3 +29,4 @@ export type {
 } from './loader/options.js';
 export type { LoaderStats } from './observe/stats.js';
 export { RequestLoader, type RequestLoadOptions } from './request-loader.js';
+export { type LoadersOf, type UseLoadersOptions, useLoaders } from './yoga/use-loaders.js';

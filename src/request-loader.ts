@@ -39,6 +39,8 @@ export class RequestLoader<K, V> {
   /** This request's counters (the response trace reads them). */
   readonly counters = new LoaderCounters();
   private readonly memo: DataLoader<K, V, unknown>;
+  /** The core options of this request's loaders (the definition's, plus the request signal). */
+  private readonly core: DataLoaderOptions<K, V, unknown>;
   /** Counts invalidations, so a fresh load that raced one does not memoize its older value. */
   private invalidations = 0;
   /** This request's shared scope, computed on first use. */
@@ -50,11 +52,10 @@ export class RequestLoader<K, V> {
     private readonly definition: LoaderDefinition<K, V, any>,
     private readonly context: unknown,
     private readonly siblings: Siblings,
+    signal: AbortSignal | null = null,
   ) {
-    this.memo = new DataLoader<K, V, unknown>(
-      (keys, info) => this.loadBatch(keys, info, false),
-      definition.core,
-    );
+    this.core = signal === null ? definition.core : { ...definition.core, signal };
+    this.memo = new DataLoader<K, V, unknown>((keys, info) => this.loadBatch(keys, info, false), this.core);
   }
 
   /** The loader's name in its spec. */
@@ -197,7 +198,7 @@ export class RequestLoader<K, V> {
   private async loadFresh(key: K, options: RequestLoadOptions): Promise<V> {
     if (this.direct === null) {
       this.direct = new DataLoader<K, V, unknown>((keys, info) => this.loadBatch(keys, info, true), {
-        ...this.definition.core,
+        ...this.core,
         cache: false,
         maxCacheEntries: undefined,
       });
