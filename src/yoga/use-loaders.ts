@@ -12,6 +12,27 @@ export interface UseLoadersOptions {
    * (`ctx.users`). Default: none (on the context).
    */
   key?: string;
+  /**
+   * Add `extensions.loaders` to each response: per loader used, its loads, batches, keys per batch,
+   * memo and shared hits, misses and time in the source. `true` for every response, or
+   * `{ header: 'x-loaders-trace' }` to trace only requests that send that header (with any value but
+   * `0` or `false`). Default: `false`.
+   */
+  trace?: boolean | { header: string };
+}
+
+/** One loader's line in `extensions.loaders`. */
+export interface LoaderTrace {
+  loads: number;
+  batches: number;
+  keysPerBatch: number;
+  memoHits: number;
+  sharedHits: number;
+  staleHits: number;
+  misses: number;
+  joins: number;
+  errors: number;
+  sourceMs: number;
 }
 
 /** The loaders object a plugin built with these loader definitions puts on the context. */
@@ -35,7 +56,21 @@ export function useLoaders<C extends CreateLoaders<any>>(
   if (key !== undefined && (typeof key !== 'string' || key === '')) {
     throw new TypeError(`useLoaders option key must be a non-empty string, but got: ${describe(key)}.`);
   }
+  const trace = options.trace ?? false;
+  if (
+    typeof trace !== 'boolean' &&
+    (typeof trace !== 'object' || trace === null || typeof trace.header !== 'string' || trace.header === '')
+  ) {
+    throw new TypeError(
+      `useLoaders option trace must be a boolean or { header: string }, but got: ${describe(trace)}.`,
+    );
+  }
   const byContext = new WeakMap<object, object>();
+  const traced = (context: object): boolean => {
+    if (trace === true || trace === false) return trace;
+    const value = (context as { request?: Request }).request?.headers.get(trace.header);
+    return value !== null && value !== undefined && value !== '0' && value !== 'false';
+  };
   return {
     onContextBuilding({ context, extendContext }) {
       const signal = (context as { request?: { signal?: AbortSignal } }).request?.signal;
@@ -62,6 +97,19 @@ export function useLoaders<C extends CreateLoaders<any>>(
         });
       }
     },
+    onExecute({ args }) {
+      if (trace === false) return undefined;
+      const context = args.contextValue as object;
+      const loaders = byContext.get(context);
+      if (loaders === undefined || !traced(context)) return undefined;
+      return {
+        onExecuteDone({ result, setResult }) {
+          // Incremental (@defer/@stream) results carry the trace on no payload yet.
+          if (Symbol.asyncIterator in result) return;
+          setResult({ ...result, extensions: { ...result.extensions, loaders: traceOf(loaders) } });
+        },
+      };
+    },
     onSubscribe({ args }) {
       const loaders = byContext.get(args.contextValue as object);
       if (loaders === undefined) return undefined;
@@ -80,4 +128,24 @@ export function useLoaders<C extends CreateLoaders<any>>(
       return createLoaders.close();
     },
   };
+}
+
+function traceOf(loaders: object): Record<string, LoaderTrace> {
+  const out: Record<string, LoaderTrace> = {};
+  for (const loader of usedLoaders(loaders)) {
+    const stats = loader.stats();
+    out[loader.name] = {
+      loads: stats.loads,
+      batches: stats.batches,
+      keysPerBatch: Math.round(stats.keysPerBatch * 100) / 100,
+      memoHits: stats.memoHits,
+      sharedHits: stats.sharedHits,
+      staleHits: stats.staleHits,
+      misses: stats.misses,
+      joins: stats.joins,
+      errors: stats.errors,
+      sourceMs: Math.round(stats.sourceMs * 1000) / 1000,
+    };
+  }
+  return out;
 }

@@ -22,7 +22,7 @@ const typeDefs = /* GraphQL */ `
   type Subscription { ticks: Int! }
 `;
 
-function setup(options: { key?: string } = {}) {
+function setup(options: { key?: string; trace?: boolean | { header: string } } = {}) {
   const calls: Record<string, number[][]> = { users: [], posts: [] };
   const createLoaders = defineLoaders({
     users: {
@@ -216,5 +216,27 @@ describe('useLoaders', () => {
     expect(body).toContain('would hide the context');
     expect(() => useLoaders((() => ({})) as never)).toThrow(/takes the function defineLoaders returned/);
     expect(() => useLoaders(createLoaders, { key: '' })).toThrow(/key must be a non-empty string/);
+  });
+
+  it('reports each loader used in extensions.loaders when tracing', async () => {
+    const { yoga } = setup({ trace: true });
+    const result = await post(yoga, { query: '{ users { posts { author { name } } } }' });
+    expect(result.extensions.loaders).toEqual({
+      posts: expect.objectContaining({ loads: 6, batches: 1, keysPerBatch: 6, misses: 6, memoHits: 0 }),
+      users: expect.objectContaining({ loads: 6, batches: 1, keysPerBatch: 3, misses: 3, memoHits: 3 }),
+    });
+    expect(result.extensions.loaders.users.sourceMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('traces only requests that send the allowed header, and nothing by default', async () => {
+    const withHeader = setup({ trace: { header: 'x-loaders-trace' } });
+    const query = { query: '{ user(id: 1) { name } }' };
+    expect((await post(withHeader.yoga, query)).extensions).toBeUndefined();
+    const traced = await post(withHeader.yoga, query, {
+      headers: { 'content-type': 'application/json', 'x-loaders-trace': '1' },
+    });
+    expect(traced.extensions.loaders.users).toEqual(expect.objectContaining({ loads: 1, batches: 1 }));
+    expect((await post(setup().yoga, query)).extensions).toBeUndefined();
+    expect(() => useLoaders(setup().createLoaders, { trace: { header: '' } })).toThrow(/trace must be/);
   });
 });
