@@ -1,11 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: { index: 'src/index.ts', prometheus: 'src/observe/prometheus.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'node20',
   tsconfig: 'tsconfig.build.json',
+  // Optional peers stay imports, never bundled.
+  external: ['prom-client', 'graphql', 'graphql-yoga'],
 });

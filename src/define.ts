@@ -10,7 +10,12 @@ import type { CacheStore, StoreStats } from './cache/store.js';
 import { describe } from './errors.js';
 import type { BatchLoadContext, DataLoaderOptions } from './loader/options.js';
 import { LoaderCounters, type LoaderStats } from './observe/stats.js';
-import { alignSpecResult, type LoaderDefinition, RequestLoader } from './request-loader.js';
+import {
+  alignSpecResult,
+  type LoaderDefinition,
+  type LoaderObserver,
+  RequestLoader,
+} from './request-loader.js';
 
 /** One loader's declaration. */
 export interface LoaderSpec<K, V, Ctx> {
@@ -119,6 +124,8 @@ export interface CreateLoaders<S extends Record<string, AnySpec>> {
   invalidateScope(name: keyof S, context: LoadersContext<S>): Promise<void>;
   /** Closes the store if `defineLoaders` created it. Idempotent. */
   close(): Promise<void>;
+  /** Adds an observer of every loader's batches and source calls; returns the function that removes it. */
+  observe(observer: LoaderObserver): () => void;
 }
 
 /**
@@ -240,6 +247,17 @@ export function defineLoaders<const S extends Record<string, AnySpec>>(
   createLoaders.invalidateScope = async (name, context) => {
     await definitionOf(name).shared?.invalidateScope(context);
   };
+  createLoaders.observe = (observer) => {
+    if (typeof observer !== 'object' || observer === null) {
+      throw new TypeError(
+        `createLoaders.observe(observer) takes an object with batch and/or source methods, but got: ${describe(observer)}.`,
+      );
+    }
+    for (const definition of definitions.values()) definition.observers.add(observer);
+    return () => {
+      for (const definition of definitions.values()) definition.observers.delete(observer);
+    };
+  };
   createLoaders.close = async () => {
     const store = ownedStore;
     ownedStore = null;
@@ -295,8 +313,22 @@ function buildDefinition(
   if (cacheKey !== null) core.cacheKeyFn = cacheKey;
   const missingAsError = spec.onMissing === 'error';
   const batch = spec.batch;
-  const source = async (keys: readonly unknown[], context: unknown, info: BatchLoadContext) =>
+  const observers = new Set<LoaderObserver>();
+  const align = async (keys: readonly unknown[], context: unknown, info: BatchLoadContext) =>
     alignSpecResult(await batch(keys, context, info), keys, cacheKey, missingAsError, name);
+  const source = async (keys: readonly unknown[], context: unknown, info: BatchLoadContext) => {
+    if (observers.size === 0) return align(keys, context, info);
+    const started = performance.now();
+    let failed = true;
+    try {
+      const values = await align(keys, context, info);
+      failed = false;
+      return values;
+    } finally {
+      const ms = performance.now() - started;
+      for (const observer of observers) observer.source?.(name, ms, failed);
+    }
+  };
 
   let policy: ResolvedPolicy<unknown, unknown, unknown> | null = null;
   if (spec.shared !== undefined) policy = resolvePolicy(name, spec.shared);
@@ -321,6 +353,7 @@ function buildDefinition(
     shared,
     counters: shared?.counters ?? new LoaderCounters(),
     primes,
+    observers,
   };
 }
 

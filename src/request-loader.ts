@@ -24,6 +24,19 @@ export interface LoaderDefinition<K, V, Ctx> {
   readonly counters: LoaderCounters;
   /** Other loaders of the same request to prime with each loaded value: name → key of the value. */
   readonly primes: ReadonlyArray<readonly [string, (value: V, key: K) => unknown]>;
+  /** Listeners of batches and source calls (metrics, tracing); empty unless someone observes. */
+  readonly observers: Set<LoaderObserver>;
+}
+
+/**
+ * Told about every batch a loader hands on (after the request memo) and every call of its batch
+ * function. Added with `createLoaders.observe(observer)`; costs nothing while none is added.
+ */
+export interface LoaderObserver {
+  /** A batch of `size` keys left the request memo. */
+  batch?(loader: string, size: number): void;
+  /** The batch function answered (or `failed`) after `durationMs`. */
+  source?(loader: string, durationMs: number, failed: boolean): void;
 }
 
 /** Per-call options of a request loader's `load`. */
@@ -221,6 +234,8 @@ export class RequestLoader<K, V> {
     const definition = this.definition;
     this.counters.recordBatch(keys.length);
     definition.counters.recordBatch(keys.length);
+    if (definition.observers.size > 0)
+      for (const observer of definition.observers) observer.batch?.(definition.name, keys.length);
     let values: ArrayLike<unknown>;
     if (definition.shared !== null) {
       values = await definition.shared.loadBatch(
