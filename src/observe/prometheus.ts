@@ -32,7 +32,6 @@ export interface LoaderMetrics {
  * - `<prefix>errors_total` (counter, `loader`): failed batches, per-key errors and store failures.
  * Counters are read from the loaders' statistics when scraped, so loads pay nothing for them.
  */
-// biome-ignore lint/suspicious/noExplicitAny: loader definitions of any shape
 export function createLoaderMetrics(
   createLoaders: CreateLoaders<any>,
   options: LoaderMetricsOptions = {},
@@ -69,7 +68,8 @@ export function createLoaderMetrics(
       string,
       ReturnType<typeof createLoaders.stats>['loaders'][string]
     >;
-  const lookups = new Counter({
+  // The counters live in the registry and fill themselves from the statistics on each scrape.
+  new Counter({
     name: `${prefix}cache_lookups_total`,
     help: 'Cache lookups by loader, tier (memo, shared) and result (hit, stale, miss).',
     labelNames: ['loader', 'tier', 'result'],
@@ -88,7 +88,7 @@ export function createLoaderMetrics(
       }
     },
   } as CounterConfiguration<'loader' | 'tier' | 'result'>);
-  const errors = new Counter({
+  new Counter({
     name: `${prefix}errors_total`,
     help: 'Failed batches, per-key errors and shared store failures, by loader.',
     labelNames: ['loader'],
