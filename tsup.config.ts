@@ -1,7 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', prometheus: 'src/observe/prometheus.ts' },
+  entry: {
+    index: 'src/index.ts',
+    prometheus: 'src/observe/prometheus.ts',
+    opentelemetry: 'src/observe/opentelemetry.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
@@ -9,5 +13,5 @@ export default defineConfig({
   target: 'node20',
   tsconfig: 'tsconfig.build.json',
   // Optional peers stay imports, never bundled.
-  external: ['prom-client', 'graphql', 'graphql-yoga'],
+  external: ['prom-client', '@opentelemetry/api', 'graphql', 'graphql-yoga'],
 });

@@ -357,7 +357,7 @@ function buildDefinition(
   };
 }
 
-/** The batch context of a background refresh, which no caller can abort. */
+/** The batch context of a background refresh (grace), which no caller can abort. */
 function backgroundContext(): BatchLoadContext {
-  return { signal: new AbortController().signal };
+  return { signal: new AbortController().signal, reason: 'schedule' };
 }

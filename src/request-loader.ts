@@ -8,7 +8,7 @@ import type { CacheEntry } from './cache/store.js';
 import { isError } from './errors.js';
 import { alignResults } from './loader/align.js';
 import { DataLoader, type LoadOptions, MEMOIZE } from './loader/data-loader.js';
-import type { BatchLoadContext, DataLoaderOptions } from './loader/options.js';
+import type { BatchLoadContext, DataLoaderOptions, DispatchReason } from './loader/options.js';
 import { LoaderCounters, type LoaderStats } from './observe/stats.js';
 
 /** What a request loader needs from its definition; built once by `defineLoaders`. */
@@ -33,8 +33,11 @@ export interface LoaderDefinition<K, V, Ctx> {
  * function. Added with `createLoaders.observe(observer)`; costs nothing while none is added.
  */
 export interface LoaderObserver {
-  /** A batch of `size` keys left the request memo. */
-  batch?(loader: string, size: number): void;
+  /**
+   * A batch of `size` keys left the request memo, dispatched for `reason`. May return a function
+   * called when the batch has its answers (with the error if it failed).
+   */
+  batch?(loader: string, size: number, reason: DispatchReason): undefined | ((error?: unknown) => void);
   /** The batch function answered (or `failed`) after `durationMs`. */
   source?(loader: string, durationMs: number, failed: boolean): void;
 }
@@ -234,22 +237,40 @@ export class RequestLoader<K, V> {
     const definition = this.definition;
     this.counters.recordBatch(keys.length);
     definition.counters.recordBatch(keys.length);
-    if (definition.observers.size > 0)
-      for (const observer of definition.observers) observer.batch?.(definition.name, keys.length);
+    const finish = definition.observers.size > 0 ? this.observeBatch(keys.length, info) : null;
     let values: ArrayLike<unknown>;
-    if (definition.shared !== null) {
-      values = await definition.shared.loadBatch(
-        keys,
-        this.context,
-        info,
-        this.counters,
-        fresh ? 'fresh' : 'read',
-      );
-    } else {
-      values = await this.callSource(keys, info);
+    try {
+      if (definition.shared !== null) {
+        values = await definition.shared.loadBatch(
+          keys,
+          this.context,
+          info,
+          this.counters,
+          fresh ? 'fresh' : 'read',
+        );
+      } else {
+        values = await this.callSource(keys, info);
+      }
+    } catch (error) {
+      finish?.(error);
+      throw error;
     }
+    finish?.(undefined);
     if (definition.primes.length > 0) this.primeSiblings(keys, values);
     return values as ArrayLike<V | Error>;
+  }
+
+  /** Tells the observers a batch starts; returns what tells them it ended. */
+  private observeBatch(size: number, info: BatchLoadContext): (error: unknown) => void {
+    const name = this.definition.name;
+    const finishers: Array<(error?: unknown) => void> = [];
+    for (const observer of this.definition.observers) {
+      const finisher = observer.batch?.(name, size, info.reason);
+      if (typeof finisher === 'function') finishers.push(finisher);
+    }
+    return (error) => {
+      for (const finisher of finishers) finisher(error);
+    };
   }
 
   /** A source call without a shared tier: counted like the shared tier counts its misses. */

@@ -185,13 +185,17 @@ export class Batch<K, V, C> {
 
 /** The second argument of the batch function: a view of the batch that exposes only its signal. */
 export class BatchContext implements BatchLoadContext {
-  readonly #batch: { readonly signal: AbortSignal };
+  readonly #batch: { readonly signal: AbortSignal; readonly reason: DispatchReason };
 
-  constructor(batch: { readonly signal: AbortSignal }) {
+  constructor(batch: { readonly signal: AbortSignal; readonly reason: DispatchReason }) {
     this.#batch = batch;
   }
 
   get signal(): AbortSignal {
     return this.#batch.signal;
+  }
+
+  get reason(): DispatchReason {
+    return this.#batch.reason;
   }
 }

@@ -12,6 +12,8 @@ export interface BatchLoadContext {
    * or when the loader-level `signal` aborts. Created on first read, so it costs nothing unused.
    */
   readonly signal: AbortSignal;
+  /** Why the batch was dispatched. */
+  readonly reason: DispatchReason;
 }
 
 /**

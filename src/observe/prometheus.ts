@@ -99,7 +99,10 @@ export function createLoaderMetrics(
     },
   } as CounterConfiguration<'loader'>);
   const stop = createLoaders.observe({
-    batch: (loader, size) => batchSize.observe({ loader }, size),
+    batch: (loader, size) => {
+      batchSize.observe({ loader }, size);
+      return undefined;
+    },
     source: (loader, ms, failed) =>
       sourceDuration.observe({ loader, result: failed ? 'error' : 'ok' }, ms / 1000),
   });
