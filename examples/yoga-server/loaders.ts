@@ -1,0 +1,90 @@
+/**
+ * The example's loaders: one SQL statement per batch, whatever the number of keys.
+ */
+import { defineLoaders } from '../../src/index.js';
+import type { CountingDatabase } from './db.js';
+
+export interface User {
+  id: number;
+  name: string;
+}
+export interface Post {
+  id: number;
+  author_id: number;
+  title: string;
+}
+export interface Comment {
+  id: number;
+  post_id: number;
+  author_id: number;
+  body: string;
+}
+export interface Tag {
+  id: number;
+  name: string;
+}
+
+export interface ExampleContext {
+  db: CountingDatabase;
+}
+
+/** Rows grouped by a column, in the order of `keys` (an empty list for a key with no rows). */
+function groupBy<Row>(keys: readonly number[], rows: Row[], column: (row: Row) => number): Row[][] {
+  const groups = new Map<number, Row[]>(keys.map((key) => [key, []]));
+  for (const row of rows) groups.get(column(row))?.push(row);
+  return keys.map((key) => groups.get(key)!);
+}
+
+function specs(shared: boolean) {
+  const policy = shared ? { shared: { scope: 'global' as const, ttl: 30_000 } } : {};
+  return {
+    users: {
+      batch: async (ids: readonly number[], ctx: ExampleContext) => {
+        const rows = await ctx.db.query<User>('SELECT id, name FROM users WHERE id = ANY($1::int[])', [ids]);
+        return new Map(rows.map((row) => [row.id, row]));
+      },
+      ...policy,
+    },
+    postsByAuthor: {
+      batch: async (authorIds: readonly number[], ctx: ExampleContext) =>
+        groupBy(
+          authorIds,
+          await ctx.db.query<Post>(
+            'SELECT id, author_id, title FROM posts WHERE author_id = ANY($1::int[]) ORDER BY id',
+            [authorIds],
+          ),
+          (post) => post.author_id,
+        ),
+      ...policy,
+    },
+    commentsByPost: {
+      batch: async (postIds: readonly number[], ctx: ExampleContext) =>
+        groupBy(
+          postIds,
+          await ctx.db.query<Comment>(
+            'SELECT id, post_id, author_id, body FROM comments WHERE post_id = ANY($1::int[]) ORDER BY id',
+            [postIds],
+          ),
+          (comment) => comment.post_id,
+        ),
+      ...policy,
+    },
+    tagsByPost: {
+      batch: async (postIds: readonly number[], ctx: ExampleContext) => {
+        const rows = await ctx.db.query<Tag & { post_id: number }>(
+          'SELECT pt.post_id, t.id, t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = ANY($1::int[]) ORDER BY t.id',
+          [postIds],
+        );
+        return groupBy(postIds, rows, (row) => row.post_id).map((tags) =>
+          tags.map(({ id, name }) => ({ id, name })),
+        );
+      },
+      ...policy,
+    },
+  };
+}
+
+/** Loaders per request only. */
+export const createRequestLoaders = defineLoaders(specs(false));
+/** The same loaders backed by a shared in-process cache (public data: scope 'global'). */
+export const createSharedLoaders = defineLoaders(specs(true));

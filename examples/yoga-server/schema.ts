@@ -1,0 +1,95 @@
+/**
+ * A blog: users → posts → comments (with authors) and tags. Every list field is N+1 without loaders.
+ * The `mode` of a request picks how resolvers fetch: `naive` (one query per field), `loaders`
+ * (per-request loaders), `shared` (loaders over a shared cache).
+ */
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { LoadersOf } from '../../src/index.js';
+import type { CountingDatabase } from './db.js';
+import type { Comment, createRequestLoaders, Post, Tag, User } from './loaders.js';
+
+export type Mode = 'naive' | 'loaders' | 'shared';
+type Loaders = LoadersOf<typeof createRequestLoaders>;
+
+export interface Context {
+  db: CountingDatabase;
+  mode: Mode;
+  loaders: Loaders;
+  sharedLoaders: Loaders;
+}
+
+const typeDefs = /* GraphQL */ `
+  type Query {
+    users(limit: Int = 10): [User!]!
+    user(id: Int!): User
+    posts(limit: Int = 10): [Post!]!
+  }
+  type User {
+    id: Int!
+    name: String!
+    posts: [Post!]!
+  }
+  type Post {
+    id: Int!
+    title: String!
+    author: User!
+    comments: [Comment!]!
+    tags: [Tag!]!
+  }
+  type Comment {
+    id: Int!
+    body: String!
+    author: User!
+  }
+  type Tag {
+    id: Int!
+    name: String!
+  }
+`;
+
+const loadersOf = (ctx: Context): Loaders | null =>
+  ctx.mode === 'naive' ? null : ctx.mode === 'shared' ? ctx.sharedLoaders : ctx.loaders;
+
+const userById = async (ctx: Context, id: number) => {
+  const loaders = loadersOf(ctx);
+  if (loaders) return loaders.users.load(id);
+  const [row] = await ctx.db.query<User>('SELECT id, name FROM users WHERE id = $1', [id]);
+  return row ?? null;
+};
+
+const resolvers = {
+  Query: {
+    users: (_: unknown, args: { limit: number }, ctx: Context) =>
+      ctx.db.query<User>('SELECT id, name FROM users ORDER BY id LIMIT $1', [args.limit]),
+    user: (_: unknown, args: { id: number }, ctx: Context) => userById(ctx, args.id),
+    posts: (_: unknown, args: { limit: number }, ctx: Context) =>
+      ctx.db.query<Post>('SELECT id, author_id, title FROM posts ORDER BY id LIMIT $1', [args.limit]),
+  },
+  User: {
+    posts: (user: User, _: unknown, ctx: Context) =>
+      loadersOf(ctx)?.postsByAuthor.load(user.id) ??
+      ctx.db.query<Post>('SELECT id, author_id, title FROM posts WHERE author_id = $1 ORDER BY id', [
+        user.id,
+      ]),
+  },
+  Post: {
+    author: (post: Post, _: unknown, ctx: Context) => userById(ctx, post.author_id),
+    comments: (post: Post, _: unknown, ctx: Context) =>
+      loadersOf(ctx)?.commentsByPost.load(post.id) ??
+      ctx.db.query<Comment>(
+        'SELECT id, post_id, author_id, body FROM comments WHERE post_id = $1 ORDER BY id',
+        [post.id],
+      ),
+    tags: (post: Post, _: unknown, ctx: Context) =>
+      loadersOf(ctx)?.tagsByPost.load(post.id) ??
+      ctx.db.query<Tag>(
+        'SELECT t.id, t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = $1 ORDER BY t.id',
+        [post.id],
+      ),
+  },
+  Comment: {
+    author: (comment: Comment, _: unknown, ctx: Context) => userById(ctx, comment.author_id),
+  },
+};
+
+export const schema = makeExecutableSchema({ typeDefs, resolvers });
