@@ -32,6 +32,8 @@ function useStatementCount(): Plugin {
 export function createExampleYoga(database: Database) {
   return createYoga({
     schema,
+    // Several operations in one HTTP request (an array body); each still gets its own loaders.
+    batching: true,
     context: ({ request }) => {
       const asked = request.headers.get('x-loaderkit-mode') as Mode | null;
       const mode: Mode = asked !== null && MODES.includes(asked) ? asked : 'loaders';

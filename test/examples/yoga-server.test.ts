@@ -1,0 +1,97 @@
+/**
+ * The example server on embedded PGlite: exact SQL statement counts per operation, in-process
+ * (`yoga.fetch`) and over real HTTP.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../../examples/yoga-server/db.js';
+import { SEED, seed } from '../../examples/yoga-server/seed.js';
+import { createExampleYoga } from '../../examples/yoga-server/server.js';
+
+let database: Database;
+let yoga: ReturnType<typeof createExampleYoga>;
+
+beforeAll(async () => {
+  database = await openDatabase('');
+  await seed(database);
+  yoga = createExampleYoga(database);
+}, 60_000);
+
+afterAll(async () => {
+  await yoga.dispose();
+  await database.close();
+});
+
+const NESTED = (limit: number) =>
+  `{ users(limit: ${limit}) { name posts { title tags { name } comments { body author { name } } } } }`;
+
+async function run(query: string, mode?: string, body?: unknown) {
+  const response = await yoga.fetch('http://example/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(mode ? { 'x-loaderkit-mode': mode } : {}) },
+    body: JSON.stringify(body ?? { query }),
+  });
+  return response.json();
+}
+
+describe('examples/yoga-server', () => {
+  it('costs one statement per level with loaders, whatever the list sizes', async () => {
+    for (const limit of [1, 3, 10]) {
+      const result = await run(NESTED(limit));
+      expect(result.errors).toBeUndefined();
+      expect(result.data.users).toHaveLength(limit);
+      expect(result.data.users[0].posts).toHaveLength(SEED.postsPerUser);
+      // users list, then posts by author, then comments and tags by post, then comment authors.
+      expect(result.extensions.sql).toEqual({ statements: 5, mode: 'loaders' });
+    }
+  });
+
+  it('is N+1 in naive mode: one statement per field per row', async () => {
+    const limit = 3;
+    const result = await run(NESTED(limit), 'naive');
+    const posts = limit * SEED.postsPerUser;
+    const comments = posts * SEED.commentsPerPost;
+    // 1 users + 1 per user (posts) + 2 per post (tags, comments) + 1 per comment (author)
+    expect(result.extensions.sql.statements).toBe(1 + limit + 2 * posts + comments);
+    expect(result.data).toEqual((await run(NESTED(limit))).data);
+  });
+
+  it('serves a warm shared cache with only the root statement', async () => {
+    await run(NESTED(4), 'shared');
+    const warm = await run(NESTED(4), 'shared');
+    expect(warm.extensions.sql).toEqual({ statements: 1, mode: 'shared' });
+    expect(warm.data).toEqual((await run(NESTED(4))).data);
+  });
+
+  it('gives each operation of a batched HTTP request its own loaders and count', async () => {
+    const result = await run('', undefined, [{ query: NESTED(2) }, { query: '{ user(id: 7) { name } }' }]);
+    expect(result).toHaveLength(2);
+    expect(result[0].extensions.sql.statements).toBe(5);
+    expect(result[1].extensions.sql.statements).toBe(1);
+    expect(result[1].data).toEqual({ user: { name: 'user 7' } });
+  });
+
+  it('answers over real HTTP with the loader trace when asked', async () => {
+    const server: Server = createServer(yoga);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-loaders-trace': '1' },
+        body: JSON.stringify({ query: NESTED(2) }),
+      });
+      const result = await response.json();
+      expect(result.extensions.sql.statements).toBe(5);
+      expect(result.extensions.loaders.postsByAuthor).toEqual(
+        expect.objectContaining({ loads: 2, batches: 1, keysPerBatch: 2, misses: 2 }),
+      );
+      expect(result.extensions.loaders.commentsByPost).toEqual(
+        expect.objectContaining({ loads: 20, batches: 1, keysPerBatch: 20 }),
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
