@@ -35,52 +35,49 @@ function groupBy<Row>(keys: readonly number[], rows: Row[], column: (row: Row) =
   return keys.map((key) => groups.get(key)!);
 }
 
+/** One SQL statement per batch of keys. Shared by loaderkit's specs and the hand-wired dataloaders. */
+export const batches = {
+  users: async (ids: readonly number[], ctx: ExampleContext) => {
+    const rows = await ctx.db.query<User>('SELECT id, name FROM users WHERE id = ANY($1::int[])', [ids]);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => byId.get(id) ?? null);
+  },
+  postsByAuthor: async (authorIds: readonly number[], ctx: ExampleContext) =>
+    groupBy(
+      authorIds,
+      await ctx.db.query<Post>(
+        'SELECT id, author_id, title FROM posts WHERE author_id = ANY($1::int[]) ORDER BY id',
+        [authorIds],
+      ),
+      (post) => post.author_id,
+    ),
+  commentsByPost: async (postIds: readonly number[], ctx: ExampleContext) =>
+    groupBy(
+      postIds,
+      await ctx.db.query<Comment>(
+        'SELECT id, post_id, author_id, body FROM comments WHERE post_id = ANY($1::int[]) ORDER BY id',
+        [postIds],
+      ),
+      (comment) => comment.post_id,
+    ),
+  tagsByPost: async (postIds: readonly number[], ctx: ExampleContext) => {
+    const rows = await ctx.db.query<Tag & { post_id: number }>(
+      'SELECT pt.post_id, t.id, t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = ANY($1::int[]) ORDER BY t.id',
+      [postIds],
+    );
+    return groupBy(postIds, rows, (row) => row.post_id).map((tags) =>
+      tags.map(({ id, name }) => ({ id, name })),
+    );
+  },
+};
+
 function specs(shared: boolean) {
   const policy = shared ? { shared: { scope: 'global' as const, ttl: 30_000 } } : {};
   return {
-    users: {
-      batch: async (ids: readonly number[], ctx: ExampleContext) => {
-        const rows = await ctx.db.query<User>('SELECT id, name FROM users WHERE id = ANY($1::int[])', [ids]);
-        return new Map(rows.map((row) => [row.id, row]));
-      },
-      ...policy,
-    },
-    postsByAuthor: {
-      batch: async (authorIds: readonly number[], ctx: ExampleContext) =>
-        groupBy(
-          authorIds,
-          await ctx.db.query<Post>(
-            'SELECT id, author_id, title FROM posts WHERE author_id = ANY($1::int[]) ORDER BY id',
-            [authorIds],
-          ),
-          (post) => post.author_id,
-        ),
-      ...policy,
-    },
-    commentsByPost: {
-      batch: async (postIds: readonly number[], ctx: ExampleContext) =>
-        groupBy(
-          postIds,
-          await ctx.db.query<Comment>(
-            'SELECT id, post_id, author_id, body FROM comments WHERE post_id = ANY($1::int[]) ORDER BY id',
-            [postIds],
-          ),
-          (comment) => comment.post_id,
-        ),
-      ...policy,
-    },
-    tagsByPost: {
-      batch: async (postIds: readonly number[], ctx: ExampleContext) => {
-        const rows = await ctx.db.query<Tag & { post_id: number }>(
-          'SELECT pt.post_id, t.id, t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = ANY($1::int[]) ORDER BY t.id',
-          [postIds],
-        );
-        return groupBy(postIds, rows, (row) => row.post_id).map((tags) =>
-          tags.map(({ id, name }) => ({ id, name })),
-        );
-      },
-      ...policy,
-    },
+    users: { batch: batches.users, ...policy },
+    postsByAuthor: { batch: batches.postsByAuthor, ...policy },
+    commentsByPost: { batch: batches.commentsByPost, ...policy },
+    tagsByPost: { batch: batches.tagsByPost, ...policy },
   };
 }
 

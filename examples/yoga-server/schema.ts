@@ -1,21 +1,27 @@
 /**
  * A blog: users → posts → comments (with authors) and tags. Every list field is N+1 without loaders.
- * The `mode` of a request picks how resolvers fetch: `naive` (one query per field), `loaders`
- * (per-request loaders), `shared` (loaders over a shared cache).
+ * The `mode` of a request picks how resolvers fetch: `naive` (one query per field), `dataloader`
+ * (npm dataloader, wired by hand per request), `loaders` (loaderkit's per-request loaders), `shared`
+ * (loaderkit's loaders over a shared cache).
  */
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { LoadersOf } from '../../src/index.js';
 import type { CountingDatabase } from './db.js';
 import type { Comment, createRequestLoaders, Post, Tag, User } from './loaders.js';
 
-export type Mode = 'naive' | 'loaders' | 'shared';
+export type Mode = 'naive' | 'dataloader' | 'loaders' | 'shared';
 type Loaders = LoadersOf<typeof createRequestLoaders>;
+
+/** What resolvers need of a set of loaders: loaderkit's and hand-wired dataloaders both fit. */
+export type LoaderSet = { [N in keyof Loaders]: Pick<Loaders[N], 'load'> };
 
 export interface Context {
   db: CountingDatabase;
   mode: Mode;
   loaders: Loaders;
   sharedLoaders: Loaders;
+  /** Set in `dataloader` mode. */
+  dataloaders?: LoaderSet;
 }
 
 const typeDefs = /* GraphQL */ `
@@ -47,8 +53,18 @@ const typeDefs = /* GraphQL */ `
   }
 `;
 
-const loadersOf = (ctx: Context): Loaders | null =>
-  ctx.mode === 'naive' ? null : ctx.mode === 'shared' ? ctx.sharedLoaders : ctx.loaders;
+const loadersOf = (ctx: Context): LoaderSet | null => {
+  switch (ctx.mode) {
+    case 'naive':
+      return null;
+    case 'dataloader':
+      return ctx.dataloaders!;
+    case 'shared':
+      return ctx.sharedLoaders;
+    default:
+      return ctx.loaders;
+  }
+};
 
 const userById = async (ctx: Context, id: number) => {
   const loaders = loadersOf(ctx);

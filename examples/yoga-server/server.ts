@@ -1,15 +1,18 @@
 /**
  * The example server: Yoga with `useLoaders`, a SQL statement count per operation in
  * `extensions.sql`, and the loader trace in `extensions.loaders` for requests that send
- * `x-loaders-trace: 1`. The request header `x-loaderkit-mode` picks naive, loaders (default) or shared.
+ * `x-loaders-trace: 1`. The request header `x-loaderkit-mode` picks naive, dataloader, loaders
+ * (default) or shared.
  */
+
+import DataLoader from 'dataloader';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { useLoaders } from '../../src/index.js';
 import { countStatements, type Database } from './db.js';
-import { createRequestLoaders, createSharedLoaders } from './loaders.js';
-import { type Context, type Mode, schema } from './schema.js';
+import { batches, createRequestLoaders, createSharedLoaders } from './loaders.js';
+import { type Context, type LoaderSet, type Mode, schema } from './schema.js';
 
-const MODES: readonly Mode[] = ['naive', 'loaders', 'shared'];
+const MODES: readonly Mode[] = ['naive', 'dataloader', 'loaders', 'shared'];
 
 /** Reports how many SQL statements an operation ran. */
 function useStatementCount(): Plugin {
@@ -37,7 +40,17 @@ export function createExampleYoga(database: Database) {
     context: ({ request }) => {
       const asked = request.headers.get('x-loaderkit-mode') as Mode | null;
       const mode: Mode = asked !== null && MODES.includes(asked) ? asked : 'loaders';
-      return { db: countStatements(database), mode };
+      const db = countStatements(database);
+      if (mode !== 'dataloader') return { db, mode };
+      // The hand-wired baseline: npm dataloader per request over the same batch functions.
+      const ctx = { db };
+      const dataloaders: LoaderSet = {
+        users: new DataLoader((ids: readonly number[]) => batches.users(ids, ctx)),
+        postsByAuthor: new DataLoader((ids: readonly number[]) => batches.postsByAuthor(ids, ctx)),
+        commentsByPost: new DataLoader((ids: readonly number[]) => batches.commentsByPost(ids, ctx)),
+        tagsByPost: new DataLoader((ids: readonly number[]) => batches.tagsByPost(ids, ctx)),
+      };
+      return { db, mode, dataloaders };
     },
     plugins: [
       useLoaders(createRequestLoaders, { key: 'loaders', trace: { header: 'x-loaders-trace' } }),

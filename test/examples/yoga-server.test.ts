@@ -57,6 +57,12 @@ describe('examples/yoga-server', () => {
     expect(result.data).toEqual((await run(NESTED(limit))).data);
   });
 
+  it('batches the same way with hand-wired npm dataloader (the comparison baseline)', async () => {
+    const result = await run(NESTED(3), 'dataloader');
+    expect(result.extensions.sql).toEqual({ statements: 5, mode: 'dataloader' });
+    expect(result.data).toEqual((await run(NESTED(3))).data);
+  });
+
   it('serves a warm shared cache with only the root statement', async () => {
     await run(NESTED(4), 'shared');
     const warm = await run(NESTED(4), 'shared');
