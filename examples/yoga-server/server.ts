@@ -6,6 +6,7 @@
  */
 
 import DataLoader from 'dataloader';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { useLoaders } from '../../src/index.js';
 import { countStatements, type Database } from './db.js';
@@ -57,6 +58,8 @@ export function createExampleYoga(database: Database) {
       useLoaders(createSharedLoaders, { key: 'sharedLoaders' }),
       useStatementCount(),
     ],
+    // GraphiQL's assets served by the server itself, not from a CDN (works offline).
+    renderGraphiQL,
     graphiql: {
       defaultQuery: /* GraphQL */ `{
   users(limit: 5) {
