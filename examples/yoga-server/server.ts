@@ -5,8 +5,8 @@
  * (default) or shared.
  */
 
-import DataLoader from 'dataloader';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import DataLoader from 'dataloader';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { useLoaders } from '../../src/index.js';
 import { countStatements, type Database } from './db.js';

@@ -63,7 +63,7 @@ describe.skipIf(!available)('examples/yoga-server in a real browser', () => {
       // The editor holds the server's default query once GraphiQL has finished loading.
       // Monaco renders spaces as no-break spaces.
       await page.waitForFunction(
-        () => document.body.innerText.replace(/\u00a0/g, ' ').includes('users(limit: 5)'),
+        () => (document.body.textContent ?? '').replace(/\u00a0/g, ' ').includes('users(limit: 5)'),
         undefined,
         {
           timeout: 30_000,
@@ -71,7 +71,7 @@ describe.skipIf(!available)('examples/yoga-server in a real browser', () => {
       );
       await run.click();
       await page.waitForFunction(
-        () => document.body.innerText.replace(/\u00a0/g, ' ').includes('"user 1"'),
+        () => (document.body.textContent ?? '').replace(/\u00a0/g, ' ').includes('"user 1"'),
         undefined,
         { timeout: 30_000 },
       );
