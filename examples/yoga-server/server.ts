@@ -5,6 +5,7 @@
  * (default) or shared.
  */
 
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import DataLoader from 'dataloader';
 import { createYoga, type Plugin } from 'graphql-yoga';
@@ -54,6 +55,7 @@ export function createExampleYoga(database: Database) {
       return { db, mode, dataloaders };
     },
     plugins: [
+      useDeferStream(),
       useLoaders(createRequestLoaders, { key: 'loaders', trace: { header: 'x-loaders-trace' } }),
       useLoaders(createSharedLoaders, { key: 'sharedLoaders' }),
       useStatementCount(),

@@ -100,4 +100,42 @@ describe('examples/yoga-server', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  it('keeps batching across @defer payloads, on one set of loaders for the whole operation', async () => {
+    let statements = 0;
+    const counted: Database = {
+      ...database,
+      query: (sql, params) => {
+        statements++;
+        return database.query(sql, params);
+      },
+    };
+    const deferring = createExampleYoga(counted);
+    const response = await deferring.fetch('http://example/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'multipart/mixed' },
+      body: JSON.stringify({
+        query: '{ users(limit: 3) { name ... @defer { posts { title comments { author { name } } } } } }',
+      }),
+    });
+    const text = await response.text();
+    expect(response.headers.get('content-type')).toContain('multipart/mixed');
+    const payloads = text
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line));
+    expect(payloads[0].data.users.map((u: { name: string }) => u.name)).toEqual([
+      'user 1',
+      'user 2',
+      'user 3',
+    ]);
+    const deferred = payloads.flatMap(
+      (p: { incremental?: Array<{ data: { posts: unknown[] } }> }) => p.incremental ?? [],
+    );
+    expect(deferred).toHaveLength(3);
+    expect(deferred.every((d: { data: { posts: unknown[] } }) => d.data.posts.length === 10)).toBe(true);
+    // root list, posts by author, comments by post, comment authors: one each, deferred or not.
+    expect(statements).toBe(4);
+    await deferring.dispose();
+  });
 });
