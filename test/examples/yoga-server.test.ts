@@ -139,3 +139,37 @@ describe('examples/yoga-server', () => {
     await deferring.dispose();
   });
 });
+
+/** The same server on the machine's PostgreSQL (127.0.0.1:5432, trust auth) through `pg`. */
+describe('examples/yoga-server on PostgreSQL (DATABASE_URL)', () => {
+  const server = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+  it('seeds and answers with the same data and statement counts as on PGlite', async () => {
+    const admin = await openDatabase(`${server}/test`);
+    await admin.exec('DROP DATABASE IF EXISTS loaderkit_example WITH (FORCE)');
+    await admin.exec('CREATE DATABASE loaderkit_example');
+    await admin.close();
+    const postgres = await openDatabase(`${server}/loaderkit_example`);
+    expect(postgres.kind).toBe('postgres');
+    const onPostgres = createExampleYoga(postgres);
+    try {
+      await seed(postgres);
+      const ask = async (mode: string) => {
+        const response = await onPostgres.fetch('http://example/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-loaderkit-mode': mode },
+          body: JSON.stringify({ query: NESTED(3) }),
+        });
+        return response.json();
+      };
+      const loaders = await ask('loaders');
+      expect(loaders.extensions.sql).toEqual({ statements: 5, mode: 'loaders' });
+      expect(loaders.data).toEqual((await run(NESTED(3))).data);
+      const naive = await ask('naive');
+      expect(naive.extensions.sql.statements).toBe(1 + 3 + 2 * 30 + 150);
+    } finally {
+      await onPostgres.dispose();
+      await postgres.close();
+    }
+  }, 60_000);
+});
