@@ -22,12 +22,19 @@ function useStatementCount(): Plugin {
     onExecute() {
       return {
         onExecuteDone({ args, result, setResult }) {
-          if (Symbol.asyncIterator in result) return;
           const ctx = args.contextValue as unknown as Context;
-          setResult({
-            ...result,
-            extensions: { ...result.extensions, sql: { statements: ctx.db.statements, mode: ctx.mode } },
-          });
+          const sql = () => ({ statements: ctx.db.statements, mode: ctx.mode });
+          if (!(Symbol.asyncIterator in result)) {
+            setResult({ ...result, extensions: { ...result.extensions, sql: sql() } });
+            return undefined;
+          }
+          // Incremental (@defer/@stream): the count rides on the last payload.
+          return {
+            onNext({ result: payload, setResult: setPayload }) {
+              if ((payload as { hasNext?: boolean }).hasNext !== false) return;
+              setPayload({ ...payload, extensions: { ...payload.extensions, sql: sql() } });
+            },
+          };
         },
       };
     },

@@ -104,9 +104,17 @@ export function useLoaders<C extends CreateLoaders<any>>(
       if (loaders === undefined || !traced(context)) return undefined;
       return {
         onExecuteDone({ result, setResult }) {
-          // Incremental (@defer/@stream) results carry the trace on no payload yet.
-          if (Symbol.asyncIterator in result) return;
-          setResult({ ...result, extensions: { ...result.extensions, loaders: traceOf(loaders) } });
+          if (!(Symbol.asyncIterator in result)) {
+            setResult({ ...result, extensions: { ...result.extensions, loaders: traceOf(loaders) } });
+            return undefined;
+          }
+          // Incremental (@defer/@stream): the trace rides on the last payload, when every load is done.
+          return {
+            onNext({ result: payload, setResult: setPayload }) {
+              if ((payload as { hasNext?: boolean }).hasNext !== false) return;
+              setPayload({ ...payload, extensions: { ...payload.extensions, loaders: traceOf(loaders) } });
+            },
+          };
         },
       };
     },

@@ -113,7 +113,7 @@ describe('examples/yoga-server', () => {
     const deferring = createExampleYoga(counted);
     const response = await deferring.fetch('http://example/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'multipart/mixed' },
+      headers: { 'content-type': 'application/json', accept: 'multipart/mixed', 'x-loaders-trace': '1' },
       body: JSON.stringify({
         query: '{ users(limit: 3) { name ... @defer { posts { title comments { author { name } } } } } }',
       }),
@@ -136,6 +136,14 @@ describe('examples/yoga-server', () => {
     expect(deferred.every((d: { data: { posts: unknown[] } }) => d.data.posts.length === 10)).toBe(true);
     // root list, posts by author, comments by post, comment authors: one each, deferred or not.
     expect(statements).toBe(4);
+    // The last payload carries the statement count and the loader trace of the whole operation.
+    const last = payloads.at(-1);
+    expect(last.hasNext).toBe(false);
+    expect(last.extensions.sql).toEqual({ statements: 4, mode: 'loaders' });
+    expect(last.extensions.loaders.postsByAuthor).toEqual(expect.objectContaining({ loads: 3, batches: 1 }));
+    expect(last.extensions.loaders.commentsByPost).toEqual(
+      expect.objectContaining({ loads: 30, batches: 1 }),
+    );
     await deferring.dispose();
   });
 });
