@@ -154,6 +154,23 @@ interface RequestState {
   readonly created: RequestLoader<unknown, unknown>[];
 }
 
+/**
+ * Throws a TypeError naming `caller` unless `value` is a function `defineLoaders` returned. For the
+ * integrations (plugin, metrics, tracing) that take one.
+ */
+export function assertCreateLoaders(value: unknown, caller: string): void {
+  const candidate = value as Partial<CreateLoaders<Record<string, AnySpec>>> | null;
+  if (
+    typeof value !== 'function' ||
+    !Array.isArray(candidate?.names) ||
+    typeof candidate?.observe !== 'function'
+  ) {
+    throw new TypeError(
+      `${caller}(createLoaders) takes the function defineLoaders returned, but got: ${describe(value)}.`,
+    );
+  }
+}
+
 /** The loaders a request has used so far (made on first use), e.g. to read their statistics. */
 export function usedLoaders(loaders: object): ReadonlyArray<RequestLoader<unknown, unknown>> {
   const state = (loaders as { [STATE]?: RequestState })[STATE];

@@ -5,8 +5,7 @@
  * turned into one batch per level.
  */
 import { SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
-import type { CreateLoaders } from '../define.js';
-import { describe } from '../errors.js';
+import { assertCreateLoaders, type CreateLoaders } from '../define.js';
 
 export interface LoaderTracingOptions {
   /** The tracer that makes the spans. Default: `trace.getTracer('loaderkit')`. */
@@ -27,11 +26,7 @@ export function createLoaderTracing(
   createLoaders: CreateLoaders<any>,
   options: LoaderTracingOptions = {},
 ): LoaderTracing {
-  if (typeof createLoaders !== 'function' || typeof createLoaders.observe !== 'function') {
-    throw new TypeError(
-      `createLoaderTracing(createLoaders) takes the function defineLoaders returned, but got: ${describe(createLoaders)}.`,
-    );
-  }
+  assertCreateLoaders(createLoaders, 'createLoaderTracing');
   const tracer = options.tracer ?? trace.getTracer('loaderkit');
   const stop = createLoaders.observe({
     batch(loader, size, reason) {

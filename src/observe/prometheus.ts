@@ -5,7 +5,7 @@
  * the number of loaders.
  */
 import { Counter, type CounterConfiguration, Histogram, type Registry, register } from 'prom-client';
-import type { CreateLoaders } from '../define.js';
+import { assertCreateLoaders, type CreateLoaders } from '../define.js';
 import { describe } from '../errors.js';
 
 export interface LoaderMetricsOptions {
@@ -36,11 +36,7 @@ export function createLoaderMetrics(
   createLoaders: CreateLoaders<any>,
   options: LoaderMetricsOptions = {},
 ): LoaderMetrics {
-  if (typeof createLoaders !== 'function' || typeof createLoaders.observe !== 'function') {
-    throw new TypeError(
-      `createLoaderMetrics(createLoaders) takes the function defineLoaders returned, but got: ${describe(createLoaders)}.`,
-    );
-  }
+  assertCreateLoaders(createLoaders, 'createLoaderMetrics');
   const prefix = options.prefix ?? 'loaderkit_';
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
     throw new TypeError(

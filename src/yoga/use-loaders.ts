@@ -3,7 +3,7 @@
  * each GraphQL operation and puts them on its context, so resolvers call `ctx.users.load(id)`.
  */
 import type { Plugin } from 'graphql-yoga';
-import { type CreateLoaders, type Loaders, usedLoaders } from '../define.js';
+import { assertCreateLoaders, type CreateLoaders, type Loaders, usedLoaders } from '../define.js';
 import { describe } from '../errors.js';
 
 export interface UseLoadersOptions {
@@ -47,11 +47,7 @@ export function useLoaders<C extends CreateLoaders<any>>(
   createLoaders: C,
   options: UseLoadersOptions = {},
 ): Plugin {
-  if (typeof createLoaders !== 'function' || !Array.isArray(createLoaders.names)) {
-    throw new TypeError(
-      `useLoaders(createLoaders) takes the function defineLoaders returned, but got: ${describe(createLoaders)}.`,
-    );
-  }
+  assertCreateLoaders(createLoaders, 'useLoaders');
   const key = options.key;
   if (key !== undefined && (typeof key !== 'string' || key === '')) {
     throw new TypeError(`useLoaders option key must be a non-empty string, but got: ${describe(key)}.`);
