@@ -9,21 +9,32 @@ type Reject = (error: unknown) => void;
 /*
  * The outcome's resolving functions, handed over by one shared executor (no closure per batch).
  */
-let capturedResolve: ((batch: Batch<any, any, any>) => void) | null = null;
+let capturedResolve: ((answers: Answers) => void) | null = null;
 let capturedReject: Reject | null = null;
-function captureResolvers(resolve: (batch: Batch<any, any, any>) => void, reject: Reject): void {
+function captureResolvers(resolve: (answers: Answers) => void, reject: Reject): void {
   capturedResolve = resolve;
   capturedReject = reject;
 }
 
 /**
- * The reaction of every key: the outcome resolves with the batch itself, and the i-th call answers
- * keys[i]. One function for all batches: a per-batch arrow field cost a closure, a context and (under
- * esbuild's keepNames, as in `npm run bench`) an `Object.defineProperty(fn, 'name')` per batch,
- * ~1 µs per batch in total. The batch has no `then`, so resolving the outcome with it adopts nothing.
+ * What a batch's outcome is fulfilled with: the answers and a cursor over them. Resolving a promise
+ * with an object looks up its `then`; this one's prototype chain ends right after its own prototype,
+ * so the lookup is short (resolving with the batch itself walked its many fields and methods, then
+ * Object.prototype's: ~330 instructions per batch).
  */
-function takeNext(batch: Batch<any, any, any>): unknown {
-  const value = batch.values![batch.cursor++];
+class Answers {
+  cursor = 0;
+  constructor(readonly values: ArrayLike<unknown>) {}
+}
+Object.setPrototypeOf(Answers.prototype, null);
+
+/**
+ * The reaction of every key: the outcome is fulfilled with the batch's answers, and the i-th call
+ * answers keys[i]. One function for all batches: a per-batch closure cost an allocation and a
+ * lazy-compile trip on its first call.
+ */
+function takeNext(answers: Answers): unknown {
+  const value = answers.values[answers.cursor++];
   if (isError(value)) throw value;
   return value;
 }
@@ -69,12 +80,9 @@ export class Batch<K, V, C> {
    * one promise and one reaction, with no resolving functions or closures: cheaper than
    * `new Promise(executor)` per key, which is what dataloader does.
    */
-  private readonly outcome: Promise<Batch<K, V, C>>;
-  private readonly settleOutcome: (batch: Batch<K, V, C>) => void;
+  private readonly outcome: Promise<Answers>;
+  private readonly settleOutcome: (answers: Answers) => void;
   private readonly failOutcome: Reject;
-  /** The answers, once the batch function gave them; `takeNext` reads them in order. */
-  values: ArrayLike<unknown> | null = null;
-  cursor = 0;
 
   constructor(
     /** The loader that dispatches this batch. */
@@ -83,7 +91,7 @@ export class Batch<K, V, C> {
     private readonly loaderSignal: AbortSignal | null,
   ) {
     this.cacheKeys = trackCacheKeys ? [] : null;
-    this.outcome = new Promise<Batch<K, V, C>>(captureResolvers);
+    this.outcome = new Promise<Answers>(captureResolvers);
     this.settleOutcome = capturedResolve!;
     this.failOutcome = capturedReject!;
     capturedResolve = null;
@@ -98,8 +106,7 @@ export class Batch<K, V, C> {
 
   /** Answers the keys: `values[i]` resolves key `i`, or rejects it if it is an `Error`. */
   resolveKeys(values: ArrayLike<unknown>): void {
-    this.values = values;
-    this.settleOutcome(this);
+    this.settleOutcome(new Answers(values));
   }
 
   /** Rejects every key with one error. */

@@ -590,6 +590,41 @@ describe('differential: fixed scenarios against npm dataloader', () => {
     expect(kit).toEqual(npm);
   });
 
+  it('batches of several loaders dispatch in the order their ticks were queued, around user ticks', async () => {
+    const expected = {
+      values: [{ ok: 'a1' }, { ok: 'b2' }, { ok: 'b3' }, { ok: 'c4' }, { ok: 'c6' }, { ok: 'a5' }],
+      // A's tick, then the user's tick (3 joins B, 4 opens C), then B's, then C's; 6 joins C from
+      // B's batch function, 5 opens a new batch of A from C's.
+      calls: ['a:1', 'b:2,3', 'c:4,6', 'a:5'],
+    };
+    const { npm, kit } = await differential(async (make) => {
+      const calls: string[] = [];
+      const loaders: Record<string, LoaderLike<number, string>> = {};
+      const batchFn =
+        (name: string): BatchFn<number, string> =>
+        async (keys) => {
+          calls.push(`${name}:${keys.join(',')}`);
+          if (name === 'b') pending.push(loaders.c!.load(6));
+          if (name === 'c') pending.push(loaders.a!.load(5));
+          return keys.map((key) => `${name}${key}`);
+        };
+      for (const name of ['a', 'b', 'c']) loaders[name] = make(batchFn(name));
+      const pending: Promise<string>[] = [];
+      pending.push(loaders.a!.load(1));
+      queueMicrotask(() =>
+        process.nextTick(() => {
+          pending.push(loaders.b!.load(3), loaders.c!.load(4));
+        }),
+      );
+      pending.push(loaders.b!.load(2));
+      await flush();
+      const values = await Promise.all(pending.map(settle));
+      return { values, calls };
+    });
+    expect(npm).toEqual(expected);
+    expect(kit).toEqual(npm);
+  });
+
   it('loads issued after awaiting a load form a new batch', async () => {
     const expected = {
       values: [{ ok: 'v1' }, { ok: 'v2' }, { ok: 'v3' }, { ok: 'v1' }, { ok: 'v4' }],

@@ -321,3 +321,31 @@ describe('batchScheduleFn', () => {
     expect(receivers[1]).toBe(loader);
   });
 });
+
+describe('default tick', () => {
+  it('dispatches every batch of thousands queued while older ticks run (the tick queue never empties)', async () => {
+    vi.useRealTimers();
+    // Two chains of loaders whose batch functions load from the next loader of their chain: each
+    // dispatch queues the next batch before the other chain's tick ran, so batches keep waiting.
+    const length = 3000;
+    const calls: string[] = [];
+    const chain = (name: string) => {
+      const loaders: DataLoader<number, number>[] = [];
+      for (let i = 0; i < length; i++) {
+        loaders.push(
+          new DataLoader<number, number>(async (keys) => {
+            calls.push(`${name}${i}`);
+            const next = loaders[i + 1];
+            return Promise.all(keys.map((key) => (next === undefined ? key : next.load(key + 1))));
+          }),
+        );
+      }
+      return loaders[0]!;
+    };
+    const [x, y] = [chain('x'), chain('y')];
+    await expect(Promise.all([x.load(0), y.load(10)])).resolves.toEqual([length - 1, length + 9]);
+    expect(calls).toHaveLength(2 * length);
+    expect(calls.slice(0, 4)).toEqual(['x0', 'y0', 'x1', 'y1']);
+    expect(calls.slice(-2)).toEqual([`x${length - 1}`, `y${length - 1}`]);
+  });
+});
