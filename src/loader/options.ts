@@ -174,16 +174,19 @@ function fail(message: string): never {
   throw new TypeError(message);
 }
 
-function optionalBoolean(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
-  const value = options[name];
+/*
+ * The helpers below take an option's value, read once by its literal name: a read by a computed name
+ * (`options[name]`) is a keyed lookup, several times dearer per option in a constructor that runs per
+ * request.
+ */
+function optionalBoolean(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean')
     fail(`DataLoader option ${name} must be a boolean, but got: ${describe(value)}.`);
   return value;
 }
 
-function optionalFunction<F>(options: Record<string, unknown>, name: string): F | null {
-  const value = options[name];
+function optionalFunction<F>(value: unknown, name: string): F | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'function') fail(`${name} must be a function: ${describe(value)}`);
   return value as F;
@@ -195,8 +198,7 @@ function isPositiveCount(value: unknown): value is number {
   );
 }
 
-function nonNegativeMs(options: Record<string, unknown>, name: string): number | undefined {
-  const value = options[name];
+function nonNegativeMs(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     fail(
@@ -212,11 +214,11 @@ function nonNegativeMs(options: Record<string, unknown>, name: string): number |
  */
 const TICK: Schedule = Object.freeze({ kind: 'tick' });
 
-function resolveSchedule(options: Record<string, unknown>, batching: boolean): Schedule {
-  const custom = optionalFunction<(callback: () => void) => void>(options, 'batchScheduleFn');
-  const windowMs = nonNegativeMs(options, 'batchWindowMs');
-  const adaptive = optionalBoolean(options, 'adaptive', false);
-  const maxWaitMs = nonNegativeMs(options, 'maxBatchWaitMs');
+function resolveSchedule(options: DataLoaderOptions<any, any, any>, batching: boolean): Schedule {
+  const custom = optionalFunction<(callback: () => void) => void>(options.batchScheduleFn, 'batchScheduleFn');
+  const windowMs = nonNegativeMs(options.batchWindowMs, 'batchWindowMs');
+  const adaptive = optionalBoolean(options.adaptive, 'adaptive', false);
+  const maxWaitMs = nonNegativeMs(options.maxBatchWaitMs, 'maxBatchWaitMs');
   const timed = (windowMs !== undefined && windowMs > 0) || adaptive;
   if (custom !== null && timed) {
     fail(
@@ -242,8 +244,8 @@ function resolveSchedule(options: Record<string, unknown>, batching: boolean): S
   return TICK;
 }
 
-function resolveCacheMap<C, V>(options: Record<string, unknown>): CacheMap<C, Promise<V>> | null {
-  const caching = optionalBoolean(options, 'cache', true);
+function resolveCacheMap<C, V>(options: DataLoaderOptions<any, V, C>): CacheMap<C, Promise<V>> | null {
+  const caching = optionalBoolean(options.cache, 'cache', true);
   const cacheMap = options.cacheMap;
   const maxEntries = options.maxCacheEntries;
   if (maxEntries !== undefined && !isPositiveCount(maxEntries)) {
@@ -277,24 +279,42 @@ function resolveCacheMap<C, V>(options: Record<string, unknown>): CacheMap<C, Pr
     );
   }
   const missing = ['get', 'set', 'delete', 'clear'].filter(
-    (method) => typeof (cacheMap as Record<string, unknown>)[method] !== 'function',
+    (method) => typeof (cacheMap as unknown as Record<string, unknown>)[method] !== 'function',
   );
   if (missing.length > 0) fail(`Custom cacheMap missing methods: ${missing.join(', ')}`);
   return cacheMap as CacheMap<C, Promise<V>>;
+}
+
+/** What no options resolve to: dataloader's defaults (checked equal to resolving `{}` in the tests). */
+function defaultOptions<K, V, C>(): ResolvedOptions<K, V, C> {
+  return {
+    maxBatchSize: Number.POSITIVE_INFINITY,
+    schedule: TICK,
+    cacheKeyFn: null,
+    cacheMap: new Map(),
+    cacheErrors: true,
+    immediateCacheHits: true,
+    missingAsError: false,
+    signal: null,
+    name: null,
+    onBatch: null,
+    onLoad: null,
+  };
 }
 
 /** Validates options once, at construction; every message names the option and echoes its value. */
 export function resolveOptions<K, V, C>(
   options: DataLoaderOptions<K, V, C> | undefined,
 ): ResolvedOptions<K, V, C> {
-  if (options === undefined || options === null) options = {};
+  // `new DataLoader(fn)` per request is the common pattern: skip the checks there is nothing to check.
+  if (options === undefined || options === null) return defaultOptions();
   if (typeof options !== 'object')
     fail(`DataLoader options must be an object, but got: ${describe(options)}.`);
   const raw = options as Record<string, unknown>;
   for (const name of Object.keys(raw)) {
     if (!KNOWN_OPTIONS.has(name)) fail(`Unknown DataLoader option ${JSON.stringify(name)}.`);
   }
-  const batching = optionalBoolean(raw, 'batch', true);
+  const batching = optionalBoolean(options.batch, 'batch', true);
   let maxBatchSize = Number.POSITIVE_INFINITY;
   if (raw.maxBatchSize !== undefined) {
     if (!isPositiveCount(raw.maxBatchSize)) {
@@ -317,15 +337,15 @@ export function resolveOptions<K, V, C>(
   }
   return {
     maxBatchSize,
-    schedule: resolveSchedule(raw, batching),
-    cacheKeyFn: optionalFunction(raw, 'cacheKeyFn'),
-    cacheMap: resolveCacheMap<C, V>(raw),
-    cacheErrors: optionalBoolean(raw, 'cacheErrors', true),
-    immediateCacheHits: optionalBoolean(raw, 'immediateCacheHits', true),
+    schedule: resolveSchedule(options, batching),
+    cacheKeyFn: optionalFunction(options.cacheKeyFn, 'cacheKeyFn'),
+    cacheMap: resolveCacheMap<C, V>(options),
+    cacheErrors: optionalBoolean(options.cacheErrors, 'cacheErrors', true),
+    immediateCacheHits: optionalBoolean(options.immediateCacheHits, 'immediateCacheHits', true),
     missingAsError: onMissing === 'error',
     signal: signal as AbortSignal | null,
     name: name as string | null,
-    onBatch: optionalFunction(raw, 'onBatch'),
-    onLoad: optionalFunction(raw, 'onLoad'),
+    onBatch: optionalFunction(options.onBatch, 'onBatch'),
+    onLoad: optionalFunction(options.onLoad, 'onLoad'),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataLoader } from '../../src/index.js';
+import { resolveOptions } from '../../src/loader/options.js';
 
 const ok = async (keys: ReadonlyArray<number>) => keys.map((k) => `v${k}`);
 
@@ -41,6 +42,14 @@ describe('the constructor', () => {
   it('accepts no options, undefined and an empty object', () => {
     expect(constructError(undefined)).toBeUndefined();
     expect(constructError({})).toBeUndefined();
+  });
+
+  it('no options resolve exactly as an empty object does, with a memo of its own', () => {
+    const none = resolveOptions<number, string, number>(undefined);
+    expect(none).toEqual(resolveOptions<number, string, number>({}));
+    expect(resolveOptions<number, string, number>(null as never)).toEqual(none);
+    expect(none.cacheMap).toBeInstanceOf(Map);
+    expect(resolveOptions<number, string, number>(undefined).cacheMap).not.toBe(none.cacheMap);
   });
 });
 
