@@ -1,5 +1,5 @@
 // Runs one scenario of `npm run bench:instructions` a given number of times (under valgrind).
-// node bench/icount.mjs <loaderkit|dataloader|baseline> <fresh|memo|mbs100|many|nested> <runs>
+// node bench/icount.mjs <loaderkit|dataloader|baseline> <fresh|memo|mbs100|mbs10|many|nested> <runs>
 import NpmDataLoader from 'dataloader';
 import { DataLoader } from '../dist/index.js';
 
@@ -32,6 +32,11 @@ if (scenario === 'fresh') {
 } else if (scenario === 'mbs100') {
   run = () => {
     const loader = make({ maxBatchSize: 100 });
+    return Promise.all(KEYS.map((k) => loader.load(k)));
+  };
+} else if (scenario === 'mbs10') {
+  run = () => {
+    const loader = make({ maxBatchSize: 10 });
     return Promise.all(KEYS.map((k) => loader.load(k)));
   };
 } else if (scenario === 'many') {

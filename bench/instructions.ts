@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 
-const SCENARIOS = ['fresh', 'memo', 'mbs100', 'many', 'nested'];
+const SCENARIOS = ['fresh', 'memo', 'mbs100', 'mbs10', 'many', 'nested'];
 const LIBRARIES = ['loaderkit', 'dataloader', 'baseline'] as const;
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : SCENARIOS;
 

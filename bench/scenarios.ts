@@ -75,6 +75,15 @@ export const scenarios: Scenario[] = [
     prepare: async (make) => () => make().loadMany(KEYS_WITH_DUPLICATES),
   },
   {
+    // Not one of issue 2's five: it shows the cost per batch, which small GraphQL batches pay.
+    name: 'maxBatchSize 10 (100 batches of 10)',
+    loads: N,
+    prepare: async (make) => () => {
+      const loader = make({ maxBatchSize: 10 });
+      return Promise.all(KEYS.map((k) => loader.load(k)));
+    },
+  },
+  {
     name: '10 nested tiers of awaits (100 x 10)',
     loads: N,
     prepare: async (make) => () => {
