@@ -26,6 +26,8 @@ export function alignResults<K>(
   missingAsError: boolean,
   loader: string | null,
 ): ArrayLike<unknown> {
+  // The common answer first: an array of the right length needs no other check.
+  if (Array.isArray(result) && result.length === keys.length) return result;
   if (result instanceof Map) {
     const values = new Array<unknown>(keys.length);
     for (let i = 0; i < keys.length; i++) {

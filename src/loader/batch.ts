@@ -6,16 +6,6 @@ import type { BatchLoadContext, DispatchReason } from './options.js';
 
 type Reject = (error: unknown) => void;
 
-/*
- * The outcome's resolving functions, handed over by one shared executor (no closure per batch).
- */
-let capturedResolve: ((answers: Answers) => void) | null = null;
-let capturedReject: Reject | null = null;
-function captureResolvers(resolve: (answers: Answers) => void, reject: Reject): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-
 /**
  * What a batch's outcome is fulfilled with: the answers and a cursor over them. Resolving a promise
  * with an object looks up its `then`; this one's prototype chain ends right after its own prototype,
@@ -81,8 +71,8 @@ export class Batch<K, V, C> {
    * `new Promise(executor)` per key, which is what dataloader does.
    */
   private readonly outcome: Promise<Answers>;
-  private readonly settleOutcome: (answers: Answers) => void;
-  private readonly failOutcome: Reject;
+  private settleOutcome!: (answers: Answers) => void;
+  private failOutcome!: Reject;
 
   constructor(
     /** The loader that dispatches this batch. */
@@ -91,11 +81,12 @@ export class Batch<K, V, C> {
     private readonly loaderSignal: AbortSignal | null,
   ) {
     this.cacheKeys = trackCacheKeys ? [] : null;
-    this.outcome = new Promise<Answers>(captureResolvers);
-    this.settleOutcome = capturedResolve!;
-    this.failOutcome = capturedReject!;
-    capturedResolve = null;
-    capturedReject = null;
+    // An inline executor: V8 inlines the Promise constructor around it (a shared executor writing
+    // module variables measured ~240 instructions more per batch).
+    this.outcome = new Promise<Answers>((resolve, reject) => {
+      this.settleOutcome = resolve;
+      this.failOutcome = reject;
+    });
   }
 
   /** Adds a key and returns the promise that answers it. */
