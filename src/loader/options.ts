@@ -74,7 +74,9 @@ export interface DataLoaderOptions<K, V, C = K> {
   maxBatchSize?: number;
   /**
    * Decides when a batch dispatches: called with a callback to run later. Default: after the
-   * current tick's promise jobs (`process.nextTick` queued from a promise job), exactly as dataloader.
+   * current tick's promise jobs (`process.nextTick` queued from a promise job), exactly as dataloader;
+   * where there is no `process.nextTick` (browsers, edge workers), in the next turn of the event loop
+   * (`setImmediate`, else `setTimeout(fn, 0)`), as dataloader does there.
    * Cannot be combined with `batchWindowMs` or `adaptive`.
    */
   batchScheduleFn?: (callback: () => void) => void;
@@ -86,7 +88,8 @@ export interface DataLoaderOptions<K, V, C = K> {
   batchWindowMs?: number;
   /**
    * Adaptive schedule: dispatch once the pending batch has not grown for one turn of the event loop
-   * (checked with `setImmediate` after the opening tick), or after `maxBatchWaitMs`, whichever comes
+   * (checked with `setImmediate`, or `setTimeout(fn, 0)` where there is none, after the opening
+   * tick), or after `maxBatchWaitMs`, whichever comes
    * first. No fixed latency floor. Default: `false`.
    */
   adaptive?: boolean;

@@ -1,31 +1,80 @@
 /**
  * When a batch dispatches. Every schedule calls `dispatch(batch, reason)`; dispatch ignores a batch
- * that already went, so a timer and a "full" signal may race safely.
+ * that already went, so a timer and a "full" signal may race safely. Runs wherever dataloader runs:
+ * Node's queues where there is a `process.nextTick`, else the event loop's (browsers, edge workers).
  */
 import type { Batch } from './batch.js';
 import type { DispatchReason, Schedule } from './options.js';
 
 export type Dispatch = (batch: Batch<any, any, any>, reason: DispatchReason) => void;
 
-const resolved: Promise<void> = Promise.resolve();
+type Later = (fn: () => void) => void;
+
+/** The queues a schedule needs, from what the runtime offers. */
+export interface RuntimeQueues {
+  /** Node's (and Deno's, Bun's) `process.nextTick`, or null where there is none (browsers, workers). */
+  readonly nextTick: Later | null;
+  /** Runs `fn` in a later turn of the event loop: `setImmediate`, else `setTimeout(fn, 0)`. */
+  readonly nextTurn: Later;
+  /**
+   * dataloader's tick: with `nextTick`, `fn` runs after the promise jobs queued so far, so loads made
+   * in promise callbacks of the same tick still join the batch; without it, in the next turn (which
+   * also comes after every promise job), as dataloader does there.
+   */
+  readonly afterPromiseJobs: Later;
+}
 
 /**
- * dataloader's tick: run `fn` after the promise jobs queued so far, so loads made in promise
- * callbacks of the same tick still join the batch.
+ * Picks the queues from a runtime's globals: exported so the fallbacks can be tested in Node too.
+ * Mirrors dataloader's choice (`process.nextTick`, else `setImmediate`, else `setTimeout`).
  */
-export function afterPromiseJobs(fn: () => void): void {
-  resolved.then(() => process.nextTick(fn));
+export function runtimeQueues(globals: {
+  process?: unknown;
+  setImmediate?: unknown;
+  setTimeout: (fn: () => void, ms: number) => unknown;
+}): RuntimeQueues {
+  // Each queue is looked up when used, not captured here, so fake timers installed later apply.
+  const proc = globals.process as { nextTick?: unknown } | null | undefined;
+  const nextTick: Later | null =
+    typeof proc === 'object' && proc !== null && typeof proc.nextTick === 'function'
+      ? (fn) => (proc.nextTick as Later)(fn)
+      : null;
+  const nextTurn: Later =
+    typeof globals.setImmediate === 'function'
+      ? (fn) => {
+          (globals.setImmediate as Later)(fn);
+        }
+      : (fn) => {
+          globals.setTimeout(fn, 0);
+        };
+  const resolved = Promise.resolve();
+  const afterPromiseJobs: Later =
+    nextTick === null ? nextTurn : (fn) => void resolved.then(() => nextTick(fn));
+  return { nextTick, nextTurn, afterPromiseJobs };
 }
+
+const queues = runtimeQueues(globalThis as unknown as Parameters<typeof runtimeQueues>[0]);
+const hasNextTick = queues.nextTick !== null;
+
+/** See `RuntimeQueues.afterPromiseJobs`. */
+export const afterPromiseJobs: Later = queues.afterPromiseJobs;
+
+const resolved: Promise<void> = Promise.resolve();
 
 /**
  * Batches waiting for their tick, each followed by its dispatch function, oldest first. Every batch
  * queues one promise job that queues one tick, both queues are FIFO, so the n-th tick to run belongs
- * to the n-th batch here: `afterPromiseJobs` without two closures per batch.
+ * to the n-th batch here: `afterPromiseJobs` without two closures per batch (the default schedule's
+ * hot path, where `process.nextTick` exists).
  */
 const waitingForTick: unknown[] = [];
 let nextToTick = 0;
 
 function dispatchAfterPromiseJobs(batch: Batch<any, any, any>, dispatch: Dispatch): void {
+  if (!hasNextTick) {
+    queues.nextTurn(() => dispatch(batch, 'tick'));
+    return;
+  }
   waitingForTick.push(batch, dispatch);
   resolved.then(queueTick);
 }
@@ -72,7 +121,7 @@ export function scheduleBatch(
       batch.timer = setTimeout(dispatch, schedule.maxWaitMs, batch, 'window');
       afterPromiseJobs(() => {
         batch.sizeAtCheck = batch.size;
-        setImmediate(dispatchOnceSettled, batch, dispatch);
+        queues.nextTurn(() => dispatchOnceSettled(batch, dispatch));
       });
       return;
   }
@@ -84,7 +133,7 @@ function dispatchOnceSettled(batch: Batch<any, any, any>, dispatch: Dispatch): v
   const size = batch.size;
   if (size > batch.sizeAtCheck) {
     batch.sizeAtCheck = size;
-    setImmediate(dispatchOnceSettled, batch, dispatch);
+    queues.nextTurn(() => dispatchOnceSettled(batch, dispatch));
     return;
   }
   dispatch(batch, 'settle');

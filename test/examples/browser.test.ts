@@ -1,24 +1,16 @@
 /**
- * End to end in a real browser: headless Chromium (Debian's `chromium`) opens GraphiQL on the example
- * server, runs the nested query and sees the data. Skipped when Chromium is not installed, unless
- * LOADERKIT_REQUIRE_BROWSER=1 (CI installs Chromium and sets it, so there it always runs).
+ * End to end in a real browser: headless Chromium opens GraphiQL on the example server, runs the
+ * nested query and sees the data (see test/browser.ts for when it runs).
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../examples/yoga-server/db.js';
 import { seed } from '../../examples/yoga-server/seed.js';
 import { createExampleYoga } from '../../examples/yoga-server/server.js';
+import { browserAvailable, launchChromium } from '../browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.LOADERKIT_REQUIRE_BROWSER === '1') {
-  throw new Error(`LOADERKIT_REQUIRE_BROWSER=1 but no Chromium at ${CHROMIUM}: apt-get install chromium`);
-}
-
-describe.skipIf(!available)('examples/yoga-server in a real browser', () => {
+describe.skipIf(!browserAvailable)('examples/yoga-server in a real browser', () => {
   let database: Database;
   let server: Server;
   let url: string;
@@ -37,19 +29,7 @@ describe.skipIf(!available)('examples/yoga-server in a real browser', () => {
   });
 
   it('runs the nested query from GraphiQL and shows the data', async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-dev-shm-usage',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const responses: string[] = [];
