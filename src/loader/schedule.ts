@@ -55,6 +55,14 @@ export function runtimeQueues(globals: {
 
 const queues = runtimeQueues(globalThis as unknown as Parameters<typeof runtimeQueues>[0]);
 const hasNextTick = queues.nextTick !== null;
+/**
+ * Node's `process`, held once: the global `process` is an accessor in Node, so reading it costs a
+ * getter call per batch. `nextTick` is still read at call time, so fake timers that replace
+ * `process.nextTick` (Jest's) apply as they do to dataloader.
+ */
+const nodeProcess = (hasNextTick ? (globalThis as { process?: unknown }).process : null) as {
+  nextTick(fn: () => void): void;
+} | null;
 
 /** See `RuntimeQueues.afterPromiseJobs`. */
 export const afterPromiseJobs: Later = queues.afterPromiseJobs;
@@ -80,7 +88,7 @@ function dispatchAfterPromiseJobs(batch: Batch<any, any, any>, dispatch: Dispatc
 }
 
 function queueTick(): void {
-  process.nextTick(dispatchOldestWaiting);
+  nodeProcess!.nextTick(dispatchOldestWaiting);
 }
 
 function dispatchOldestWaiting(): void {
