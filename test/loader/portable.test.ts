@@ -139,3 +139,31 @@ describe.skipIf(!browserAvailable)('portable scenarios in a real browser', () =>
     }
   }, 60_000);
 });
+
+describe('fake timers that replace process.nextTick (as Jest does)', () => {
+  it('hold batches back exactly as they hold back dataloader', async () => {
+    const calls: Record<string, number[][]> = { loaderkit: [], dataloader: [] };
+    const batch = (name: string) => async (keys: readonly number[]) => {
+      calls[name]!.push([...keys]);
+      return keys.map((k) => k * 2);
+    };
+    const realNextTick = process.nextTick;
+    const held: Array<() => void> = [];
+    process.nextTick = ((fn: () => void) => held.push(fn)) as typeof process.nextTick;
+    let loads: Promise<number>[];
+    try {
+      const ours = new DataLoader(batch('loaderkit'));
+      const theirs = new NpmDataLoader(batch('dataloader'));
+      loads = [ours.load(1), theirs.load(1), ours.load(2), theirs.load(2)];
+      // Promise jobs run, the faked ticks do not: neither library has called its batch function.
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      expect(calls).toEqual({ loaderkit: [], dataloader: [] });
+      expect(held).toHaveLength(2);
+    } finally {
+      process.nextTick = realNextTick;
+    }
+    for (const fn of held) fn();
+    expect(calls).toEqual({ loaderkit: [[1, 2]], dataloader: [[1, 2]] });
+    await expect(Promise.all(loads)).resolves.toEqual([2, 2, 4, 4]);
+  });
+});
