@@ -37,7 +37,7 @@ export function runtimeQueues(globals: {
   const proc = globals.process as { nextTick?: unknown } | null | undefined;
   const nextTick: Later | null =
     typeof proc === 'object' && proc !== null && typeof proc.nextTick === 'function'
-      ? (fn) => (proc.nextTick as Later)(fn)
+      ? (fn) => (proc as { nextTick: Later }).nextTick(fn)
       : null;
   const nextTurn: Later =
     typeof globals.setImmediate === 'function'
