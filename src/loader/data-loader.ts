@@ -96,8 +96,8 @@ export class DataLoader<K, V, C = K> {
    * already in the memo is answered from it. `null` and `undefined` keys throw a TypeError.
    */
   load(key: K, options?: LoadOptions): Promise<V> {
-    // One test sends calls with options, null keys and every configuration but the plain one down
-    // the general path (which throws for null keys).
+    // A single branch sends calls with options, null keys and every configuration but the plain one
+    // down the general path (which throws for null keys).
     if (options !== undefined || !this._plain || key == null) return this._load(key, options?.signal);
     // The plain path: memo on, no cacheKeyFn, no signals, no listeners, a tick-like schedule.
     const memo = this._memo!;

@@ -89,8 +89,7 @@ export interface DataLoaderOptions<K, V, C = K> {
   /**
    * Adaptive schedule: dispatch once the pending batch has not grown for one turn of the event loop
    * (checked with `setImmediate`, or `setTimeout(fn, 0)` where there is none, after the opening
-   * tick), or after `maxBatchWaitMs`, whichever comes
-   * first. No fixed latency floor. Default: `false`.
+   * tick), or after `maxBatchWaitMs`, whichever comes first. No fixed latency floor. Default: `false`.
    */
   adaptive?: boolean;
   /** Upper bound on how long the adaptive schedule holds a batch. Only with `adaptive`. Default: `10`. */

@@ -54,15 +54,8 @@ export function runtimeQueues(globals: {
 }
 
 const queues = runtimeQueues(globalThis as unknown as Parameters<typeof runtimeQueues>[0]);
-const hasNextTick = queues.nextTick !== null;
-/**
- * Node's `process`, held once: the global `process` is an accessor in Node, so reading it costs a
- * getter call per batch. `nextTick` is still read at call time, so fake timers that replace
- * `process.nextTick` (Jest's) apply as they do to dataloader.
- */
-const nodeProcess = (hasNextTick ? (globalThis as { process?: unknown }).process : null) as {
-  nextTick(fn: () => void): void;
-} | null;
+/** Holds Node's `process` (the global is an accessor: a getter call per read) and reads `nextTick` per call. */
+const nextTick = queues.nextTick;
 
 /** See `RuntimeQueues.afterPromiseJobs`. */
 export const afterPromiseJobs: Later = queues.afterPromiseJobs;
@@ -79,7 +72,7 @@ const waitingForTick: unknown[] = [];
 let nextToTick = 0;
 
 function dispatchAfterPromiseJobs(batch: Batch<any, any, any>, dispatch: Dispatch): void {
-  if (!hasNextTick) {
+  if (nextTick === null) {
     queues.nextTurn(() => dispatch(batch, 'tick'));
     return;
   }
@@ -88,7 +81,7 @@ function dispatchAfterPromiseJobs(batch: Batch<any, any, any>, dispatch: Dispatc
 }
 
 function queueTick(): void {
-  nodeProcess!.nextTick(dispatchOldestWaiting);
+  nextTick!(dispatchOldestWaiting);
 }
 
 function dispatchOldestWaiting(): void {
