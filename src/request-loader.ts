@@ -3,7 +3,7 @@
  * per-request memo, plus invalidate / refresh / warmup and statistics. One load is followable:
  *   memo (DataLoader) → shared tier (SharedCache: single-flight → store → source → write-back).
  */
-import { MISS, type SharedCache } from './cache/shared-cache.js';
+import type { SharedCache } from './cache/shared-cache.js';
 import type { CacheEntry } from './cache/store.js';
 import { isError } from './errors.js';
 import { alignResults } from './loader/align.js';
@@ -84,13 +84,11 @@ export class RequestLoader<K, V> {
     this.counters.loads++;
     this.definition.counters.loads++;
     if (options === undefined) {
+      // A fresh shared entry goes into the memo, so the memo answers it as a hit: with the batch
+      // pending on this loader (dataloader's timing), never earlier than the misses of its level.
       const shared = this.definition.shared;
-      if (shared !== null && key !== null && key !== undefined) {
-        const memoized = this.memo.peek(key);
-        if (memoized !== undefined) return memoized;
-        const hit = this.peekShared(shared, key);
-        if (hit !== MISS) return hit;
-      }
+      if (shared !== null && key !== null && key !== undefined && this.memo.peek(key) === undefined)
+        this.memoizeShared(shared, key);
       return this.memo.load(key);
     }
     if (options.fresh === true) return this.loadFresh(key, options);
@@ -192,23 +190,22 @@ export class RequestLoader<K, V> {
   }
 
   /**
-   * A fresh entry of an in-process shared store answers now, without waiting for a batch. Anything
-   * unusual (a not-found error entry, a bad scope or key, a failing store) goes the batched way, which
-   * turns it into a rejection or a source load.
+   * A fresh entry of an in-process shared store is memoized now, without a store round trip or a
+   * flight; the memo then answers it with its level. Anything unusual (a not-found error entry, a bad
+   * scope or key, a failing store) is left to the batched way, which turns it into a rejection or a
+   * source load.
    */
-  private peekShared(shared: SharedCache<K, V, unknown>, key: K): Promise<V> | typeof MISS {
+  private memoizeShared(shared: SharedCache<K, V, unknown>, key: K): void {
     let entry: CacheEntry | undefined;
     try {
       this.scope ??= shared.scopeOf(this.context);
       entry = shared.peekFresh(key, this.scope, this.counters);
     } catch {
-      return MISS;
+      return;
     }
-    if (entry === undefined) return MISS;
-    const promise = shared.promiseOf(entry, key);
-    this.memo[MEMOIZE](key, promise);
+    if (entry === undefined) return;
+    this.memo[MEMOIZE](key, shared.promiseOf(entry, key));
     if (this.definition.primes.length > 0) this.primeSiblings([key], [shared.valueOf(entry, key)]);
-    return promise;
   }
 
   private async loadFresh(key: K, options: RequestLoadOptions): Promise<V> {

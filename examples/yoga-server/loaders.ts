@@ -71,17 +71,27 @@ export const batches = {
   },
 };
 
-function specs(shared: boolean) {
+/** How the example's loaders batch and cache (tests build their own sets with other settings). */
+export interface ExampleLoaderSettings {
+  /** Back every loader with a shared in-process cache (public data: scope 'global'). */
+  shared: boolean;
+  /** The adaptive schedule instead of the tick. */
+  adaptive?: boolean;
+}
+
+/** A fresh set of the example's loaders (a shared set has its own store). */
+export function defineExampleLoaders({ shared, adaptive = false }: ExampleLoaderSettings) {
   const policy = shared ? { shared: { scope: 'global' as const, ttl: 30_000 } } : {};
-  return {
-    users: { batch: batches.users, ...policy },
-    postsByAuthor: { batch: batches.postsByAuthor, ...policy },
-    commentsByPost: { batch: batches.commentsByPost, ...policy },
-    tagsByPost: { batch: batches.tagsByPost, ...policy },
-  };
+  const schedule = adaptive ? { adaptive: true } : {};
+  return defineLoaders({
+    users: { batch: batches.users, ...schedule, ...policy },
+    postsByAuthor: { batch: batches.postsByAuthor, ...schedule, ...policy },
+    commentsByPost: { batch: batches.commentsByPost, ...schedule, ...policy },
+    tagsByPost: { batch: batches.tagsByPost, ...schedule, ...policy },
+  });
 }
 
 /** Loaders per request only. */
-export const createRequestLoaders = defineLoaders(specs(false));
+export const createRequestLoaders = defineExampleLoaders({ shared: false });
 /** The same loaders backed by a shared in-process cache (public data: scope 'global'). */
-export const createSharedLoaders = defineLoaders(specs(true));
+export const createSharedLoaders = defineExampleLoaders({ shared: true });

@@ -41,7 +41,13 @@ function useStatementCount(): Plugin {
   };
 }
 
-export function createExampleYoga(database: Database) {
+/** The loader sets a server uses; tests pass fresh ones (a shared set keeps its cache across requests). */
+export interface ExampleLoaderSets {
+  loaders?: typeof createRequestLoaders;
+  shared?: typeof createSharedLoaders;
+}
+
+export function createExampleYoga(database: Database, sets: ExampleLoaderSets = {}) {
   return createYoga({
     schema,
     // Several operations in one HTTP request (an array body); each still gets its own loaders.
@@ -63,8 +69,11 @@ export function createExampleYoga(database: Database) {
     },
     plugins: [
       useDeferStream(),
-      useLoaders(createRequestLoaders, { key: 'loaders', trace: { header: 'x-loaders-trace' } }),
-      useLoaders(createSharedLoaders, { key: 'sharedLoaders' }),
+      useLoaders(sets.loaders ?? createRequestLoaders, {
+        key: 'loaders',
+        trace: { header: 'x-loaders-trace' },
+      }),
+      useLoaders(sets.shared ?? createSharedLoaders, { key: 'sharedLoaders' }),
       useStatementCount(),
     ],
     // GraphiQL's assets served by the server itself, not from a CDN (works offline).

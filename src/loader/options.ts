@@ -108,11 +108,14 @@ export interface DataLoaderOptions<K, V, C = K> {
   /** Keep per-key `Error` results in the memo. `false` lets the next `load` retry. Default: `true`. */
   cacheErrors?: boolean;
   /**
-   * Memo hits return the memoized promise itself, so they resolve as soon as the key is loaded and
-   * never wait for other keys. `false` restores dataloader's timing, where every load returns a new
-   * promise and a hit waits until the batch pending at the time of the call has finished
-   * (dataloader#243, #377). Values, errors and batching of misses are the same either way; only code
-   * that chains a load after a hit may now see it join an earlier batch. Default: `true`.
+   * `false` (dataloader's timing): every load returns a new promise, and a memo hit resolves together
+   * with the batch pending on the loader when it was loaded (or at the next dispatch if none is
+   * pending). The resolvers of cached and uncached parents then run in the same tick, so the loads
+   * they make for the next level join one batch. `true`: a hit returns the memoized promise itself and
+   * resolves as soon as its key is loaded, without waiting for other keys; loads chained after such
+   * hits can dispatch as a batch of their own (one more batch call per level), and every hit of a key
+   * shares one promise (a forgotten `catch` on a failed key is silent once any caller handled it).
+   * Default: `false`.
    */
   immediateCacheHits?: boolean;
   /**
@@ -188,8 +191,9 @@ function optionalBoolean(value: unknown, name: string, fallback: boolean): boole
   return value;
 }
 
+/** `undefined` is absent; anything else must be a function (dataloader throws for `null` too). */
 function optionalFunction<F>(value: unknown, name: string): F | null {
-  if (value === undefined || value === null) return null;
+  if (value === undefined) return null;
   if (typeof value !== 'function') fail(`${name} must be a function: ${describe(value)}`);
   return value as F;
 }
@@ -295,7 +299,7 @@ function defaultOptions<K, V, C>(): ResolvedOptions<K, V, C> {
     cacheKeyFn: null,
     cacheMap: new Map(),
     cacheErrors: true,
-    immediateCacheHits: true,
+    immediateCacheHits: false,
     missingAsError: false,
     signal: null,
     name: null,
@@ -343,7 +347,7 @@ export function resolveOptions<K, V, C>(
     cacheKeyFn: optionalFunction(options.cacheKeyFn, 'cacheKeyFn'),
     cacheMap: resolveCacheMap<C, V>(options),
     cacheErrors: optionalBoolean(options.cacheErrors, 'cacheErrors', true),
-    immediateCacheHits: optionalBoolean(options.immediateCacheHits, 'immediateCacheHits', true),
+    immediateCacheHits: optionalBoolean(options.immediateCacheHits, 'immediateCacheHits', false),
     missingAsError: onMissing === 'error',
     signal: signal as AbortSignal | null,
     name: name as string | null,

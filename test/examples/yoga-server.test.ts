@@ -5,7 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../examples/yoga-server/db.js';
+import { countStatements, type Database, openDatabase } from '../../examples/yoga-server/db.js';
+import { defineExampleLoaders } from '../../examples/yoga-server/loaders.js';
 import { SEED, seed } from '../../examples/yoga-server/seed.js';
 import { createExampleYoga } from '../../examples/yoga-server/server.js';
 
@@ -145,6 +146,80 @@ describe('examples/yoga-server', () => {
       expect.objectContaining({ loads: 30, batches: 1 }),
     );
     await deferring.dispose();
+  });
+});
+
+/**
+ * posts(20) → author → posts → comments → author: the root statement plus one per loader level (users,
+ * postsByAuthor, commentsByPost, users). Posts 1–20 are by users 1 and 2; their comments' authors are
+ * 50 other users. Keys that hit (memo or shared) resolve with their level's batch, so the children of
+ * hits and misses share one batch.
+ */
+const LEVELS = '{ posts(limit: 20) { author { posts { comments { author { name } } } } } }';
+const range = (from: number, to: number, step = 1) =>
+  Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, i) => from + i * step);
+
+describe.each([
+  { schedule: 'tick', adaptive: false },
+  { schedule: 'adaptive', adaptive: true },
+])('one statement per loader level when some keys hit ($schedule schedule)', ({ adaptive }) => {
+  it.each([
+    { warm: 'nothing', users: [] as number[], statements: 5 },
+    { warm: 'one author', users: [1], statements: 5 },
+    { warm: 'half the users', users: range(1, 99, 2), statements: 5 },
+    // Every users level is answered from the shared cache: root, posts by author, comments by post.
+    { warm: 'all users', users: range(1, 100), statements: 3 },
+  ])('partly warm shared cache ($warm): $statements statements', async ({ users, statements }) => {
+    const shared = defineExampleLoaders({ shared: true, adaptive });
+    const server = createExampleYoga(database, { shared });
+    try {
+      const warming = countStatements(database);
+      if (users.length > 0) await shared({ db: warming }).users.loadMany(users);
+      expect(warming.statements).toBe(users.length > 0 ? 1 : 0);
+      const response = await server.fetch('http://example/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-loaderkit-mode': 'shared' },
+        body: JSON.stringify({ query: LEVELS }),
+      });
+      const result = await response.json();
+      expect(result.errors).toBeUndefined();
+      expect(result.extensions.sql).toEqual({ statements, mode: 'shared' });
+      expect(result.data).toEqual((await run(LEVELS)).data);
+    } finally {
+      await server.dispose();
+    }
+  });
+
+  it('a root load plus a deep query in one request: memo hits wait for their level (7 statements)', async () => {
+    const loaders = defineExampleLoaders({ shared: false, adaptive });
+    const server = createExampleYoga(database, { loaders });
+    try {
+      // Users 1 and 2 author posts 1–20 and are among the comment authors too: memo hits there whose
+      // children (their posts, then those posts' tags) must join the misses' batches.
+      const query =
+        '{ user(id: 8) { name } posts(limit: 20) { author { posts { comments { author { posts { tags { name } } } } } } } }';
+      const response = await server.fetch('http://example/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-loaders-trace': '1' },
+        body: JSON.stringify({ query }),
+      });
+      const result = await response.json();
+      expect(result.errors).toBeUndefined();
+      expect(result.data.user).toEqual({ name: 'user 8' });
+      // The root list, then one statement per loader level: users [8, 1, 2] (PGlite answers the root
+      // list within the tick, so user 8 joins the authors), posts by author, comments by post, comment
+      // authors, their posts, those posts' tags. (Hits that resolved early made it 10.)
+      expect(result.extensions.sql).toEqual({ statements: 7, mode: 'loaders' });
+      const batches = Object.fromEntries(
+        Object.entries(result.extensions.loaders as Record<string, { batches: number }>).map(([name, t]) => [
+          name,
+          t.batches,
+        ]),
+      );
+      expect(batches).toEqual({ users: 2, postsByAuthor: 2, commentsByPost: 1, tagsByPost: 1 });
+    } finally {
+      await server.dispose();
+    }
   });
 });
 

@@ -167,22 +167,27 @@ describe('cacheErrors', () => {
 });
 
 describe('immediateCacheHits', () => {
-  it('by default a memo hit returns the very same promise', async () => {
-    const loader = new DataLoader<number, string>(async (keys) => keys.map((k) => `v${k}`));
+  it('immediateCacheHits: true makes a memo hit return the very same promise', async () => {
+    const loader = new DataLoader<number, string>(async (keys) => keys.map((k) => `v${k}`), {
+      immediateCacheHits: true,
+    });
     const first = loader.load(1);
     expect(loader.load(1)).toBe(first);
     await first;
     expect(loader.load(1)).toBe(first);
   });
 
-  it('by default a hit resolves without waiting for a slow pending batch of other keys', async () => {
+  it('immediateCacheHits: true makes a hit resolve without waiting for a slow pending batch', async () => {
     const calls: number[][] = [];
     const gate = deferred<void>();
-    const loader = new DataLoader<number, string>(async (keys) => {
-      calls.push([...keys]);
-      if (keys.includes(2)) await gate.promise;
-      return keys.map((k) => `v${k}`);
-    });
+    const loader = new DataLoader<number, string>(
+      async (keys) => {
+        calls.push([...keys]);
+        if (keys.includes(2)) await gate.promise;
+        return keys.map((k) => `v${k}`);
+      },
+      { immediateCacheHits: true },
+    );
     await expect(loader.load(1)).resolves.toBe('v1');
     const slow = track(loader.load(2));
     const hit = track(loader.load(1));
@@ -195,17 +200,14 @@ describe('immediateCacheHits', () => {
     expect(slow).toEqual({ settled: true, value: 'v2' });
   });
 
-  it('immediateCacheHits: false makes a hit wait until the pending batch finishes', async () => {
+  it('by default (immediateCacheHits: false) a hit waits until the pending batch finishes', async () => {
     const calls: number[][] = [];
     const gate = deferred<void>();
-    const loader = new DataLoader<number, string>(
-      async (keys) => {
-        calls.push([...keys]);
-        if (keys.includes(2)) await gate.promise;
-        return keys.map((k) => `v${k}`);
-      },
-      { immediateCacheHits: false },
-    );
+    const loader = new DataLoader<number, string>(async (keys) => {
+      calls.push([...keys]);
+      if (keys.includes(2)) await gate.promise;
+      return keys.map((k) => `v${k}`);
+    });
     await expect(loader.load(1)).resolves.toBe('v1');
     const slow = loader.load(2);
     const hitPromise = loader.load(1);
