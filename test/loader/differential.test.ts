@@ -3,8 +3,9 @@
  * loaderkit, and the two must agree on resolved values, rejections and the exact batch calls.
  *
  * loaderkit is built with `immediateCacheHits: false` (dataloader's timing for memo hits) wherever
- * batch calls are compared exactly; the last property shows that with the default values and
- * rejections still match and only loads chained after memo hits can end up in other batches.
+ * batch calls are compared exactly; the last property shows that with `immediateCacheHits: true`
+ * values and rejections still match and only loads chained after memo hits can end up in other
+ * batches.
  *
  * Deliberate differences that are not compared: loaderkit rejects unknown option names and a
  * `maxBatchSize` that is not a positive integer, and counts a cross-realm Error as an Error. Error
@@ -52,8 +53,9 @@ const makeNpm: Make = (fn, options) => new NpmDataLoader(fn as any, options as a
 /** loaderkit with dataloader's timing for memo hits: batch calls must match exactly. */
 const makeKit: Make = (fn, options) =>
   new DataLoader(fn as any, { immediateCacheHits: false, ...options }) as any;
-/** loaderkit as shipped (`immediateCacheHits: true`). */
-const makeKitDefault: Make = (fn, options) => new DataLoader(fn as any, options as any) as any;
+/** loaderkit with memo hits that resolve at once (`immediateCacheHits: true`, the opt-in difference). */
+const makeKitImmediate: Make = (fn, options) =>
+  new DataLoader(fn as any, { immediateCacheHits: true, ...options }) as any;
 
 /** Runs a scenario against both libraries. */
 async function differential<T>(scenario: (make: Make) => Promise<T>): Promise<{ npm: T; kit: T }> {
@@ -662,10 +664,10 @@ describe('differential: fixed scenarios against npm dataloader', () => {
     const { npm, kit } = await differential(scenario);
     expect(npm).toEqual(expected);
     expect(kit).toEqual(npm);
-    // With the default immediateCacheHits the primed hit resolves at once, so 5 joins the first batch
-    // (the documented difference); values are unchanged.
-    const kitDefault = await scenario(makeKitDefault);
-    expect(kitDefault).toEqual({ values: expected.values, calls: [[1, 5], [6]] });
+    // With immediateCacheHits: true the primed hit resolves at once, so 5 joins the first batch (the
+    // documented difference); values are unchanged.
+    const kitImmediate = await scenario(makeKitImmediate);
+    expect(kitImmediate).toEqual({ values: expected.values, calls: [[1, 5], [6]] });
   });
 
   it('batchScheduleFn decides when each batch dispatches, and is called once per batch', async () => {
@@ -944,7 +946,7 @@ describe('differential: random programs against npm dataloader', () => {
     );
   });
 
-  it('default immediateCacheHits: same values and rejections; only loads chained after hits change batches', async () => {
+  it('immediateCacheHits: true: same values and rejections; only loads chained after hits change batches', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.boolean().chain((mutations) =>
@@ -983,7 +985,7 @@ describe('differential: random programs against npm dataloader', () => {
           const primeValue = (k: number) => (errorKeys.includes(k) ? new BackendError(`e${k}`) : `v${k}`);
           const options = { maxBatchSize };
           const npm = await runProgram(makeNpm, options, steps, respond, primeValue);
-          const kit = await runProgram(makeKitDefault, options, steps, respond, primeValue);
+          const kit = await runProgram(makeKitImmediate, options, steps, respond, primeValue);
           expect(kit.results).toEqual(npm.results);
           if (!steps.some((step) => step.t === 'chain')) {
             // Nothing waits on a hit: no load can move, so the batches are the same.
