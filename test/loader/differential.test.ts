@@ -2,9 +2,10 @@
  * Differential tests: every scenario runs against npm `dataloader` (the reference) and against
  * loaderkit, and the two must agree on resolved values, rejections and the exact batch calls.
  *
- * loaderkit runs with its defaults, which are dataloader's (memo hits wait for the pending batch), and
- * batch calls are compared exactly; the last property shows that with `immediateCacheHits: true`
- * values and rejections still match and only loads chained after memo hits can end up in other batches.
+ * loaderkit runs with `immediateCacheHits: false` (dataloader's timing for memo hits) and with its
+ * default options (the same timing), and batch calls are compared exactly. The last property shows
+ * that with `immediateCacheHits: true` values and rejections still match and only loads chained after
+ * memo hits can end up in other batches.
  *
  * Deliberate differences that are not compared: loaderkit rejects unknown option names and a
  * `maxBatchSize` that is not a positive integer, and counts a cross-realm Error as an Error. Error
@@ -49,16 +50,22 @@ interface SharedOptions<K, V, C> {
 type Make = <K, V, C = K>(fn: BatchFn<K, V>, options?: SharedOptions<K, V, C>) => LoaderLike<K, V>;
 
 const makeNpm: Make = (fn, options) => new NpmDataLoader(fn as any, options as any) as any;
-/** loaderkit as shipped (dataloader's timing for memo hits): batch calls must match exactly. */
-const makeKit: Make = (fn, options) => new DataLoader(fn as any, options as any) as any;
-/** loaderkit with `immediateCacheHits: true` (hits resolve as soon as their key is loaded). */
+/** loaderkit with dataloader's timing for memo hits: batch calls must match exactly. */
+const makeKit: Make = (fn, options) =>
+  new DataLoader(fn as any, { immediateCacheHits: false, ...options }) as any;
+/** loaderkit with memo hits that resolve at once (`immediateCacheHits: true`, the opt-in difference). */
 const makeKitImmediate: Make = (fn, options) =>
   new DataLoader(fn as any, { immediateCacheHits: true, ...options }) as any;
+/** loaderkit as shipped: its default options, which must match dataloader's as they are. */
+const makeKitDefault: Make = (fn, options) => new DataLoader(fn as any, options as any) as any;
 
-/** Runs a scenario against both libraries. */
-async function differential<T>(scenario: (make: Make) => Promise<T>): Promise<{ npm: T; kit: T }> {
+/** Runs a scenario against both libraries (loaderkit built by `kitMaker`). */
+async function differential<T>(
+  scenario: (make: Make) => Promise<T>,
+  kitMaker: Make = makeKit,
+): Promise<{ npm: T; kit: T }> {
   const npm = await scenario(makeNpm);
-  const kit = await scenario(makeKit);
+  const kit = await scenario(kitMaker);
   return { npm, kit };
 }
 
@@ -662,8 +669,8 @@ describe('differential: fixed scenarios against npm dataloader', () => {
     const { npm, kit } = await differential(scenario);
     expect(npm).toEqual(expected);
     expect(kit).toEqual(npm);
-    // With immediateCacheHits: true the primed hit resolves at once, so 5 joins the first batch
-    // (the documented difference); values are unchanged.
+    // With immediateCacheHits: true the primed hit resolves at once, so 5 joins the first batch (the
+    // documented difference); values are unchanged.
     const kitImmediate = await scenario(makeKitImmediate);
     expect(kitImmediate).toEqual({ values: expected.values, calls: [[1, 5], [6]] });
   });
@@ -761,6 +768,159 @@ describe('relative timing of fulfilled and rejected batches', () => {
       return comments.calls;
     });
     expect(npm).toEqual([['after post', 'after user']]);
+    expect(kit).toEqual(npm);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Default options: memo hits and misses mixed, timing included
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A batch function whose calls stay pending until `answer(i)` fulfils call i (0-based) with
+ * `v<key>` per key; each answer is written to `log` first, so the log shows which callers settled
+ * after which answer.
+ */
+function answeredByHand(log: string[]) {
+  const calls: number[][] = [];
+  const answers: Array<() => void> = [];
+  const fn: BatchFn<number, string> = (keys) => {
+    calls.push([...keys]);
+    return new Promise((resolve) => {
+      answers.push(() => resolve(keys.map((key) => `v${key}`)));
+    });
+  };
+  const answer = (call: number) => {
+    log.push(`answer call ${call}`);
+    answers[call]!();
+  };
+  return { calls, fn, answer };
+}
+
+/** Logs `label` (or `label!` when it rejects) once `promise` settles. */
+function logWhenSettled(promise: Promise<unknown>, label: string, log: string[]): void {
+  promise.then(
+    () => log.push(label),
+    () => log.push(`${label}!`),
+  );
+}
+
+describe('differential: default options (no immediateCacheHits), memo hits mixed with misses', () => {
+  /*
+   * loaderkit's DEFAULT options against dataloader's, timing included (with `immediateCacheHits: true`
+   * the hits would settle before the batch they wait for).
+   */
+  it('hits of one tick (primed, primed Error, memoized) settle with the batch, after its fetched keys', async () => {
+    const expected = {
+      log: [
+        'answer call 0',
+        'key 5',
+        'answer call 1',
+        'key 2',
+        'key 4',
+        'primed 1',
+        'primed error 3!',
+        'memoized 5',
+      ],
+      calls: [[5], [2, 4]],
+    };
+    const { npm, kit } = await differential(async (make) => {
+      const log: string[] = [];
+      const { calls, fn, answer } = answeredByHand(log);
+      const loader = make<number, string>(fn);
+      logWhenSettled(loader.load(5), 'key 5', log);
+      await flush();
+      answer(0);
+      await flush();
+      loader.prime(1, 'p1');
+      loader.prime(3, new BackendError('primed e3'));
+      logWhenSettled(loader.load(1), 'primed 1', log);
+      logWhenSettled(loader.load(2), 'key 2', log);
+      logWhenSettled(loader.load(3), 'primed error 3', log);
+      logWhenSettled(loader.load(5), 'memoized 5', log);
+      logWhenSettled(loader.load(4), 'key 4', log);
+      await flush();
+      answer(1);
+      await flush();
+      return { log, calls };
+    }, makeKitDefault);
+    expect(npm).toEqual(expected);
+    expect(kit).toEqual(npm);
+  });
+
+  it('maxBatchSize counts fetched keys only; a hit on a full batch waits for the next batch', async () => {
+    // 2.2.3's rule: a batch takes loads while undispatched with keys.length < maxBatchSize; hits waiting
+    // on it are not counted (counting them, as some 2.x releases did, would split [10, 11]).
+    const expected = {
+      log: [
+        'answer call 0',
+        'key 10',
+        'key 11',
+        'hit 1',
+        'hit 1 again',
+        'answer call 1',
+        'key 12',
+        'key 13',
+        'hit 1 third',
+      ],
+      calls: [
+        [10, 11],
+        [12, 13],
+      ],
+    };
+    const { npm, kit } = await differential(async (make) => {
+      const log: string[] = [];
+      const { calls, fn, answer } = answeredByHand(log);
+      const loader = make<number, string>(fn, { maxBatchSize: 2 });
+      loader.prime(1, 'p1');
+      logWhenSettled(loader.load(10), 'key 10', log);
+      logWhenSettled(loader.load(1), 'hit 1', log);
+      logWhenSettled(loader.load(1), 'hit 1 again', log);
+      logWhenSettled(loader.load(11), 'key 11', log);
+      logWhenSettled(loader.load(12), 'key 12', log);
+      logWhenSettled(loader.load(1), 'hit 1 third', log);
+      logWhenSettled(loader.load(13), 'key 13', log);
+      await flush();
+      answer(0);
+      await flush();
+      answer(1);
+      await flush();
+      return { log, calls };
+    }, makeKitDefault);
+    expect(npm).toEqual(expected);
+    expect(kit).toEqual(npm);
+  });
+
+  it('level batching: children and grandchildren of hit and fetched parents of one tick share batches', async () => {
+    const expected = {
+      values: [{ ok: 'grandchild 100' }, { ok: 'grandchild 200' }, { ok: 'grandchild 300' }],
+      parents: [[2, 3]],
+      // One batch per level; fetched parents' callbacks run before the hit's (the hit adopts the
+      // memoized promise: two more microtasks), so 10 comes last.
+      children: [[20, 30, 10]],
+      grandchildren: [[200, 300, 100]],
+    };
+    const { npm, kit } = await differential(async (make) => {
+      const parents = recorder<number>((key) => key * 10);
+      const children = recorder<number>((key) => key * 10);
+      const grandchildren = recorder<number>((key) => `grandchild ${key}`);
+      const parentLoader = make<number, number>(parents.fn);
+      const childLoader = make<number, number>(children.fn);
+      const grandchildLoader = make<number, string>(grandchildren.fn);
+      parentLoader.prime(1, 10);
+      const values = await Promise.all(
+        [1, 2, 3].map((key) =>
+          settle(
+            parentLoader
+              .load(key)
+              .then((child) => childLoader.load(child))
+              .then((grandchild) => grandchildLoader.load(grandchild)),
+          ),
+        ),
+      );
+      return { values, parents: parents.calls, children: children.calls, grandchildren: grandchildren.calls };
+    }, makeKitDefault);
+    expect(npm).toEqual(expected);
     expect(kit).toEqual(npm);
   });
 });
@@ -899,7 +1059,11 @@ async function answerAfter<T>(awaits: number, produce: () => T): Promise<T> {
 }
 
 describe('differential: random programs against npm dataloader', () => {
-  it('the defaults give identical values, rejections and batch calls', async () => {
+  // The default options must match dataloader as exactly as `immediateCacheHits: false` does.
+  it.each([
+    { label: 'immediateCacheHits: false', kitMaker: makeKit },
+    { label: 'default options', kitMaker: makeKitDefault },
+  ])('$label gives identical values, rejections and batch calls', async ({ kitMaker }) => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(stepArb(ALL_STEPS), { maxLength: 25 }),
@@ -936,7 +1100,7 @@ describe('differential: random programs against npm dataloader', () => {
           const primeValue = (k: number, error: boolean, step: number) =>
             error ? new BackendError(`primed e${k}#${step}`) : `primed v${k}#${step}`;
           const npm = await runProgram(makeNpm, options, steps, respond, primeValue);
-          const kit = await runProgram(makeKit, options, steps, respond, primeValue);
+          const kit = await runProgram(kitMaker, options, steps, respond, primeValue);
           expect(kit).toEqual(npm);
         },
       ),
