@@ -526,3 +526,73 @@ describe('loader(spec): one spec typed on its own', () => {
     await create.close();
   });
 });
+
+describe('batch contract violations of a spec', () => {
+  it('a wrong-length answer names the loader, states the contract and previews keys and values', async () => {
+    const create = defineLoaders({
+      users: { batch: async (ids: readonly number[]) => ids.slice(1).map(user) },
+    });
+    const loaders = create({});
+    const error = await Promise.all([1, 2, 3].map((id) => loaders.users.load(id))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    const message = (error as TypeError).message;
+    expect(message.split('\n')[0]).toBe(
+      'Loader "users": the batch function must resolve with one value per key, in key order (an array of 3), or a Map; it resolved with an array of 2.',
+    );
+    expect(message).toContain('\nKeys (3): [1,2,3]\nValues (2): [{"id":2,');
+  });
+
+  it('a 64 MB Buffer answer rejects with a short message naming the loader', async () => {
+    const create = defineLoaders({
+      bytes: { batch: async (_ids: readonly number[]) => Buffer.alloc(64 * 1024 * 1024) },
+      shared: {
+        batch: async (_ids: readonly number[]) => ({ length: 2 ** 32 - 1, 0: 1, [2 ** 32 - 2]: 2 }),
+        shared: { scope: 'global', ttl: 1_000 },
+      },
+    });
+    const loaders = create({});
+    const bytes = (await loaders.bytes.load(1).catch((e: unknown) => e)) as TypeError;
+    expect(bytes.message).toMatch(
+      /^Loader "bytes": the batch function must resolve with one value per key, in key order \(an array of 1\), or a Map; it resolved with a Buffer of length 67108864\./,
+    );
+    expect(bytes.message.length).toBeLessThan(1_000);
+    const huge = (await loaders.shared.load(1).catch((e: unknown) => e)) as TypeError;
+    expect(huge.message).toContain('Loader "shared"');
+    expect(huge.message).toContain('it resolved with an array-like object of length 4294967295.');
+    expect(huge.message.length).toBeLessThan(1_000);
+    await create.close();
+  });
+
+  it('an answer that is neither an array nor a Map names the loader', async () => {
+    const create = defineLoaders({ users: { batch: async (_ids: readonly number[]) => 'v1,v2' as never } });
+    await expect(create({}).users.load(1)).rejects.toThrow(
+      'Loader "users": the batch function must resolve with one value per key, in key order (an array of 1), or a Map; it resolved with: "v1,v2".',
+    );
+  });
+
+  it("a batch function that throws synchronously rejects every key with the user's own error", async () => {
+    const cause = new Error('bad SQL');
+    const create = defineLoaders({
+      users: {
+        batch: (_ids: readonly number[]): Promise<User[]> => {
+          throw cause;
+        },
+      },
+      sharedUsers: {
+        batch: (_ids: readonly number[]): Promise<User[]> => {
+          throw cause;
+        },
+        shared: { scope: 'global', ttl: 1_000 },
+      },
+    });
+    const loaders = create({});
+    const results = await Promise.allSettled([loaders.users.load(1), loaders.users.load(2)]);
+    expect(results).toEqual([
+      { status: 'rejected', reason: cause },
+      { status: 'rejected', reason: cause },
+    ]);
+    expect((results[0] as PromiseRejectedResult).reason).toBe(cause);
+    await expect(loaders.sharedUsers.load(1)).rejects.toBe(cause);
+    await create.close();
+  });
+});
