@@ -4,11 +4,16 @@
  */
 import type { UnionToIntersection } from 'type-fest';
 import { createMemoryStore } from './cache/memory-store.js';
-import { type ResolvedPolicy, resolvePolicy, type SharedPolicy } from './cache/policy.js';
+import {
+  type ResolvedPolicy,
+  resolvePolicy,
+  resolveStoreOptions,
+  type SharedPolicy,
+} from './cache/policy.js';
 import { SharedCache } from './cache/shared-cache.js';
 import type { CacheStore, StoreStats } from './cache/store.js';
 import { describe } from './errors.js';
-import type { BatchLoadContext, DataLoaderOptions } from './loader/options.js';
+import { type BatchLoadContext, type DataLoaderOptions, resolveOptions } from './loader/options.js';
 import { LoaderCounters, type LoaderStats } from './observe/stats.js';
 import {
   alignSpecResult,
@@ -42,6 +47,8 @@ export interface LoaderSpec<K, V, Ctx> {
   cacheErrors?: boolean;
   /** Bound the request memo. Default: unbounded. */
   maxCacheEntries?: number;
+  /** Memo hits resolve without waiting for other keys (see DataLoader). Default: DataLoader's. */
+  immediateCacheHits?: boolean;
   /** Keys absent from a Map result: `'null'` or `'error'` (NotFoundError). Default: `'null'`. */
   onMissing?: 'null' | 'error';
   /** Share results across requests (opt-in). `scope` is required. Default: not shared. */
@@ -187,12 +194,34 @@ const CORE_OPTIONS = [
   'maxBatchWaitMs',
   'cacheErrors',
   'maxCacheEntries',
+  'immediateCacheHits',
   'onMissing',
 ] as const;
-const SPEC_OPTIONS = new Set<string>(['batch', 'cacheKey', 'shared', 'primes', ...CORE_OPTIONS]);
+const SPEC_OPTIONS: readonly string[] = ['batch', 'cacheKey', 'shared', 'primes', ...CORE_OPTIONS];
+const DEFINE_OPTIONS: readonly string[] = ['store', 'prefix', 'now', 'onError'];
 
-function specError(name: string, message: string): TypeError {
-  return new TypeError(`Loader ${JSON.stringify(name)}: ${message}`);
+function specError(name: string, message: string, cause?: unknown): TypeError {
+  return new TypeError(
+    `Loader ${JSON.stringify(name)}: ${message}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * Checks a spec's core options with DataLoader's own rules (one rule, one place) now, at definition,
+ * and rethrows its TypeError with the loader's name: `Loader "users": option maxBatchSize must be…`.
+ */
+function checkCoreOptions(name: string, core: DataLoaderOptions<unknown, unknown, unknown>): void {
+  try {
+    resolveOptions(core);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    // DataLoader's messages start "DataLoader option x…", "DataLoader options x and y…" or "x must…".
+    let message = error.message.replace(/^DataLoader (options?) /, '$1 ');
+    if (!/^options? /.test(message)) message = `option ${message}`;
+    if (!message.endsWith('.')) message += '.';
+    throw specError(name, message, error);
+  }
 }
 
 /**
@@ -206,15 +235,23 @@ export function defineLoaders<const S extends Record<string, AnySpec>>(
   if (typeof specs !== 'object' || specs === null) {
     throw new TypeError(`defineLoaders(specs) takes an object of loader specs, but got: ${describe(specs)}.`);
   }
-  const prefix = options.prefix ?? 'loaderkit';
-  if (typeof prefix !== 'string')
-    throw new TypeError(`defineLoaders option prefix must be a string, but got: ${describe(prefix)}.`);
-  const now = options.now ?? Date.now;
-  const onError = options.onError ?? ((error: Error) => console.warn(`loaderkit: ${error.message}`));
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `defineLoaders(specs, options): options must be an object, but got: ${describe(options)}.`,
+    );
+  }
+  for (const option of Object.keys(options)) {
+    if (!DEFINE_OPTIONS.includes(option)) {
+      throw new TypeError(
+        `defineLoaders: unknown option ${JSON.stringify(option)}; valid options: ${DEFINE_OPTIONS.join(', ')}.`,
+      );
+    }
+  }
+  const { store: givenStore, prefix, now, onError } = resolveStoreOptions('defineLoaders', options);
   const names = Object.keys(specs);
   let ownedStore: CacheStore | null = null;
   const storeFor = (): CacheStore => {
-    if (options.store !== undefined) return options.store;
+    if (givenStore !== undefined) return givenStore;
     ownedStore ??= createMemoryStore({ now });
     return ownedStore;
   };
@@ -256,7 +293,7 @@ export function defineLoaders<const S extends Record<string, AnySpec>>(
     loaders: Object.fromEntries(
       names.map((name) => [name, definitionOf(name).counters.snapshot()]),
     ) as Record<keyof S, LoaderStats>,
-    store: (options.store ?? ownedStore)?.stats?.(),
+    store: (givenStore ?? ownedStore)?.stats?.(),
   });
   createLoaders.invalidate = async (name, keys, context) => {
     await definitionOf(name).shared?.invalidate(keys, context);
@@ -295,7 +332,11 @@ function buildDefinition(
   if (typeof spec !== 'object' || spec === null)
     throw specError(name, `a spec must be an object with a batch function, but got: ${describe(spec)}.`);
   for (const option of Object.keys(spec)) {
-    if (!SPEC_OPTIONS.has(option)) throw specError(name, `unknown option ${JSON.stringify(option)}.`);
+    if (!SPEC_OPTIONS.includes(option))
+      throw specError(
+        name,
+        `unknown option ${JSON.stringify(option)}; valid options: ${SPEC_OPTIONS.join(', ')}.`,
+      );
   }
   if (typeof spec.batch !== 'function')
     throw specError(
@@ -328,6 +369,7 @@ function buildDefinition(
   for (const option of CORE_OPTIONS)
     if (spec[option] !== undefined) (core as Record<string, unknown>)[option] = spec[option];
   if (cacheKey !== null) core.cacheKeyFn = cacheKey;
+  checkCoreOptions(name, core);
   const missingAsError = spec.onMissing === 'error';
   const batch = spec.batch;
   const observers = new Set<LoaderObserver>();
