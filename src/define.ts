@@ -2,7 +2,7 @@
  * `defineLoaders(specs, options)` → `createLoaders(context)`: loaders are declared once and created per
  * request (lazily, on first use), with key and value types inferred from each spec's batch function.
  */
-import type { UnionToIntersection } from 'type-fest';
+import type { ReadonlyDeep, UnionToIntersection } from 'type-fest';
 import { createMemoryStore } from './cache/memory-store.js';
 import {
   type ResolvedPolicy,
@@ -55,9 +55,10 @@ export interface LoaderSpec<K, V, Ctx> {
   shared?: SharedPolicy<K, V, Ctx>;
   /**
    * Prime other loaders of the same request with each loaded value: `{ users: (user) => user.id }`
-   * on a by-slug loader fills the by-id loader, so one entity is not fetched twice. Default: none.
+   * on a by-slug loader fills the by-id loader, so one entity is not fetched twice. Never called for
+   * a null or undefined value. Default: none.
    */
-  primes?: Record<string, (value: V, key: K) => unknown>;
+  primes?: Record<string, (value: NonNullable<V>, key: K) => unknown>;
 }
 
 export interface DefineLoadersOptions {
@@ -71,7 +72,14 @@ export interface DefineLoadersOptions {
   onError?: (error: Error) => void;
 }
 
-type AnySpec = LoaderSpec<any, any, any>;
+/** Any batch function (the constraint the specs' batch functions are inferred under). */
+type AnyBatch = (
+  keys: readonly any[],
+  context: any,
+  info: BatchLoadContext,
+) => PromiseLike<ArrayLike<unknown> | ReadonlyMap<unknown, unknown>>;
+/** What every spec has; the rest is typed per spec by `SpecOf`. */
+type AnySpec = { readonly batch: AnyBatch };
 type Resolved<T> = T extends PromiseLike<infer R> ? R : T;
 type ValueOfResult<R> =
   R extends ReadonlyMap<unknown, infer V>
@@ -93,9 +101,31 @@ export type SpecContext<S> = S extends { batch: (keys: never, context: infer C, 
   ? C
   : never;
 
+/**
+ * A spec typed from its batch function `F`: `cacheKey`, `shared.scope`, `shared.ttl` and `primes`
+ * see its key, context and value types, so they need no annotations.
+ */
+export type SpecOf<F> = { batch: F } & Omit<
+  LoaderSpec<SpecKey<{ batch: F }>, SpecValue<{ batch: F }>, SpecContext<{ batch: F }>>,
+  'batch'
+>;
+
+/** True when a spec may have a shared policy (a `shared` member that is not only `undefined`). */
+type HasShared<S> = 'shared' extends keyof S
+  ? [Exclude<S['shared' & keyof S], undefined>] extends [never]
+    ? false
+    : true
+  : false;
+
+/**
+ * What a spec's loader resolves with: its value, deep-readonly when the spec is shared, since shared
+ * plain data is deep-frozen (values with Date, Map, Set… are cloned per read, but typed readonly too).
+ */
+export type LoaderValue<S> = HasShared<S> extends true ? ReadonlyDeep<SpecValue<S>> : SpecValue<S>;
+
 /** The per-request loaders of a set of specs. */
 export type Loaders<S extends Record<string, AnySpec>> = {
-  readonly [N in keyof S]: RequestLoader<SpecKey<S[N]>, SpecValue<S[N]>>;
+  readonly [N in keyof S]: RequestLoader<SpecKey<S[N]>, LoaderValue<S[N]>>;
 };
 
 /** The context `createLoaders` takes: what every spec's batch function needs. */
@@ -227,9 +257,13 @@ function checkCoreOptions(name: string, core: DataLoaderOptions<unknown, unknown
 /**
  * Declares loaders once; returns `createLoaders(context)`, which makes one typed loader per spec for
  * a request. Specs are validated here, so a bad spec fails at startup, not in a request.
+ *
+ * Typing: `B` is inferred per spec from its batch function alone (a mapped type read backwards), and
+ * gives the spec's other functions their key, context and value types; `S` is the specs as written
+ * (which ones are shared, for readonly values). Neither is meant to be passed by hand.
  */
-export function defineLoaders<const S extends Record<string, AnySpec>>(
-  specs: S,
+export function defineLoaders<B extends Record<string, AnyBatch>, const S extends Record<string, AnySpec>>(
+  specs: { [N in keyof B]: SpecOf<B[N]> } & S,
   options: DefineLoadersOptions = {},
 ): CreateLoaders<S> {
   if (typeof specs !== 'object' || specs === null) {
@@ -258,7 +292,18 @@ export function defineLoaders<const S extends Record<string, AnySpec>>(
 
   const definitions = new Map<string, LoaderDefinition<unknown, unknown, unknown>>();
   for (const name of names)
-    definitions.set(name, buildDefinition(name, specs[name]!, names, prefix, now, onError, storeFor));
+    definitions.set(
+      name,
+      buildDefinition(
+        name,
+        (specs as Record<string, AnyLoaderSpec>)[name]!,
+        names,
+        prefix,
+        now,
+        onError,
+        storeFor,
+      ),
+    );
 
   // One prototype per definition set: a getter per loader creates it on first use in a request.
   const proto: Record<string, unknown> = {};
@@ -320,9 +365,12 @@ export function defineLoaders<const S extends Record<string, AnySpec>>(
   return createLoaders;
 }
 
+/** A spec as the runtime reads it. */
+type AnyLoaderSpec = LoaderSpec<any, any, any>;
+
 function buildDefinition(
   name: string,
-  spec: AnySpec,
+  spec: AnyLoaderSpec,
   names: readonly string[],
   prefix: string,
   now: () => number,

@@ -650,7 +650,10 @@ describe('loader(spec): one spec typed on its own', () => {
       }),
     });
     const loaders = create({ tenant: 'acme' });
-    expectTypeOf(loaders.users.load(1)).toEqualTypeOf<Promise<{ id: number; tenant: string }>>();
+    // A shared loader's values are deep-frozen, and typed readonly.
+    expectTypeOf(loaders.users.load(1)).toEqualTypeOf<
+      Promise<{ readonly id: number; readonly tenant: string }>
+    >();
     expect(await loaders.users.load(1)).toEqual({ id: 1, tenant: 'acme' });
     expect(seen).toContain('acme');
     // A scope function that reads a property the context does not have is a type error.

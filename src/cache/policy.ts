@@ -13,8 +13,11 @@ export interface SharedPolicy<K, V, Ctx> {
    * type error and a runtime error.
    */
   scope: 'global' | ((context: Ctx) => string | number);
-  /** Milliseconds an entry stays fresh: a number, or a function of value and key (0 = do not cache). */
-  ttl: number | ((value: V, key: K) => number);
+  /**
+   * Milliseconds an entry stays fresh: a number, or a function of value and key (0 = do not cache).
+   * The function is never called for a not-found (null or undefined) value: `negativeTtl` is theirs.
+   */
+  ttl: number | ((value: NonNullable<V>, key: K) => number);
   /** Fraction of the TTL removed at random per entry, so keys written together expire apart. Default: `0.1`. */
   jitter?: number;
   /** Milliseconds a not-found result (`null`/`undefined`, or missing from a Map) stays cached. Default: `0` (not cached). */
@@ -108,7 +111,7 @@ export function resolvePolicy<K, V, Ctx>(
     ttlOf = () => ttl;
   } else if (typeof ttl === 'function') {
     ttlOf = (value, key) => {
-      const ms: unknown = ttl(value, key);
+      const ms: unknown = ttl(value as NonNullable<V>, key);
       if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
         throw new TypeError(
           `Loader ${JSON.stringify(loader)}: shared.ttl(value, key) must return milliseconds >= 0, but got: ${describe(ms)}.`,
