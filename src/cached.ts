@@ -3,7 +3,7 @@
  * for a plain async function of arguments, for code outside resolvers.
  */
 import { createMemoryStore } from './cache/memory-store.js';
-import { resolvePolicy, type SharedPolicy } from './cache/policy.js';
+import { POLICY_OPTIONS, resolvePolicy, resolveStoreOptions, type SharedPolicy } from './cache/policy.js';
 import { SharedCache } from './cache/shared-cache.js';
 import type { CacheStore } from './cache/store.js';
 import { describe, isError } from './errors.js';
@@ -40,6 +40,8 @@ export interface CachedFunction<A extends unknown[], V> {
   close(): Promise<void>;
 }
 
+const CACHED_OPTIONS: readonly string[] = ['name', ...POLICY_OPTIONS, 'store', 'prefix', 'now', 'onError'];
+
 /** Wraps `fn` with the shared cache. Arguments are the key (built with `encodeKey`). */
 export function cached<A extends unknown[], V>(
   fn: (...args: A) => Promise<V>,
@@ -57,16 +59,16 @@ export function cached<A extends unknown[], V>(
       `cached(fn, options) needs options.name (a non-empty string), but got: ${describe(options?.name)}.`,
     );
   }
-  const {
-    name,
-    store: givenStore,
-    prefix = 'loaderkit',
-    now = Date.now,
-    onError,
-    scope,
-    ttl,
-    ...rest
-  } = options;
+  const subject = `cached ${JSON.stringify(options.name)}`;
+  for (const option of Object.keys(options)) {
+    if (!CACHED_OPTIONS.includes(option)) {
+      throw new TypeError(
+        `${subject}: unknown option ${JSON.stringify(option)}; valid options: ${CACHED_OPTIONS.join(', ')}.`,
+      );
+    }
+  }
+  const { name, store: _store, prefix: _prefix, now: _now, onError: _onError, scope, ttl, ...rest } = options;
+  const { store: givenStore, prefix, now, onError } = resolveStoreOptions(subject, options);
   const policy = resolvePolicy<A, V, A>(name, {
     ...rest,
     scope: typeof scope === 'function' ? (args: A) => scope(...args) : scope,
@@ -82,7 +84,7 @@ export function cached<A extends unknown[], V>(
     cacheKeyOf: (args) => args,
     missingAsError: false,
     now,
-    onError: onError ?? ((error) => console.warn(`loaderkit: ${error.message}`)),
+    onError,
   });
   const call = async (args: A, fresh: boolean): Promise<V> => {
     cache.counters.loads++;

@@ -2,13 +2,18 @@
  * `defineLoaders(specs, options)` → `createLoaders(context)`: loaders are declared once and created per
  * request (lazily, on first use), with key and value types inferred from each spec's batch function.
  */
-import type { UnionToIntersection } from 'type-fest';
+import type { ReadonlyDeep, UnionToIntersection } from 'type-fest';
 import { createMemoryStore } from './cache/memory-store.js';
-import { type ResolvedPolicy, resolvePolicy, type SharedPolicy } from './cache/policy.js';
+import {
+  type ResolvedPolicy,
+  resolvePolicy,
+  resolveStoreOptions,
+  type SharedPolicy,
+} from './cache/policy.js';
 import { SharedCache } from './cache/shared-cache.js';
 import type { CacheStore, StoreStats } from './cache/store.js';
 import { describe } from './errors.js';
-import type { BatchLoadContext, DataLoaderOptions } from './loader/options.js';
+import { type BatchLoadContext, type DataLoaderOptions, resolveOptions } from './loader/options.js';
 import { LoaderCounters, type LoaderStats } from './observe/stats.js';
 import {
   alignSpecResult,
@@ -42,15 +47,18 @@ export interface LoaderSpec<K, V, Ctx> {
   cacheErrors?: boolean;
   /** Bound the request memo. Default: unbounded. */
   maxCacheEntries?: number;
+  /** Memo hits resolve without waiting for other keys (see DataLoader). Default: DataLoader's. */
+  immediateCacheHits?: boolean;
   /** Keys absent from a Map result: `'null'` or `'error'` (NotFoundError). Default: `'null'`. */
   onMissing?: 'null' | 'error';
   /** Share results across requests (opt-in). `scope` is required. Default: not shared. */
   shared?: SharedPolicy<K, V, Ctx>;
   /**
    * Prime other loaders of the same request with each loaded value: `{ users: (user) => user.id }`
-   * on a by-slug loader fills the by-id loader, so one entity is not fetched twice. Default: none.
+   * on a by-slug loader fills the by-id loader, so one entity is not fetched twice. Never called for
+   * a null or undefined value. Default: none.
    */
-  primes?: Record<string, (value: V, key: K) => unknown>;
+  primes?: Record<string, (value: NonNullable<V>, key: K) => unknown>;
 }
 
 export interface DefineLoadersOptions {
@@ -64,7 +72,14 @@ export interface DefineLoadersOptions {
   onError?: (error: Error) => void;
 }
 
-type AnySpec = LoaderSpec<any, any, any>;
+/** Any batch function (the constraint the specs' batch functions are inferred under). */
+type AnyBatch = (
+  keys: readonly any[],
+  context: any,
+  info: BatchLoadContext,
+) => PromiseLike<ArrayLike<unknown> | ReadonlyMap<unknown, unknown>>;
+/** What every spec has; the rest is typed per spec by `SpecOf`. */
+type AnySpec = { readonly batch: AnyBatch };
 type Resolved<T> = T extends PromiseLike<infer R> ? R : T;
 type ValueOfResult<R> =
   R extends ReadonlyMap<unknown, infer V>
@@ -86,9 +101,31 @@ export type SpecContext<S> = S extends { batch: (keys: never, context: infer C, 
   ? C
   : never;
 
+/**
+ * A spec typed from its batch function `F`: `cacheKey`, `shared.scope`, `shared.ttl` and `primes`
+ * see its key, context and value types, so they need no annotations.
+ */
+export type SpecOf<F> = { batch: F } & Omit<
+  LoaderSpec<SpecKey<{ batch: F }>, SpecValue<{ batch: F }>, SpecContext<{ batch: F }>>,
+  'batch'
+>;
+
+/** True when a spec may have a shared policy (a `shared` member that is not only `undefined`). */
+type HasShared<S> = 'shared' extends keyof S
+  ? [Exclude<S['shared' & keyof S], undefined>] extends [never]
+    ? false
+    : true
+  : false;
+
+/**
+ * What a spec's loader resolves with: its value, deep-readonly when the spec is shared, since shared
+ * plain data is deep-frozen (values with Date, Map, Set… are cloned per read, but typed readonly too).
+ */
+export type LoaderValue<S> = HasShared<S> extends true ? ReadonlyDeep<SpecValue<S>> : SpecValue<S>;
+
 /** The per-request loaders of a set of specs. */
 export type Loaders<S extends Record<string, AnySpec>> = {
-  readonly [N in keyof S]: RequestLoader<SpecKey<S[N]>, SpecValue<S[N]>>;
+  readonly [N in keyof S]: RequestLoader<SpecKey<S[N]>, LoaderValue<S[N]>>;
 };
 
 /** The context `createLoaders` takes: what every spec's batch function needs. */
@@ -187,41 +224,86 @@ const CORE_OPTIONS = [
   'maxBatchWaitMs',
   'cacheErrors',
   'maxCacheEntries',
+  'immediateCacheHits',
   'onMissing',
 ] as const;
-const SPEC_OPTIONS = new Set<string>(['batch', 'cacheKey', 'shared', 'primes', ...CORE_OPTIONS]);
+const SPEC_OPTIONS: readonly string[] = ['batch', 'cacheKey', 'shared', 'primes', ...CORE_OPTIONS];
+const DEFINE_OPTIONS: readonly string[] = ['store', 'prefix', 'now', 'onError'];
 
-function specError(name: string, message: string): TypeError {
-  return new TypeError(`Loader ${JSON.stringify(name)}: ${message}`);
+function specError(name: string, message: string, cause?: unknown): TypeError {
+  return new TypeError(
+    `Loader ${JSON.stringify(name)}: ${message}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * Checks a spec's core options with DataLoader's own rules (one rule, one place) now, at definition,
+ * and rethrows its TypeError with the loader's name: `Loader "users": option maxBatchSize must be…`.
+ */
+function checkCoreOptions(name: string, core: DataLoaderOptions<unknown, unknown, unknown>): void {
+  try {
+    resolveOptions(core);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    // DataLoader's messages start "DataLoader option x…", "DataLoader options x and y…" or "x must…".
+    let message = error.message.replace(/^DataLoader (options?) /, '$1 ');
+    if (!/^options? /.test(message)) message = `option ${message}`;
+    if (!message.endsWith('.')) message += '.';
+    throw specError(name, message, error);
+  }
 }
 
 /**
  * Declares loaders once; returns `createLoaders(context)`, which makes one typed loader per spec for
  * a request. Specs are validated here, so a bad spec fails at startup, not in a request.
+ *
+ * Typing: `B` is inferred per spec from its batch function alone (a mapped type read backwards), and
+ * gives the spec's other functions their key, context and value types; `S` is the specs as written
+ * (which ones are shared, for readonly values). Neither is meant to be passed by hand.
  */
-export function defineLoaders<const S extends Record<string, AnySpec>>(
-  specs: S,
+export function defineLoaders<B extends Record<string, AnyBatch>, const S extends Record<string, AnySpec>>(
+  specs: { [N in keyof B]: SpecOf<B[N]> } & S,
   options: DefineLoadersOptions = {},
 ): CreateLoaders<S> {
   if (typeof specs !== 'object' || specs === null) {
     throw new TypeError(`defineLoaders(specs) takes an object of loader specs, but got: ${describe(specs)}.`);
   }
-  const prefix = options.prefix ?? 'loaderkit';
-  if (typeof prefix !== 'string')
-    throw new TypeError(`defineLoaders option prefix must be a string, but got: ${describe(prefix)}.`);
-  const now = options.now ?? Date.now;
-  const onError = options.onError ?? ((error: Error) => console.warn(`loaderkit: ${error.message}`));
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `defineLoaders(specs, options): options must be an object, but got: ${describe(options)}.`,
+    );
+  }
+  for (const option of Object.keys(options)) {
+    if (!DEFINE_OPTIONS.includes(option)) {
+      throw new TypeError(
+        `defineLoaders: unknown option ${JSON.stringify(option)}; valid options: ${DEFINE_OPTIONS.join(', ')}.`,
+      );
+    }
+  }
+  const { store: givenStore, prefix, now, onError } = resolveStoreOptions('defineLoaders', options);
   const names = Object.keys(specs);
   let ownedStore: CacheStore | null = null;
   const storeFor = (): CacheStore => {
-    if (options.store !== undefined) return options.store;
+    if (givenStore !== undefined) return givenStore;
     ownedStore ??= createMemoryStore({ now });
     return ownedStore;
   };
 
   const definitions = new Map<string, LoaderDefinition<unknown, unknown, unknown>>();
   for (const name of names)
-    definitions.set(name, buildDefinition(name, specs[name]!, names, prefix, now, onError, storeFor));
+    definitions.set(
+      name,
+      buildDefinition(
+        name,
+        (specs as Record<string, AnyLoaderSpec>)[name]!,
+        names,
+        prefix,
+        now,
+        onError,
+        storeFor,
+      ),
+    );
 
   // One prototype per definition set: a getter per loader creates it on first use in a request.
   const proto: Record<string, unknown> = {};
@@ -256,7 +338,7 @@ export function defineLoaders<const S extends Record<string, AnySpec>>(
     loaders: Object.fromEntries(
       names.map((name) => [name, definitionOf(name).counters.snapshot()]),
     ) as Record<keyof S, LoaderStats>,
-    store: (options.store ?? ownedStore)?.stats?.(),
+    store: (givenStore ?? ownedStore)?.stats?.(),
   });
   createLoaders.invalidate = async (name, keys, context) => {
     await definitionOf(name).shared?.invalidate(keys, context);
@@ -283,9 +365,12 @@ export function defineLoaders<const S extends Record<string, AnySpec>>(
   return createLoaders;
 }
 
+/** A spec as the runtime reads it. */
+type AnyLoaderSpec = LoaderSpec<any, any, any>;
+
 function buildDefinition(
   name: string,
-  spec: AnySpec,
+  spec: AnyLoaderSpec,
   names: readonly string[],
   prefix: string,
   now: () => number,
@@ -295,7 +380,11 @@ function buildDefinition(
   if (typeof spec !== 'object' || spec === null)
     throw specError(name, `a spec must be an object with a batch function, but got: ${describe(spec)}.`);
   for (const option of Object.keys(spec)) {
-    if (!SPEC_OPTIONS.has(option)) throw specError(name, `unknown option ${JSON.stringify(option)}.`);
+    if (!SPEC_OPTIONS.includes(option))
+      throw specError(
+        name,
+        `unknown option ${JSON.stringify(option)}; valid options: ${SPEC_OPTIONS.join(', ')}.`,
+      );
   }
   if (typeof spec.batch !== 'function')
     throw specError(
@@ -328,6 +417,7 @@ function buildDefinition(
   for (const option of CORE_OPTIONS)
     if (spec[option] !== undefined) (core as Record<string, unknown>)[option] = spec[option];
   if (cacheKey !== null) core.cacheKeyFn = cacheKey;
+  checkCoreOptions(name, core);
   const missingAsError = spec.onMissing === 'error';
   const batch = spec.batch;
   const observers = new Set<LoaderObserver>();

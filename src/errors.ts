@@ -18,26 +18,134 @@ export function isError(value: unknown): value is Error {
   );
 }
 
+/** Items of an array (or keys of an object) rendered before `...`. */
+const MAX_ITEMS = 10;
+/** Levels of nesting rendered before `[Array]` / `[Object]`. */
+const MAX_DEPTH = 4;
+
 /**
  * A short, single-line rendering of any value for error messages: strings are quoted, functions named,
- * arrays and plain objects shown as JSON (truncated), so the message echoes the bad input.
+ * arrays and plain objects shown as JSON-like text, so the message echoes the bad input. Bounded in
+ * time and output whatever the value: at most `maxLength` characters (default 200, truncated with
+ * `...`), at most 10 items or keys per level and 4 levels deep, so a 64 MB Buffer or an array-like of
+ * length 2³²−1 is rendered as fast as a small one. Never throws.
  */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+export function describe(value: unknown, maxLength = 200): string {
+  const budget = Math.max(4, maxLength);
+  let text: string;
+  try {
+    text = render(value, budget);
+  } catch {
+    text = objectToString.call(value);
+  }
+  return text.length > budget ? `${text.slice(0, budget - 3)}...` : text;
+}
+
+/** Renders until the output passes `budget` characters, then stops reading the value. */
+function render(value: unknown, budget: number): string {
+  let out = '';
+  const path = new Set<object>();
+  const full = () => out.length > budget;
+  const visit = (item: unknown, depth: number): void => {
+    if (typeof item === 'string') {
+      out += JSON.stringify(item.length > budget ? item.slice(0, budget) : item);
+      return;
+    }
+    if (typeof item !== 'object' || item === null) {
+      out += primitive(item);
+      return;
+    }
+    if (path.has(item)) {
+      out += '[Circular]';
+      return;
+    }
+    if (item instanceof Map) {
+      out += `Map(${item.size})`;
+      return;
+    }
+    if (item instanceof Set) {
+      out += `Set(${item.size})`;
+      return;
+    }
+    if (item instanceof Date) {
+      out += JSON.stringify(item) ?? 'null';
+      return;
+    }
+    if (item instanceof Error) {
+      out += `[${item.name}: ${item.message.slice(0, budget)}]`;
+      return;
+    }
+    if (item instanceof ArrayBuffer) {
+      out += `ArrayBuffer(${item.byteLength})`;
+      return;
+    }
+    if (ArrayBuffer.isView(item)) {
+      if (item instanceof DataView) {
+        out += `DataView(${item.byteLength})`;
+        return;
+      }
+      const view = item as unknown as ArrayLike<unknown>;
+      out += `${item.constructor?.name ?? 'TypedArray'}(${view.length}) `;
+      list(view, depth);
+      return;
+    }
+    const toJSON = (item as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function' && depth < MAX_DEPTH) {
+      path.add(item);
+      visit(toJSON.call(item), depth + 1);
+      path.delete(item);
+      return;
+    }
+    if (Array.isArray(item)) {
+      if (depth >= MAX_DEPTH) out += '[Array]';
+      else {
+        path.add(item);
+        list(item, depth);
+        path.delete(item);
+      }
+      return;
+    }
+    if (depth >= MAX_DEPTH) {
+      out += '[Object]';
+      return;
+    }
+    path.add(item);
+    out += '{';
+    let shown = 0;
+    for (const key in item) {
+      if (!Object.hasOwn(item, key)) continue;
+      if (shown > 0) out += ',';
+      if (shown === MAX_ITEMS || full()) {
+        out += '...';
+        break;
+      }
+      out += `${JSON.stringify(key)}:`;
+      visit((item as Record<string, unknown>)[key], depth + 1);
+      shown++;
+    }
+    out += '}';
+    path.delete(item);
+  };
+  /** The first items of an array or array-like, read by index (never the whole of it). */
+  const list = (items: ArrayLike<unknown>, depth: number): void => {
+    out += '[';
+    const shown = Math.min(items.length, MAX_ITEMS);
+    for (let i = 0; i < shown && !full(); i++) {
+      if (i > 0) out += ',';
+      visit(items[i], depth + 1);
+    }
+    if (items.length > shown || full()) out += `${shown > 0 ? ',' : ''}... ${items.length} items`;
+    out += ']';
+  };
+  visit(value, 0);
+  return out;
+}
+
+function primitive(value: unknown): string {
   if (typeof value === 'function') return `[function ${value.name || '(anonymous)'}]`;
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'symbol') return value.toString();
-  if (value === null || typeof value !== 'object') return String(value);
-  if (value instanceof Map) return `Map(${value.size})`;
-  if (value instanceof Set) return `Set(${value.size})`;
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
-  } catch {
-    text = undefined;
-  }
-  if (text === undefined) text = objectToString.call(value);
-  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+  return String(value);
 }
 
 /**

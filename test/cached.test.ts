@@ -98,4 +98,26 @@ describe('cached(fn, options)', () => {
       /shared.ttl must be/,
     );
   });
+
+  it('throws on unknown options, naming the function and listing the valid ones', () => {
+    expect(() => cached(async () => 1, { name: 'rates', scpoe: 'global', ttl: 1 } as never)).toThrow(
+      'cached "rates": unknown option "scpoe"; valid options: name, scope, ttl, jitter, negativeTtl, graceMs, version, store, prefix, now, onError.',
+    );
+  });
+
+  it('checks store, prefix, now and onError up front', () => {
+    const options = { name: 'rates', scope: 'global' as const, ttl: 1 };
+    expect(() => cached(async () => 1, { ...options, store: {} as never })).toThrow(
+      /^cached "rates": option store is missing name, getMany, setMany, deleteMany, increment, getCounters, close \(/,
+    );
+    expect(() => cached(async () => 1, { ...options, now: 'now' as never })).toThrow(
+      'cached "rates": option now must be a function returning epoch milliseconds, but got: "now".',
+    );
+    expect(() => cached(async () => 1, { ...options, onError: {} as never })).toThrow(
+      'cached "rates": option onError must be a function of the error, but got: {}.',
+    );
+    expect(() => cached(async () => 1, { ...options, prefix: 3 as never })).toThrow(
+      'cached "rates": option prefix must be a string, but got: 3.',
+    );
+  });
 });

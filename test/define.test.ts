@@ -188,9 +188,145 @@ describe('defineLoaders: validation at definition', () => {
     expect(() => defineLoaders({ users: { batch } }, { prefix: 5 as never })).toThrow(/prefix/);
   });
 
-  it('throws on bad core options through the first request loader (validated by DataLoader)', () => {
-    const create = defineLoaders({ users: { batch, maxBatchSize: 0 } });
-    expect(() => create({}).users).toThrow(/maxBatchSize/);
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      'maxBatchSize',
+      { maxBatchSize: '10' },
+      'option maxBatchSize must be a positive integer or Infinity, but got: "10".',
+    ],
+    [
+      'maxBatchSize',
+      { maxBatchSize: 0 },
+      'option maxBatchSize must be a positive integer or Infinity, but got: 0.',
+    ],
+    [
+      'batchWindowMs',
+      { batchWindowMs: -3 },
+      'option batchWindowMs must be a finite number of milliseconds >= 0, but got: -3.',
+    ],
+    ['adaptive', { adaptive: 'yes' }, 'option adaptive must be a boolean, but got: "yes".'],
+    ['maxBatchWaitMs', { maxBatchWaitMs: 5 }, 'option maxBatchWaitMs (5) only applies with adaptive: true.'],
+    ['cacheErrors', { cacheErrors: 'no' }, 'option cacheErrors must be a boolean, but got: "no".'],
+    [
+      'maxCacheEntries',
+      { maxCacheEntries: -1 },
+      'option maxCacheEntries must be a positive integer, but got: -1.',
+    ],
+    [
+      'immediateCacheHits',
+      { immediateCacheHits: 1 },
+      'option immediateCacheHits must be a boolean, but got: 1.',
+    ],
+    ['onMissing', { onMissing: 'throw' }, "option onMissing must be 'null' or 'error', but got: \"throw\"."],
+    [
+      'batchWindowMs + adaptive',
+      { batchWindowMs: 5, adaptive: true },
+      'options batchWindowMs and adaptive are two schedules',
+    ],
+  ])(
+    'throws on a bad %s when loaders are defined, naming the loader and the option',
+    (_label, options, message) => {
+      let error: unknown;
+      try {
+        defineLoaders({ ok: { batch }, users: { batch, ...options } });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as TypeError).message).toContain(`Loader "users": ${message}`);
+      expect((error as TypeError).cause).toBeInstanceOf(TypeError);
+    },
+  );
+
+  it('accepts and passes on immediateCacheHits', async () => {
+    const calls: number[][] = [];
+    const create = defineLoaders({
+      users: {
+        batch: async (ids: readonly number[]) => {
+          calls.push([...ids]);
+          return ids.map(user);
+        },
+        immediateCacheHits: false,
+      },
+    });
+    const loaders = create({});
+    await loaders.users.load(1);
+    // dataloader's timing: a hit waits for the batch pending when it was made.
+    const order: string[] = [];
+    const miss = loaders.users.load(2).then(() => order.push('miss'));
+    const hit = loaders.users.load(1).then(() => order.push('hit'));
+    await Promise.all([miss, hit]);
+    expect(order).toEqual(['miss', 'hit']);
+    const eager = defineLoaders({
+      users: { batch: async (ids: readonly number[]) => ids.map(user), immediateCacheHits: true },
+    })({});
+    await eager.users.load(1);
+    const eagerOrder: string[] = [];
+    await Promise.all([
+      eager.users.load(2).then(() => eagerOrder.push('miss')),
+      eager.users.load(1).then(() => eagerOrder.push('hit')),
+    ]);
+    expect(eagerOrder).toEqual(['hit', 'miss']);
+  });
+
+  it('lists the valid names with an unknown spec option', () => {
+    expect(() => defineLoaders({ users: { batch, maxBatchSise: 5 } as never })).toThrow(
+      'Loader "users": unknown option "maxBatchSise"; valid options: batch, cacheKey, shared, primes, maxBatchSize, batchWindowMs, adaptive, maxBatchWaitMs, cacheErrors, maxCacheEntries, immediateCacheHits, onMissing.',
+    );
+  });
+
+  it('throws on an unknown defineLoaders option, listing the valid ones', () => {
+    expect(() => defineLoaders({ users: { batch } }, { prefx: 'app' } as never)).toThrow(
+      'defineLoaders: unknown option "prefx"; valid options: store, prefix, now, onError.',
+    );
+    expect(() => defineLoaders({ users: { batch } }, 'app' as never)).toThrow(
+      'defineLoaders(specs, options): options must be an object, but got: "app".',
+    );
+  });
+
+  it('throws on an unknown shared option, listing the valid ones', () => {
+    expect(() =>
+      defineLoaders({ users: { batch, shared: { scope: 'global', ttl: 1, ttll: 2 } as never } }),
+    ).toThrow(
+      'Loader "users": unknown shared option "ttll"; valid shared options: scope, ttl, jitter, negativeTtl, graceMs, version.',
+    );
+  });
+
+  it('throws on a store without the CacheStore methods, naming the missing ones', () => {
+    const shared = { batch, shared: { scope: 'global' as const, ttl: 1 } };
+    expect(() => defineLoaders({ users: shared }, { store: {} as never })).toThrow(
+      'defineLoaders: option store is missing name, getMany, setMany, deleteMany, increment, getCounters, close (a CacheStore has a string name and the methods getMany, setMany, deleteMany, increment, getCounters and close; peek, peekCounter, stats and a numeric version are optional), but got: {}.',
+    );
+    const partial = {
+      name: 'redis',
+      getMany() {},
+      setMany() {},
+      deleteMany() {},
+      increment() {},
+      close() {},
+    };
+    expect(() => defineLoaders({ users: shared }, { store: partial as never })).toThrow(
+      /option store is missing getCounters \(a CacheStore/,
+    );
+    expect(() =>
+      defineLoaders({ users: shared }, { store: { ...partial, getCounters() {}, peek: 1 } as never }),
+    ).toThrow(/option store is missing peek \(/);
+    expect(() => defineLoaders({ users: shared }, { store: null as never })).toThrow(
+      /option store is missing/,
+    );
+    // A complete store is accepted.
+    expect(() =>
+      defineLoaders({ users: shared }, { store: { ...partial, getCounters() {} } as never }),
+    ).not.toThrow();
+  });
+
+  it('throws on a now or onError that is not a function', () => {
+    expect(() => defineLoaders({ users: { batch } }, { now: 5 as never })).toThrow(
+      'defineLoaders: option now must be a function returning epoch milliseconds, but got: 5.',
+    );
+    expect(() => defineLoaders({ users: { batch } }, { onError: 'log' as never })).toThrow(
+      'defineLoaders: option onError must be a function of the error, but got: "log".',
+    );
   });
 });
 
@@ -514,7 +650,10 @@ describe('loader(spec): one spec typed on its own', () => {
       }),
     });
     const loaders = create({ tenant: 'acme' });
-    expectTypeOf(loaders.users.load(1)).toEqualTypeOf<Promise<{ id: number; tenant: string }>>();
+    // A shared loader's values are deep-frozen, and typed readonly.
+    expectTypeOf(loaders.users.load(1)).toEqualTypeOf<
+      Promise<{ readonly id: number; readonly tenant: string }>
+    >();
     expect(await loaders.users.load(1)).toEqual({ id: 1, tenant: 'acme' });
     expect(seen).toContain('acme');
     // A scope function that reads a property the context does not have is a type error.
@@ -523,6 +662,76 @@ describe('loader(spec): one spec typed on its own', () => {
       // @ts-expect-error TenantCtx has no viewer
       shared: { scope: (ctx) => ctx.viewer, ttl: 1 },
     });
+    await create.close();
+  });
+});
+
+describe('batch contract violations of a spec', () => {
+  it('a wrong-length answer names the loader, states the contract and previews keys and values', async () => {
+    const create = defineLoaders({
+      users: { batch: async (ids: readonly number[]) => ids.slice(1).map(user) },
+    });
+    const loaders = create({});
+    const error = await Promise.all([1, 2, 3].map((id) => loaders.users.load(id))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    const message = (error as TypeError).message;
+    expect(message.split('\n')[0]).toBe(
+      'Loader "users": the batch function must resolve with one value per key, in key order (an array of 3), or a Map; it resolved with an array of 2.',
+    );
+    expect(message).toContain('\nKeys (3): [1,2,3]\nValues (2): [{"id":2,');
+  });
+
+  it('a 64 MB Buffer answer rejects with a short message naming the loader', async () => {
+    const create = defineLoaders({
+      bytes: { batch: async (_ids: readonly number[]) => Buffer.alloc(64 * 1024 * 1024) },
+      shared: {
+        batch: async (_ids: readonly number[]) => ({ length: 2 ** 32 - 1, 0: 1, [2 ** 32 - 2]: 2 }),
+        shared: { scope: 'global', ttl: 1_000 },
+      },
+    });
+    const loaders = create({});
+    const bytes = (await loaders.bytes.load(1).catch((e: unknown) => e)) as TypeError;
+    expect(bytes.message).toMatch(
+      /^Loader "bytes": the batch function must resolve with one value per key, in key order \(an array of 1\), or a Map; it resolved with a Buffer of length 67108864\./,
+    );
+    expect(bytes.message.length).toBeLessThan(1_000);
+    const huge = (await loaders.shared.load(1).catch((e: unknown) => e)) as TypeError;
+    expect(huge.message).toContain('Loader "shared"');
+    expect(huge.message).toContain('it resolved with an array-like object of length 4294967295.');
+    expect(huge.message.length).toBeLessThan(1_000);
+    await create.close();
+  });
+
+  it('an answer that is neither an array nor a Map names the loader', async () => {
+    const create = defineLoaders({ users: { batch: async (_ids: readonly number[]) => 'v1,v2' as never } });
+    await expect(create({}).users.load(1)).rejects.toThrow(
+      'Loader "users": the batch function must resolve with one value per key, in key order (an array of 1), or a Map; it resolved with: "v1,v2".',
+    );
+  });
+
+  it("a batch function that throws synchronously rejects every key with the user's own error", async () => {
+    const cause = new Error('bad SQL');
+    const create = defineLoaders({
+      users: {
+        batch: (_ids: readonly number[]): Promise<User[]> => {
+          throw cause;
+        },
+      },
+      sharedUsers: {
+        batch: (_ids: readonly number[]): Promise<User[]> => {
+          throw cause;
+        },
+        shared: { scope: 'global', ttl: 1_000 },
+      },
+    });
+    const loaders = create({});
+    const results = await Promise.allSettled([loaders.users.load(1), loaders.users.load(2)]);
+    expect(results).toEqual([
+      { status: 'rejected', reason: cause },
+      { status: 'rejected', reason: cause },
+    ]);
+    expect((results[0] as PromiseRejectedResult).reason).toBe(cause);
+    await expect(loaders.sharedUsers.load(1)).rejects.toBe(cause);
     await create.close();
   });
 });

@@ -3,6 +3,7 @@
  * negativeTtl, graceMs) and under which version. Validated once, when loaders are defined.
  */
 import { describe } from '../errors.js';
+import type { CacheStore } from './store.js';
 
 export interface SharedPolicy<K, V, Ctx> {
   /**
@@ -12,8 +13,11 @@ export interface SharedPolicy<K, V, Ctx> {
    * type error and a runtime error.
    */
   scope: 'global' | ((context: Ctx) => string | number);
-  /** Milliseconds an entry stays fresh: a number, or a function of value and key (0 = do not cache). */
-  ttl: number | ((value: V, key: K) => number);
+  /**
+   * Milliseconds an entry stays fresh: a number, or a function of value and key (0 = do not cache).
+   * The function is never called for a not-found (null or undefined) value: `negativeTtl` is theirs.
+   */
+  ttl: number | ((value: NonNullable<V>, key: K) => number);
   /** Fraction of the TTL removed at random per entry, so keys written together expire apart. Default: `0.1`. */
   jitter?: number;
   /** Milliseconds a not-found result (`null`/`undefined`, or missing from a Map) stays cached. Default: `0` (not cached). */
@@ -51,6 +55,16 @@ function msOption(loader: string, policy: Record<string, unknown>, name: string,
 
 const GLOBAL_SCOPE = 'global';
 
+/** The option names of a shared policy. */
+export const POLICY_OPTIONS: readonly string[] = [
+  'scope',
+  'ttl',
+  'jitter',
+  'negativeTtl',
+  'graceMs',
+  'version',
+];
+
 /** Validates a spec's `shared` policy; every message names the loader and the option. */
 export function resolvePolicy<K, V, Ctx>(
   loader: string,
@@ -60,9 +74,13 @@ export function resolvePolicy<K, V, Ctx>(
     fail(loader, `shared must be an object with scope and ttl, but got: ${describe(policy)}.`);
   }
   const raw = policy as unknown as Record<string, unknown>;
-  const known = new Set(['scope', 'ttl', 'jitter', 'negativeTtl', 'graceMs', 'version']);
-  for (const name of Object.keys(raw))
-    if (!known.has(name)) fail(loader, `unknown shared option ${JSON.stringify(name)}.`);
+  for (const name of Object.keys(raw)) {
+    if (!POLICY_OPTIONS.includes(name))
+      fail(
+        loader,
+        `unknown shared option ${JSON.stringify(name)}; valid shared options: ${POLICY_OPTIONS.join(', ')}.`,
+      );
+  }
 
   const scope = raw.scope;
   let scopeOf: (context: Ctx) => string;
@@ -93,7 +111,7 @@ export function resolvePolicy<K, V, Ctx>(
     ttlOf = () => ttl;
   } else if (typeof ttl === 'function') {
     ttlOf = (value, key) => {
-      const ms: unknown = ttl(value, key);
+      const ms: unknown = ttl(value as NonNullable<V>, key);
       if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
         throw new TypeError(
           `Loader ${JSON.stringify(loader)}: shared.ttl(value, key) must return milliseconds >= 0, but got: ${describe(ms)}.`,
@@ -122,4 +140,67 @@ export function resolvePolicy<K, V, Ctx>(
     graceMs: msOption(loader, raw, 'graceMs', 0),
     version: String(version),
   };
+}
+
+/** The options `defineLoaders` and `cached` both take about where and how entries are kept. */
+export interface StoreOptions {
+  store?: CacheStore;
+  prefix?: string;
+  now?: () => number;
+  onError?: (error: Error) => void;
+}
+
+/** `StoreOptions` checked, with their defaults (no store: the caller makes its own). */
+export interface ResolvedStoreOptions {
+  readonly store: CacheStore | undefined;
+  readonly prefix: string;
+  readonly now: () => number;
+  readonly onError: (error: Error) => void;
+}
+
+/** The required members of a `CacheStore` (see store.ts), then the optional ones. */
+const STORE_METHODS = ['getMany', 'setMany', 'deleteMany', 'increment', 'getCounters', 'close'] as const;
+const OPTIONAL_STORE_METHODS = ['peek', 'peekCounter', 'stats'] as const;
+
+/**
+ * Checks store, prefix, now and onError once, up front; `subject` starts each message
+ * (`defineLoaders`, `cached "rates"`). A store missing members fails here, naming them, not later as
+ * `getCounters is not a function`.
+ */
+export function resolveStoreOptions(subject: string, options: StoreOptions): ResolvedStoreOptions {
+  const { store, prefix = 'loaderkit', now = Date.now, onError } = options;
+  if (store !== undefined) checkStore(subject, store);
+  if (typeof prefix !== 'string')
+    throw new TypeError(`${subject}: option prefix must be a string, but got: ${describe(prefix)}.`);
+  if (typeof now !== 'function') {
+    throw new TypeError(
+      `${subject}: option now must be a function returning epoch milliseconds, but got: ${describe(now)}.`,
+    );
+  }
+  if (onError !== undefined && typeof onError !== 'function') {
+    throw new TypeError(
+      `${subject}: option onError must be a function of the error, but got: ${describe(onError)}.`,
+    );
+  }
+  return {
+    store,
+    prefix,
+    now,
+    onError: onError ?? ((error: Error) => console.warn(`loaderkit: ${error.message}`)),
+  };
+}
+
+function checkStore(subject: string, store: unknown): void {
+  const members = (typeof store === 'object' || typeof store === 'function') && store !== null ? store : {};
+  const raw = members as Record<string, unknown>;
+  const missing: string[] = [];
+  if (typeof raw.name !== 'string') missing.push('name');
+  for (const method of STORE_METHODS) if (typeof raw[method] !== 'function') missing.push(method);
+  for (const method of OPTIONAL_STORE_METHODS)
+    if (raw[method] !== undefined && typeof raw[method] !== 'function') missing.push(method);
+  if (raw.version !== undefined && typeof raw.version !== 'number') missing.push('version');
+  if (missing.length === 0) return;
+  throw new TypeError(
+    `${subject}: option store is missing ${missing.join(', ')} (a CacheStore has a string name and the methods ${STORE_METHODS.slice(0, -1).join(', ')} and ${STORE_METHODS.at(-1)}; ${OPTIONAL_STORE_METHODS.join(', ')} and a numeric version are optional), but got: ${describe(store)}.`,
+  );
 }

@@ -43,15 +43,51 @@ export function alignResults<K>(
     return values;
   }
   if (!isArrayLike(result)) {
+    if (loader !== null)
+      throw new TypeError(`${contract(loader, keys.length)}; it resolved with: ${describe(result)}.`);
     throw new TypeError(
       `${BATCH_CONTRACT}, but the function did not return a Promise of an Array or Map: ${describe(result)}.`,
     );
   }
   if (result.length !== keys.length) {
+    // Previews only: the answer may be huge (a Buffer, an array-like of length 2³²−1), never copy it.
+    if (loader !== null) {
+      throw new TypeError(
+        `${contract(loader, keys.length)}; it resolved with ${kindOf(result)}.` +
+          `\n\nKeys (${keys.length}): ${preview(keys)}\nValues (${result.length}): ${preview(result)}`,
+      );
+    }
     throw new TypeError(
       `${BATCH_CONTRACT}, but the function did not return a Promise of an Array of the same length as the Array of keys.` +
-        `\n\nKeys (${keys.length}):\n${describe(keys)}\n\nValues (${result.length}):\n${describe(Array.from(result))}`,
+        `\n\nKeys (${keys.length}):\n${preview(keys)}\n\nValues (${result.length}):\n${preview(result)}`,
     );
   }
   return result;
+}
+
+/** The batch contract, for a named loader's errors. */
+function contract(loader: string, keys: number): string {
+  return `Loader ${JSON.stringify(loader)}: the batch function must resolve with one value per key, in key order (an array of ${keys}), or a Map`;
+}
+
+/** "an array of 2", "a Buffer of length 2", "an array-like object of length 2". */
+function kindOf(result: ArrayLike<unknown>): string {
+  if (Array.isArray(result)) return `an array of ${result.length}`;
+  const type = (result as { constructor?: { name?: unknown } }).constructor?.name;
+  if (typeof type === 'string' && type !== '' && type !== 'Object') {
+    return `${/^[AEIO]/.test(type) ? 'an' : 'a'} ${type} of length ${result.length}`;
+  }
+  return `an array-like object of length ${result.length}`;
+}
+
+const PREVIEW_ITEMS = 10;
+const PREVIEW_ITEM_LENGTH = 60;
+
+/** The first items, each bounded: `[1,2,... 50 items]`. Reads only the items it shows. */
+function preview(items: ArrayLike<unknown>): string {
+  const shown = Math.min(items.length, PREVIEW_ITEMS);
+  const parts: string[] = [];
+  for (let i = 0; i < shown; i++) parts.push(describe(items[i], PREVIEW_ITEM_LENGTH));
+  if (items.length > shown) parts.push(`... ${items.length} items`);
+  return `[${parts.join(',')}]`;
 }

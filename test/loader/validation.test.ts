@@ -297,3 +297,48 @@ describe('batch function contract violations', () => {
     expect(calls).toEqual([[1], [2], [2]]);
   });
 });
+
+describe('wrong-length answers: a bounded message', () => {
+  async function rejection(answer: unknown, keys = [1, 2]): Promise<TypeError> {
+    const loader = new DataLoader<number, unknown>((() => Promise.resolve(answer)) as never);
+    const results = await Promise.allSettled(keys.map((key) => loader.load(key)));
+    const reason = (results[0] as PromiseRejectedResult).reason as TypeError;
+    expect(reason).toBeInstanceOf(TypeError);
+    return reason;
+  }
+
+  it("keeps dataloader's wording for an unnamed loader and previews only the first keys and values", async () => {
+    const keys = Array.from({ length: 50 }, (_, i) => i + 1);
+    const error = await rejection(
+      keys.slice(1).map((k) => `value ${k}`),
+      keys,
+    );
+    expect(error.message).toMatch(
+      /^DataLoader must be constructed with a function which accepts Array<key> and returns Promise<Array<value>>, but the function did not return a Promise of an Array of the same length as the Array of keys\./,
+    );
+    expect(error.message).toContain('Keys (50):\n[1,2,3,4,5,6,7,8,9,10,... 50 items]');
+    expect(error.message).toContain('Values (49):\n["value 2",');
+    expect(error.message).not.toContain('value 12');
+  });
+
+  it('rejects a 64 MB Buffer answer with a short message (no copy of the answer)', async () => {
+    const error = await rejection(Buffer.alloc(64 * 1024 * 1024, 7));
+    expect(error.message).toContain('Values (67108864):\n[7,7,7,7,7,7,7,7,7,7,... 67108864 items]');
+    expect(error.message.length).toBeLessThan(1_000);
+  });
+
+  it('rejects an array-like of length 2**32 - 1 with a short message', async () => {
+    const error = await rejection({ length: 2 ** 32 - 1, 0: 1, [2 ** 32 - 2]: 2 });
+    expect(error.message).toContain('Values (4294967295):\n[1,undefined,');
+    expect(error.message.length).toBeLessThan(1_000);
+    const notArrayLike = await rejection({ length: 2 ** 32 - 1, 0: 1 });
+    expect(notArrayLike.message).toContain(
+      'did not return a Promise of an Array or Map: {"0":1,"length":4294967295}',
+    );
+  });
+
+  it('bounds each previewed item', async () => {
+    const error = await rejection(['x'.repeat(1_000_000)]);
+    expect(error.message.length).toBeLessThan(1_000);
+  });
+});
