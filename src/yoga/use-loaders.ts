@@ -1,10 +1,14 @@
 /**
  * `useLoaders(createLoaders, options)`: the Yoga (and Envelop) plugin that creates the loaders of
  * each GraphQL operation and puts them on its context, so resolvers call `ctx.users.load(id)`.
+ * Import it from `loaderkit/yoga` (graphql-yoga is an optional peer dependency; the root entry never
+ * imports it).
  */
 import type { Plugin } from 'graphql-yoga';
-import { assertCreateLoaders, type CreateLoaders, type Loaders, usedLoaders } from '../define.js';
+import { assertCreateLoaders, type CreateLoaders, usedLoaders } from '../define.js';
 import { describe } from '../errors.js';
+
+export type { LoadersContextOf, LoadersOf } from '../loaders-of.js';
 
 export interface UseLoadersOptions {
   /**
@@ -34,9 +38,6 @@ export interface LoaderTrace {
   errors: number;
   sourceMs: number;
 }
-
-/** The loaders object a plugin built with these loader definitions puts on the context. */
-export type LoadersOf<C> = C extends CreateLoaders<infer S> ? Loaders<S> : never;
 
 /**
  * Creates the loaders for every operation (each operation of a batched HTTP request gets its own),

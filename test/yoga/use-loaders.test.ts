@@ -1,7 +1,8 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, defineLoaders, type LoadersOf, useLoaders } from '../../src/index.js';
+import { createMemoryStore, defineLoaders, type LoadersOf } from '../../src/index.js';
+import { useLoaders } from '../../src/yoga/use-loaders.js';
 
 interface Post {
   id: number;
