@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     prometheus: 'src/observe/prometheus.ts',
     opentelemetry: 'src/observe/opentelemetry.ts',
+    yoga: 'src/yoga/use-loaders.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -1,5 +1,4 @@
-export { encodeKey } from './cache/keys.js';
-export { createMemoryStore, estimateBytes, type MemoryStoreOptions } from './cache/memory-store.js';
+export { createMemoryStore, type MemoryStoreOptions } from './cache/memory-store.js';
 export type { SharedPolicy } from './cache/policy.js';
 export type { CacheEntry, CacheStore, CacheWrite, StoreStats } from './cache/store.js';
 export { type CachedFunction, type CachedOptions, cached } from './cached.js';
@@ -14,9 +13,8 @@ export {
   loader,
   type SpecKey,
   type SpecValue,
-  usedLoaders,
 } from './define.js';
-export { describe, isError, NotFoundError } from './errors.js';
+export { NotFoundError } from './errors.js';
 export { DataLoader, type LoadOptions } from './loader/data-loader.js';
 export type {
   BatchEvent,
@@ -27,6 +25,6 @@ export type {
   DispatchReason,
   LoadEvent,
 } from './loader/options.js';
+export type { LoadersContextOf, LoadersOf } from './loaders-of.js';
 export type { LoaderStats } from './observe/stats.js';
 export { RequestLoader, type RequestLoadOptions } from './request-loader.js';
-export { type LoadersOf, type UseLoadersOptions, useLoaders } from './yoga/use-loaders.js';

@@ -9,7 +9,7 @@ import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import DataLoader from 'dataloader';
 import { createYoga, type Plugin } from 'graphql-yoga';
-import { useLoaders } from '../../src/index.js';
+import { useLoaders } from '../../src/yoga/use-loaders.js';
 import { countStatements, type Database } from './db.js';
 import { batches, createRequestLoaders, createSharedLoaders } from './loaders.js';
 import { type Context, type LoaderSet, type Mode, schema } from './schema.js';

@@ -1,24 +1,43 @@
 /**
  * `useLoaders(createLoaders, options)`: the Yoga (and Envelop) plugin that creates the loaders of
  * each GraphQL operation and puts them on its context, so resolvers call `ctx.users.load(id)`.
+ * Import it from `loaderkit/yoga` (graphql-yoga is an optional peer dependency; the root entry never
+ * imports it).
  */
-import type { Plugin } from 'graphql-yoga';
-import { assertCreateLoaders, type CreateLoaders, type Loaders, usedLoaders } from '../define.js';
+import { createGraphQLError, type Plugin, type YogaInitialContext } from 'graphql-yoga';
+import { assertCreateLoaders, type CreateLoaders, usedLoaders } from '../define.js';
 import { describe } from '../errors.js';
+import type { LoadersContextOf, LoadersOf } from '../loaders-of.js';
 
-export interface UseLoadersOptions {
+export type { LoadersContextOf, LoadersOf } from '../loaders-of.js';
+
+/**
+ * Decides per request whether its response carries `extensions.loaders`: `request` is the HTTP
+ * request, `context` the operation's context (the loaders included). Must return a boolean; a throw
+ * or any other value means no trace (and is reported once with `console.warn`).
+ */
+export type TraceFunction<Ctx = YogaInitialContext & Record<string, any>> = (
+  request: Request,
+  context: Ctx,
+) => boolean;
+
+export interface UseLoadersOptions<
+  K extends string | undefined = string | undefined,
+  Ctx = YogaInitialContext & Record<string, any>,
+> {
   /**
    * Put the loaders under this context key (`ctx.loaders.users`) instead of on the context itself
    * (`ctx.users`). Default: none (on the context).
    */
-  key?: string;
+  key?: K;
   /**
-   * Add `extensions.loaders` to each response: per loader used, its loads, batches, keys per batch,
-   * memo and shared hits, misses and time in the source. `true` for every response, or
-   * `{ header: 'x-loaders-trace' }` to trace only requests that send that header (with any value but
-   * `0` or `false`). Default: `false`.
+   * Add `extensions.loaders` to a response: per loader used, its loads, batches, keys per batch,
+   * memo and shared hits, misses and time in the source. The trace reveals timings and loader names,
+   * so the server decides who sees it: a function `(request, context) => boolean` per request (e.g.
+   * staff only), `true` for every response, or `{ header: 'x-loaders-trace' }` for any request that
+   * sends that header (with any value but `0` or `false`), for development. Default: `false`.
    */
-  trace?: boolean | { header: string };
+  trace?: boolean | { header: string } | TraceFunction<Ctx>;
 }
 
 /** One loader's line in `extensions.loaders`. */
@@ -35,41 +54,104 @@ export interface LoaderTrace {
   sourceMs: number;
 }
 
-/** The loaders object a plugin built with these loader definitions puts on the context. */
-export type LoadersOf<C> = C extends CreateLoaders<infer S> ? Loaders<S> : never;
+/** What the plugin adds to the context: the loaders (`ctx.users`), or `ctx[K]` with the `key` option. */
+export type AddedContext<C, K extends string | undefined = undefined> = [K] extends [string]
+  ? string extends K
+    ? { [key: string]: LoadersOf<C> }
+    : { [P in K]: LoadersOf<C> }
+  : LoadersOf<C>;
+
+/**
+ * The context resolvers see with this plugin: Yoga's initial context, what the batch functions need
+ * and the loaders. `YogaLoadersContext<typeof createLoaders>`, or with the key option
+ * `YogaLoadersContext<typeof createLoaders, 'loaders'>`.
+ */
+export type YogaLoadersContext<C, K extends string | undefined = undefined> = YogaInitialContext &
+  LoadersContextOf<C> &
+  AddedContext<C, K>;
+
+/** The fields (with their types) that `Ctx` lacks or types differently from what `Needs` requires. */
+type MissingFields<Ctx, Needs> = {
+  [P in keyof Needs as P extends keyof Ctx ? ([Ctx[P]] extends [Needs[P]] ? never : P) : P]: Needs[P];
+};
+
+/**
+ * `unknown` when the Yoga context `Ctx` has what the batch functions need; otherwise a type no
+ * `createLoaders` function matches, whose one property names the missing fields.
+ */
+export type ContextCheck<Ctx, C> = [Ctx] extends [LoadersContextOf<C>]
+  ? unknown
+  : { 'the Yoga context lacks what the batch functions need': MissingFields<Ctx, LoadersContextOf<C>> };
+
+/**
+ * Properties Yoga (or the server adapter) puts on every context, and those every object inherits: a
+ * loader named like one of them cannot sit on the context itself.
+ */
+const RESERVED = new Set<string>([
+  'request',
+  'params',
+  'waitUntil',
+  'req',
+  'res',
+  ...Object.getOwnPropertyNames(Object.prototype),
+]);
+const OPTIONS = new Set(['key', 'trace']);
 
 /**
  * Creates the loaders for every operation (each operation of a batched HTTP request gets its own),
  * wired to the request's abort signal; a subscription starts every event with an empty memo;
  * `yoga.dispose()` closes the store `defineLoaders` created.
+ *
+ * Typed: the plugin's context is the Yoga context plus the loaders. Yoga accepts any object in
+ * `plugins`, so the context is checked only when Yoga's is named, `createYoga<ServerContext,
+ * UserContext>({ ... })`: then a context without what a batch function reads is a type error here.
  */
-export function useLoaders<C extends CreateLoaders<any>>(
-  createLoaders: C,
-  options: UseLoadersOptions = {},
-): Plugin {
+export function useLoaders<
+  C extends CreateLoaders<any>,
+  const K extends string | undefined = undefined,
+  Ctx extends Record<string, any> = YogaInitialContext & LoadersContextOf<C>,
+>(
+  createLoaders: C & ContextCheck<Ctx, C>,
+  options: UseLoadersOptions<K, Ctx & AddedContext<C, K>> = {},
+): Plugin<Ctx & AddedContext<C, K>> {
   assertCreateLoaders(createLoaders, 'useLoaders');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(
+      `useLoaders(createLoaders, options) takes an options object, but got: ${describe(options)}.`,
+    );
+  }
+  for (const option of Object.keys(options)) {
+    if (!OPTIONS.has(option))
+      throw new TypeError(
+        `useLoaders: unknown option ${JSON.stringify(option)} (the options are key and trace), in: ${describe(options)}.`,
+      );
+  }
   const key = options.key;
   if (key !== undefined && (typeof key !== 'string' || key === '')) {
     throw new TypeError(`useLoaders option key must be a non-empty string, but got: ${describe(key)}.`);
   }
-  const trace = options.trace ?? false;
-  if (
-    typeof trace !== 'boolean' &&
-    (typeof trace !== 'object' || trace === null || typeof trace.header !== 'string' || trace.header === '')
-  ) {
+  const names = createLoaders.names as readonly string[];
+  if (key === undefined) {
+    for (const name of names) {
+      if (RESERVED.has(name))
+        throw new TypeError(
+          `useLoaders: loader ${JSON.stringify(name)} cannot sit on the context, where Yoga (or every object) has its own ${JSON.stringify(name)}; rename the loader or pass { key: 'loaders' } to use ctx.loaders.${name}.`,
+        );
+    }
+  } else if (RESERVED.has(key)) {
     throw new TypeError(
-      `useLoaders option trace must be a boolean or { header: string }, but got: ${describe(trace)}.`,
+      `useLoaders option key ${JSON.stringify(key)} would hide the context's own ${JSON.stringify(key)}; pick another, e.g. { key: 'loaders' }.`,
     );
   }
+  const traced = traceDecider(options.trace ?? false);
   const byContext = new WeakMap<object, object>();
-  const traced = (context: object): boolean => {
-    if (trace === true || trace === false) return trace;
-    const value = (context as { request?: Request }).request?.headers.get(trace.header);
-    return value !== null && value !== undefined && value !== '0' && value !== 'false';
-  };
   return {
     onContextBuilding({ context, extendContext }) {
       const signal = (context as { request?: { signal?: AbortSignal } }).request?.signal;
+      // Checked before the loaders are made, so a refused request costs nothing.
+      const hidden =
+        key === undefined ? names.find((name) => name in context) : key in context ? key : undefined;
+      if (hidden !== undefined) throw collision(hidden, key);
       const loaders = createLoaders(
         context as never,
         signal === undefined ? undefined : { signal },
@@ -80,12 +162,7 @@ export function useLoaders<C extends CreateLoaders<any>>(
         return;
       }
       // Lazy, so a loader an operation never touches is never made.
-      for (const name of createLoaders.names as readonly string[]) {
-        if (name in context) {
-          throw new TypeError(
-            `useLoaders: loader ${JSON.stringify(name)} would hide the context's own ${JSON.stringify(name)}; rename the loader or pass { key: 'loaders' }.`,
-          );
-        }
+      for (const name of names) {
         Object.defineProperty(context, name, {
           configurable: true,
           enumerable: true,
@@ -94,7 +171,7 @@ export function useLoaders<C extends CreateLoaders<any>>(
       }
     },
     onExecute({ args }) {
-      if (trace === false) return undefined;
+      if (traced === null) return undefined;
       const context = args.contextValue as object;
       const loaders = byContext.get(context);
       if (loaders === undefined || !traced(context)) return undefined;
@@ -132,6 +209,67 @@ export function useLoaders<C extends CreateLoaders<any>>(
       return createLoaders.close();
     },
   };
+}
+
+/** The per-request error of a context that already has a property where the loaders go. */
+function collision(name: string, key: string | undefined) {
+  const message =
+    key === undefined
+      ? `useLoaders: loader ${JSON.stringify(name)} would hide the context's own ${JSON.stringify(name)} (set by the context factory or another plugin); rename the loader or pass { key: 'loaders' }.`
+      : `useLoaders: option key ${JSON.stringify(name)} would hide the context's own ${JSON.stringify(name)} (set by the context factory or another plugin); pick another key.`;
+  // A GraphQLError is answered as a GraphQL error (unmasked), not as an unexpected crash.
+  return createGraphQLError(message, {
+    extensions: { code: 'LOADERKIT_CONTEXT_CONFLICT', http: { status: 500 } },
+  });
+}
+
+/** `null` when nothing is traced, else the per-context decision. */
+function traceDecider(trace: unknown): ((context: object) => boolean) | null {
+  if (trace === false) return null;
+  if (trace === true) return () => true;
+  if (typeof trace === 'function') {
+    let warned = false;
+    const warn = (message: string) => {
+      if (warned) return;
+      warned = true;
+      console.warn(`loaderkit: ${message}`);
+    };
+    return (context) => {
+      let decision: unknown;
+      try {
+        decision = trace((context as { request: Request }).request, context);
+      } catch (error) {
+        warn(
+          `useLoaders trace function threw, so the response has no trace (reported once): ${error instanceof Error ? error.message : describe(error)}`,
+        );
+        return false;
+      }
+      if (typeof decision === 'boolean') return decision;
+      const shown =
+        typeof (decision as { then?: unknown } | null)?.then === 'function'
+          ? 'a Promise (the decision must be synchronous)'
+          : describe(decision);
+      warn(
+        `useLoaders trace function must return a boolean, but returned ${shown}, so the response has no trace (reported once).`,
+      );
+      return false;
+    };
+  }
+  if (
+    typeof trace === 'object' &&
+    trace !== null &&
+    typeof (trace as { header?: unknown }).header === 'string' &&
+    (trace as { header: string }).header !== ''
+  ) {
+    const header = (trace as { header: string }).header;
+    return (context) => {
+      const value = (context as { request?: Request }).request?.headers.get(header);
+      return value !== null && value !== undefined && value !== '0' && value !== 'false';
+    };
+  }
+  throw new TypeError(
+    `useLoaders option trace must be a boolean, a function (request, context) => boolean or { header: string }, but got: ${describe(trace)}.`,
+  );
 }
 
 function traceOf(loaders: object): Record<string, LoaderTrace> {

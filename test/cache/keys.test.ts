@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type KeySpace, sharedKey } from '../../src/cache/keys.js';
-import { encodeKey } from '../../src/index.js';
+import { encodeKey, type KeySpace, sharedKey } from '../../src/cache/keys.js';
 
 /** Deep equality where object key order does not matter and -0 equals 0 (as Map keys do). */
 function deepEqual(a: unknown, b: unknown): boolean {

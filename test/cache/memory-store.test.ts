@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type CacheWrite, createMemoryStore, estimateBytes } from '../../src/index.js';
+import { createMemoryStore, estimateBytes } from '../../src/cache/memory-store.js';
+import type { CacheWrite } from '../../src/index.js';
 import { entry, runStoreConformance } from './store-conformance.js';
 
 runStoreConformance('memory', ({ now }) => createMemoryStore({ now }));

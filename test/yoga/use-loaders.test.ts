@@ -1,7 +1,8 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { createYoga } from 'graphql-yoga';
-import { describe, expect, it } from 'vitest';
-import { createMemoryStore, defineLoaders, type LoadersOf, useLoaders } from '../../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createMemoryStore, defineLoaders, type LoadersOf } from '../../src/index.js';
+import { type UseLoadersOptions, useLoaders } from '../../src/yoga/use-loaders.js';
 
 interface Post {
   id: number;
@@ -22,7 +23,7 @@ const typeDefs = /* GraphQL */ `
   type Subscription { ticks: Int! }
 `;
 
-function setup(options: { key?: string; trace?: boolean | { header: string } } = {}) {
+function setup(options: UseLoadersOptions = {}) {
   const calls: Record<string, number[][]> = { users: [], posts: [] };
   const createLoaders = defineLoaders({
     users: {
@@ -204,18 +205,81 @@ describe('useLoaders', () => {
     expect(own.stats().store).toBeUndefined();
   });
 
-  it('refuses a loader name that would hide a context property, and bad arguments', async () => {
-    const createLoaders = defineLoaders({ request: { batch: async (k: readonly number[]) => k } });
-    const yoga = createYoga({
-      schema: makeExecutableSchema({ typeDefs: 'type Query { ok: Boolean }' }),
-      plugins: [useLoaders(createLoaders)],
-      maskedErrors: false,
-    });
-    const response = await yoga.fetch('http://yoga/graphql?query={ok}');
-    const body = await response.text();
-    expect(body).toContain('would hide the context');
+  it('refuses bad arguments at creation, echoing them', () => {
+    const { createLoaders } = setup();
     expect(() => useLoaders((() => ({})) as never)).toThrow(/takes the function defineLoaders returned/);
-    expect(() => useLoaders(createLoaders, { key: '' })).toThrow(/key must be a non-empty string/);
+    expect(() => useLoaders(createLoaders, { key: '' })).toThrow(
+      /key must be a non-empty string, but got: ""/,
+    );
+    expect(() => useLoaders(createLoaders, { tarce: true } as never)).toThrow(
+      new TypeError(
+        'useLoaders: unknown option "tarce" (the options are key and trace), in: {"tarce":true}.',
+      ),
+    );
+    expect(() => useLoaders(createLoaders, 'trace' as never)).toThrow(
+      /takes an options object, but got: "trace"/,
+    );
+    expect(() => useLoaders(createLoaders, { trace: 'yes' as never })).toThrow(
+      /trace must be a boolean, a function \(request, context\) => boolean or \{ header: string \}, but got: "yes"/,
+    );
+  });
+
+  it.each(['request', 'params', 'waitUntil', 'req', 'res', 'constructor', 'toString'])(
+    'refuses a loader named %j on the context at creation, and takes it under a key',
+    async (name) => {
+      const createLoaders = defineLoaders({ [name]: { batch: async (k: readonly number[]) => k } });
+      expect(() => useLoaders(createLoaders)).toThrow(
+        new RegExp(`loader "${name}" cannot sit on the context.*pass \\{ key: 'loaders' \\}`),
+      );
+      const schema = makeExecutableSchema({
+        typeDefs: 'type Query { n: Int }',
+        resolvers: {
+          Query: {
+            n: (_: unknown, __: unknown, ctx: { loaders: Record<string, { load(n: number): unknown }> }) =>
+              ctx.loaders[name]!.load(7),
+          },
+        },
+      });
+      const yoga = createYoga({ schema, plugins: [useLoaders(createLoaders, { key: 'loaders' })] });
+      expect(await post(yoga, { query: '{ n }' })).toEqual({ data: { n: 7 } });
+    },
+  );
+
+  it('refuses a key Yoga uses at creation', () => {
+    const { createLoaders } = setup();
+    expect(() => useLoaders(createLoaders, { key: 'request' })).toThrow(/option key "request" would hide/);
+  });
+
+  it("answers a clear GraphQL error when the context already has a loader's name (masked errors on)", async () => {
+    const createLoaders = defineLoaders({ users: { batch: async (k: readonly number[]) => k } });
+    const schema = makeExecutableSchema({
+      typeDefs: 'type Query { ok: Boolean }',
+      resolvers: { Query: { ok: () => true } },
+    });
+    for (const [plugin, message] of [
+      [useLoaders(createLoaders), 'loader "users" would hide the context\'s own "users"'],
+      [
+        useLoaders(createLoaders, { key: 'users' }),
+        'option key "users" would hide the context\'s own "users"',
+      ],
+    ] as const) {
+      const yoga = createYoga({
+        schema,
+        context: () => ({ users: 'from the context factory' }),
+        plugins: [plugin],
+      });
+      const response = await yoga.fetch('http://yoga/graphql?query={ok}');
+      expect(response.status).toBe(500);
+      const body = await response.json();
+      expect(body.data).toBeUndefined();
+      expect(body.errors).toEqual([
+        expect.objectContaining({
+          message: expect.stringContaining(message),
+          extensions: expect.objectContaining({ code: 'LOADERKIT_CONTEXT_CONFLICT' }),
+        }),
+      ]);
+      expect(body.errors[0].message).not.toBe('Unexpected error.');
+    }
   });
 
   it('reports each loader used in extensions.loaders when tracing', async () => {
@@ -238,5 +302,58 @@ describe('useLoaders', () => {
     expect(traced.extensions.loaders.users).toEqual(expect.objectContaining({ loads: 1, batches: 1 }));
     expect((await post(setup().yoga, query)).extensions).toBeUndefined();
     expect(() => useLoaders(setup().createLoaders, { trace: { header: '' } })).toThrow(/trace must be/);
+  });
+  it('lets the server decide per request with a trace function of the request and the context', async () => {
+    const seen: Array<[string, boolean]> = [];
+    const { yoga } = setup({
+      trace: (request, context) => {
+        seen.push([request.url, typeof (context as { users?: unknown }).users === 'object']);
+        return request.headers.get('authorization') === 'staff';
+      },
+    });
+    const query = { query: '{ user(id: 1) { name } }' };
+    // A client that sends the old header gets nothing: the server decides.
+    const outsider = await post(yoga, query, {
+      headers: { 'content-type': 'application/json', 'x-loaders-trace': '1' },
+    });
+    expect(outsider.extensions).toBeUndefined();
+    const staff = await post(yoga, query, {
+      headers: { 'content-type': 'application/json', authorization: 'staff' },
+    });
+    expect(staff.data).toEqual({ user: { name: 'user 1' } });
+    expect(staff.extensions.loaders.users).toEqual(expect.objectContaining({ loads: 1, batches: 1 }));
+    expect(seen).toEqual([
+      ['http://yoga/graphql', true],
+      ['http://yoga/graphql', true],
+    ]);
+  });
+
+  describe('a trace function that throws or answers a non-boolean', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it.each([
+      [
+        'throws',
+        () => {
+          throw new Error('no session store');
+        },
+        /trace function threw.*no session store/,
+      ],
+      ['answers a string', () => 'yes' as never, /must return a boolean, but returned "yes"/],
+      [
+        'answers a promise',
+        (async () => true) as never,
+        /must return a boolean, but returned a Promise \(the decision must be synchronous\)/,
+      ],
+    ] as const)('%s: the request succeeds untraced, reported once', async (_label, trace, warning) => {
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const { yoga } = setup({ trace });
+      for (let i = 0; i < 2; i++) {
+        const result = await post(yoga, { query: '{ user(id: 2) { name } }' });
+        expect(result).toEqual({ data: { user: { name: 'user 2' } } });
+      }
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]![0]).toMatch(warning);
+    });
   });
 });

@@ -1,0 +1,58 @@
+/**
+ * The exact runtime exports of each entry: a new export (or a helper leaking out) is a decision, made
+ * here, not an accident of `export *`.
+ */
+import { describe, expect, it } from 'vitest';
+
+const keys = (module: object) => Object.keys(module).sort();
+
+describe('entry exports', () => {
+  it("'loaderkit'", async () => {
+    expect(keys(await import('../../src/index.js'))).toEqual([
+      'DataLoader',
+      'NotFoundError',
+      'RequestLoader',
+      'cached',
+      'createMemoryStore',
+      'defineLoaders',
+      'loader',
+    ]);
+  });
+
+  it("'loaderkit/yoga'", async () => {
+    expect(keys(await import('../../src/yoga/use-loaders.js'))).toEqual(['useLoaders']);
+  });
+
+  it("'loaderkit/prometheus'", async () => {
+    expect(keys(await import('../../src/observe/prometheus.js'))).toEqual(['createLoaderMetrics']);
+  });
+
+  it("'loaderkit/opentelemetry'", async () => {
+    expect(keys(await import('../../src/observe/opentelemetry.js'))).toEqual(['createLoaderTracing']);
+  });
+
+  it('package.json exports exactly these entries, each built by tsup', async () => {
+    const { default: pkg } = await import('../../package.json', { with: { type: 'json' } });
+    const { default: config } = await import('../../tsup.config.js');
+    expect(Object.keys(pkg.exports)).toEqual([
+      '.',
+      './prometheus',
+      './opentelemetry',
+      './yoga',
+      './package.json',
+    ]);
+    const entry = (config as { entry: Record<string, string> }).entry;
+    expect(entry).toEqual({
+      index: 'src/index.ts',
+      prometheus: 'src/observe/prometheus.ts',
+      opentelemetry: 'src/observe/opentelemetry.ts',
+      yoga: 'src/yoga/use-loaders.ts',
+    });
+    for (const name of ['prometheus', 'opentelemetry', 'yoga'])
+      expect(pkg.exports[`./${name}` as keyof typeof pkg.exports]).toEqual({
+        import: { types: `./dist/${name}.d.ts`, default: `./dist/${name}.js` },
+        require: { types: `./dist/${name}.d.cts`, default: `./dist/${name}.cjs` },
+      });
+    expect(pkg.peerDependenciesMeta['graphql-yoga']).toEqual({ optional: true });
+  });
+});
