@@ -106,13 +106,19 @@ export type SpecContext<S> = S extends { batch: (keys: never, context: infer C, 
  * see its key, context and value types, so they need no annotations.
  */
 export type SpecOf<F> = { batch: F } & Omit<
-  LoaderSpec<SpecKey<{ batch: F }>, SpecValue<{ batch: F }>, SpecContext<{ batch: F }>>,
+  // Non-null: the callbacks never see a not-found value (and `V | null` from a Map-typed batch would
+  // make a spec annotated with `LoaderSpec<K, V, Ctx>` incompatible with its own inferred type).
+  LoaderSpec<SpecKey<{ batch: F }>, NonNullable<SpecValue<{ batch: F }>>, SpecContext<{ batch: F }>>,
   'batch'
 >;
 
-/** True when a spec may have a shared policy (a `shared` member that is not only `undefined`). */
-type HasShared<S> = 'shared' extends keyof S
-  ? [Exclude<S['shared' & keyof S], undefined>] extends [never]
+/**
+ * True when a spec is shared: it has a `shared` member that is required and not only `undefined`, as
+ * in a spec written out. A declared-optional one (`LoaderSpec`, `loader({...})`, a conditional spread)
+ * may be absent, so its loader keeps the batch function's value type.
+ */
+type HasShared<S> = S extends { shared: infer P }
+  ? [Exclude<P, undefined>] extends [never]
     ? false
     : true
   : false;
@@ -171,10 +177,19 @@ export interface CreateLoaders<S extends Record<string, AnySpec>> {
  * gives `ctx` the type `Ctx` without an annotation. Returns the spec unchanged.
  */
 export function loader<K, Ctx, R extends ArrayLike<unknown> | ReadonlyMap<unknown, unknown>>(
+  spec: SharedTypedSpec<K, Ctx, R>,
+): SharedTypedSpec<K, Ctx, R>;
+export function loader<K, Ctx, R extends ArrayLike<unknown> | ReadonlyMap<unknown, unknown>>(
   spec: TypedSpec<K, Ctx, R>,
-): TypedSpec<K, Ctx, R> {
+): TypedSpec<K, Ctx, R>;
+export function loader(spec: unknown): unknown {
   return spec;
 }
+
+/** A `TypedSpec` with its shared policy present (its loader's values are typed readonly). */
+export type SharedTypedSpec<K, Ctx, R> = TypedSpec<K, Ctx, R> & {
+  shared: SharedPolicy<K, NonNullable<ValueOfResult<R>>, Ctx>;
+};
 
 /** A spec whose batch function resolves with `R`; its other functions see the value type of `R`. */
 export type TypedSpec<K, Ctx, R> = Omit<LoaderSpec<K, ValueOfResult<R>, Ctx>, 'batch'> & {

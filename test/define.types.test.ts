@@ -4,7 +4,7 @@
  */
 import type { ReadonlyDeep } from 'type-fest';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { defineLoaders, loader, type RequestLoader } from '../src/index.js';
+import { defineLoaders, type LoaderSpec, loader, type RequestLoader } from '../src/index.js';
 
 interface TenantCtx {
   tenantId: string;
@@ -94,6 +94,21 @@ describe('defineLoaders: callbacks typed from the batch function', () => {
     });
   });
 
+  it('types loader() specs without shared as mutable', async () => {
+    const create = defineLoaders({
+      users: loader({ batch: async (ids: readonly number[]) => ids.map(user) }),
+    });
+    expectTypeOf(create({}).users).toEqualTypeOf<RequestLoader<number, User>>();
+    (await create({}).users.load(1)).tags.push('x');
+  });
+
+  it('accepts a spec annotated with LoaderSpec<K, V, Ctx>, typed mutable', () => {
+    const spec: LoaderSpec<number, User, unknown> = { batch: async (ids) => ids.map(user) };
+    const create = defineLoaders({ users: spec });
+    // Its batch function may answer with a Map, so a key can be absent: `| null`.
+    expectTypeOf(create({}).users).toEqualTypeOf<RequestLoader<number, User | null>>();
+  });
+
   it('keeps the loader() helper working', () => {
     const create = defineLoaders({
       users: loader({
@@ -131,12 +146,13 @@ describe('defineLoaders: shared values are typed readonly', () => {
     await create.close();
   });
 
-  it('a spec whose shared policy may be absent (spread in) is typed readonly too', () => {
+  it('a spec whose shared policy may be absent (spread in) keeps the value type of its batch function', () => {
     const specs = (share: boolean) => {
       const policy = share ? { shared: { scope: 'global' as const, ttl: 1_000 } } : {};
       return { users: { batch: async (ids: readonly number[]) => ids.map(user), ...policy } };
     };
     const loaders = defineLoaders(specs(true))({});
-    expectTypeOf(loaders.users).toEqualTypeOf<RequestLoader<number, ReadonlyDeep<User>>>();
+    // The type cannot tell whether it is shared: readonly would refuse mutations of unshared values.
+    expectTypeOf(loaders.users).toEqualTypeOf<RequestLoader<number, User>>();
   });
 });
