@@ -85,3 +85,19 @@ function specs(shared: boolean) {
 export const createRequestLoaders = defineLoaders(specs(false));
 /** The same loaders backed by a shared in-process cache (public data: scope 'global'). */
 export const createSharedLoaders = defineLoaders(specs(true));
+/**
+ * A partly warm shared cache (the `partly` mode of `npm run bench:e2e`): only the users loader is
+ * shared, and only even user ids are kept (a TTL of 0 stores nothing), so in steady state about half
+ * of the users lookups that reach the shared tier hit and the rest go to SQL, however long the server
+ * runs. The other loaders are per request.
+ */
+export const createPartlyLoaders = defineLoaders({
+  ...specs(false),
+  users: {
+    batch: batches.users,
+    shared: {
+      scope: 'global',
+      ttl: (user: User | null) => (user !== null && user.id % 2 === 0 ? 30_000 : 0),
+    },
+  },
+});
