@@ -1,11 +1,13 @@
 /**
- * `npm run bench`: ns per load of loaderkit's DataLoader and npm `dataloader`, side by side in one
- * process. Each library (and a baseline without a loader, where each load is an already-resolved
- * promise) runs in its own worker thread, so no library's code makes another's call sites
+ * `npm run bench`: ns per load of loaderkit's DataLoader, npm `dataloader` and the floor (bench/floor.ts:
+ * a Map memo and one promise per key on dataloader's tick, the least a compatible loader can do),
+ * side by side in one process. Each library (and a baseline without a loader, where each load is an
+ * already-resolved promise) runs in its own worker thread, so no library's code makes another's call sites
  * polymorphic; the workers take turns, never run at once. Every round runs each scenario once per
  * library in rotating order; ns figures are medians over rounds, ratios are medians of the ratios
  * within each round, with their quartiles. A loader's own cost is its total minus the baseline (the
- * harness: map, Promise.all, awaits), and the cost ratio compares those. Both loaders use their
+ * harness: map, Promise.all, awaits), and the cost ratios (loaderkit / dataloader, loaderkit / floor)
+ * compare those. The loaders use their
  * default options unless a scenario says otherwise. `BENCH_ISOLATION=process` runs each library in
  * a child process instead of a worker thread, as a cross-check (no heap or GC threads shared).
  */
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
   const filter = process.argv[2];
   const isolation = process.env.BENCH_ISOLATION === 'process' ? 'process' : 'thread';
   console.log(
-    `loaderkit vs dataloader: ns per load, median of ${rounds} rotating rounds x ${repeats} runs, ${instances} ${isolation === 'process' ? 'child processes' : 'worker threads'} per library`,
+    `loaderkit vs dataloader vs the floor (bench/floor.ts): ns per load, median of ${rounds} rotating rounds x ${repeats} runs, ${instances} ${isolation === 'process' ? 'child processes' : 'worker threads'} per library`,
   );
   console.log(`node ${process.version}; loader cost = total - baseline (no loader)\n`);
   const start = isolation === 'process' ? startProcess : startThread;
@@ -93,11 +95,14 @@ async function main(): Promise<void> {
       'scenario',
       'loaderkit',
       'dataloader',
+      'floor',
       'baseline',
-      'total ratio',
-      'loader cost (ns)',
-      'cost ratio',
-      'cost ratio q1-q3',
+      'cost lk / dl / floor (ns)',
+      'lk/dl cost',
+      'q1-q3',
+      'lk/floor cost',
+      'q1-q3',
+      'targets',
     ],
   ];
   try {
@@ -125,22 +130,38 @@ async function main(): Promise<void> {
           samples[lib].push((await runner.time(index, repeats)) / scenario.loads);
         }
       }
-      const [ours, theirs, base] = LIBRARIES.map((lib) => median(samples[lib])) as [number, number, number];
-      // The host's speed drifts in phases of seconds; ratios taken within a round, where all three ran
-      // back to back, are steadier than ratios of medians taken over the whole run.
-      const roundTotals = samples.loaderkit.map((ours, r) => ours / samples.dataloader[r]!);
-      const roundCosts = samples.loaderkit.map(
-        (ours, r) => (ours - samples.baseline[r]!) / (samples.dataloader[r]! - samples.baseline[r]!),
-      );
+      const ns = Object.fromEntries(LIBRARIES.map((lib) => [lib, median(samples[lib])])) as Record<
+        Library,
+        number
+      >;
+      // The host's speed drifts in phases of seconds; ratios taken within a round, where all ran back
+      // to back, are steadier than ratios of medians taken over the whole run.
+      const costRatios = (other: Library) =>
+        samples.loaderkit.map(
+          (ours, r) => (ours - samples.baseline[r]!) / (samples[other][r]! - samples.baseline[r]!),
+        );
+      const vsDataloader = costRatios('dataloader');
+      const vsFloor = costRatios('floor');
+      const cost = (lib: Library) => (ns[lib] - ns.baseline).toFixed(1);
+      // Targets (issue #9): <= 1.00x dataloader (<= 0.80x for memo hits with dataloader's timing) and
+      // <= 1.10x the floor.
+      const dlTarget = scenario.name.startsWith('memo hits, dataloader timing') ? 0.8 : 1.0;
+      const marks = [
+        median(vsDataloader) <= dlTarget ? 'ok' : `dl>${dlTarget.toFixed(2)}`,
+        median(vsFloor) <= 1.1 ? 'ok' : 'floor>1.10',
+      ];
       rows.push([
         scenario.name,
-        ours.toFixed(1),
-        theirs.toFixed(1),
-        base.toFixed(1),
-        `${median(roundTotals).toFixed(2)}x`,
-        `${(ours - base).toFixed(1)} vs ${(theirs - base).toFixed(1)}`,
-        `${median(roundCosts).toFixed(2)}x`,
-        `${quantile(roundCosts, 0.25).toFixed(2)}-${quantile(roundCosts, 0.75).toFixed(2)}`,
+        ns.loaderkit.toFixed(1),
+        ns.dataloader.toFixed(1),
+        ns.floor.toFixed(1),
+        ns.baseline.toFixed(1),
+        `${cost('loaderkit')} / ${cost('dataloader')} / ${cost('floor')}`,
+        `${median(vsDataloader).toFixed(2)}x`,
+        `${quantile(vsDataloader, 0.25).toFixed(2)}-${quantile(vsDataloader, 0.75).toFixed(2)}`,
+        `${median(vsFloor).toFixed(2)}x`,
+        `${quantile(vsFloor, 0.25).toFixed(2)}-${quantile(vsFloor, 0.75).toFixed(2)}`,
+        marks.join(' '),
       ]);
     }
   } finally {

@@ -3,6 +3,7 @@
  * worker thread (bench/worker.ts), so its call sites stay monomorphic as in a real server.
  */
 import NpmDataLoader from 'dataloader';
+import { FloorLoader } from './floor.js';
 import { kit } from './kit.js';
 
 const { DataLoader } = kit;
@@ -12,22 +13,50 @@ type AnyLoader = {
   loadMany(keys: number[]): Promise<unknown[]>;
   prime(key: number, value: unknown): unknown;
 };
-type Make = (options?: { maxBatchSize?: number }) => AnyLoader;
+/**
+ * Options a scenario may set. Only loaderkit reads `immediateCacheHits` (dataloader and the floor
+ * always make a hit wait for the pending batch); only the baseline reads `memoBaseline`.
+ */
+type Options = { maxBatchSize?: number; immediateCacheHits?: boolean; memoBaseline?: boolean };
+type Make = (options?: Options) => AnyLoader;
 
 const identityBatch = (keys: readonly number[]) => Promise.resolve(keys);
 
-/** No batching, no memo: what the scenario costs without any loader. */
-const baseline: Make = () => ({
-  load: (key) => Promise.resolve(key),
-  loadMany: (keys) => Promise.all(keys.map((key) => Promise.resolve(key))),
-  prime: () => undefined,
-});
+/**
+ * No batching, no memo: what the scenario costs without any loader (each load a new resolved
+ * promise). With `memoBaseline` (the memo-hit scenarios), each key's promise is made once and
+ * returned again, so the baseline is the harness alone (map and Promise.all over promises that
+ * already exist) and a loader's cost is everything a hit does: without it, a loader that answers a
+ * hit with the memoized promise cost less than the baseline's new promise per load, below zero.
+ */
+const baseline: Make = (options) => {
+  if (options?.memoBaseline) {
+    const promises: Promise<number>[] = [];
+    const load = (key: number) => (promises[key] ??= Promise.resolve(key));
+    return { load, loadMany: (keys) => Promise.all(keys.map(load)), prime: () => undefined };
+  }
+  return {
+    load: (key) => Promise.resolve(key),
+    loadMany: (keys) => Promise.all(keys.map((key) => Promise.resolve(key))),
+    prime: () => undefined,
+  };
+};
 
-export const LIBRARIES = ['loaderkit', 'dataloader', 'baseline'] as const;
+export const LIBRARIES = ['loaderkit', 'dataloader', 'floor', 'baseline'] as const;
 export type Library = (typeof LIBRARIES)[number];
 export const libraries: Record<Library, Make> = {
-  loaderkit: (options) => new DataLoader<number, number>(identityBatch, options),
-  dataloader: (options) => new NpmDataLoader<number, number>(identityBatch, options),
+  loaderkit: (options) =>
+    new DataLoader<number, number>(
+      identityBatch,
+      options && { maxBatchSize: options.maxBatchSize, immediateCacheHits: options.immediateCacheHits },
+    ),
+  dataloader: (options) =>
+    new NpmDataLoader<number, number>(
+      identityBatch,
+      options?.maxBatchSize === undefined ? undefined : { maxBatchSize: options.maxBatchSize },
+    ),
+  floor: (options) =>
+    new FloorLoader<number, number>(identityBatch, options && { maxBatchSize: options.maxBatchSize }),
   baseline,
 };
 
@@ -44,10 +73,19 @@ export interface Scenario {
 }
 
 /** A run: a new loader with `options` loads the 1000 distinct keys at once. */
-function loadEveryKey(options?: { maxBatchSize?: number }): Scenario['prepare'] {
+function loadEveryKey(options?: Options): Scenario['prepare'] {
   return async (make) => () => {
     const loader = make(options);
     return Promise.all(KEYS.map((k) => loader.load(k)));
+  };
+}
+
+/** A run: the same loader (made with `options`) loads 1000 keys that are all in its memo. */
+function memoHits(options: Options): Scenario['prepare'] {
+  return async (make) => {
+    const loader = make(options);
+    await Promise.all(KEYS.map((k) => loader.load(k)));
+    return () => Promise.all(KEYS.map((k) => loader.load(k)));
   };
 }
 
@@ -58,13 +96,16 @@ export const scenarios: Scenario[] = [
     prepare: loadEveryKey(),
   },
   {
-    name: 'memo hits (1000 cached keys)',
+    // dataloader's timing (each hit waits for the pending batch), whatever loaderkit's default is.
+    name: 'memo hits, dataloader timing (1000 keys)',
     loads: N,
-    prepare: async (make) => {
-      const loader = make();
-      await Promise.all(KEYS.map((k) => loader.load(k)));
-      return () => Promise.all(KEYS.map((k) => loader.load(k)));
-    },
+    prepare: memoHits({ immediateCacheHits: false, memoBaseline: true }),
+  },
+  {
+    // loaderkit answers with the memoized promise; dataloader and the floor still wait for a batch.
+    name: 'memo hits, immediateCacheHits: true',
+    loads: N,
+    prepare: memoHits({ immediateCacheHits: true, memoBaseline: true }),
   },
   {
     name: 'maxBatchSize 100 (1000 keys)',

@@ -95,3 +95,18 @@ export function defineExampleLoaders({ shared, adaptive = false }: ExampleLoader
 export const createRequestLoaders = defineExampleLoaders({ shared: false });
 /** The same loaders backed by a shared in-process cache (public data: scope 'global'). */
 export const createSharedLoaders = defineExampleLoaders({ shared: true });
+/**
+ * A partly warm shared cache (the `partly` mode of `npm run bench:e2e`): only the users loader is
+ * shared, and only even user ids are kept (a TTL of 0 stores nothing), so in steady state about half
+ * of the users lookups that reach the shared tier hit and the rest go to SQL, however long the server
+ * runs. The other loaders are per request.
+ */
+export const createPartlyLoaders = defineLoaders({
+  postsByAuthor: { batch: batches.postsByAuthor },
+  commentsByPost: { batch: batches.commentsByPost },
+  tagsByPost: { batch: batches.tagsByPost },
+  users: {
+    batch: batches.users,
+    shared: { scope: 'global', ttl: (user) => (user.id % 2 === 0 ? 30_000 : 0) },
+  },
+});

@@ -18,7 +18,9 @@ server.listen(port, () => {
       `${SEED.users * SEED.postsPerUser * SEED.commentsPerPost} comments`,
   );
   console.log(`GraphiQL: http://localhost:${port}${yoga.graphqlEndpoint}`);
-  console.log('Headers: x-loaderkit-mode: naive | loaders | shared, x-loaders-trace: 1');
+  console.log(
+    'Headers: x-loaderkit-mode: naive | dataloader | loaders | shared | partly, x-loaders-trace: 1',
+  );
 });
 const stop = async () => {
   server.close();

@@ -2,14 +2,15 @@
  * A blog: users → posts → comments (with authors) and tags. Every list field is N+1 without loaders.
  * The `mode` of a request picks how resolvers fetch: `naive` (one query per field), `dataloader`
  * (npm dataloader, wired by hand per request), `loaders` (loaderkit's per-request loaders), `shared`
- * (loaderkit's loaders over a shared cache).
+ * (loaderkit's loaders over a shared cache), `partly` (a shared users loader that keeps only half the
+ * users, the other loaders per request).
  */
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { LoadersOf } from '../../src/index.js';
 import type { CountingDatabase } from './db.js';
 import type { Comment, createRequestLoaders, Post, Tag, User } from './loaders.js';
 
-export type Mode = 'naive' | 'dataloader' | 'loaders' | 'shared';
+export type Mode = 'naive' | 'dataloader' | 'loaders' | 'shared' | 'partly';
 type Loaders = LoadersOf<typeof createRequestLoaders>;
 
 /** What resolvers need of a set of loaders: loaderkit's and hand-wired dataloaders both fit. */
@@ -22,6 +23,8 @@ export interface Context {
   sharedLoaders: Loaders;
   /** Set in `dataloader` mode. */
   dataloaders?: LoaderSet;
+  /** Set in `partly` mode. */
+  partlyLoaders?: LoaderSet;
 }
 
 const typeDefs = /* GraphQL */ `
@@ -61,6 +64,8 @@ const loadersOf = (ctx: Context): LoaderSet | null => {
       return ctx.dataloaders!;
     case 'shared':
       return ctx.sharedLoaders;
+    case 'partly':
+      return ctx.partlyLoaders!;
     default:
       return ctx.loaders;
   }
