@@ -345,6 +345,14 @@ describe('useLoaders', () => {
         (async () => true) as never,
         /must return a boolean, but returned a Promise \(the decision must be synchronous\)/,
       ],
+      [
+        // A rejected decision must not become an unhandled rejection (vitest fails the run on one).
+        'answers a promise that rejects',
+        (async () => {
+          throw new Error('viewer lookup failed');
+        }) as never,
+        /must return a boolean, but returned a Promise \(the decision must be synchronous\)/,
+      ],
     ] as const)('%s: the request succeeds untraced, reported once', async (_label, trace, warning) => {
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
       const { yoga } = setup({ trace });
