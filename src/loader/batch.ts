@@ -48,6 +48,13 @@ export class Batch<K, V, C> {
   private openHitGate: (() => void) | null = null;
   private hitCursor = 0;
   private takeHit: (() => Promise<V>) | null = null;
+  /**
+   * The full batch that was pending when a hit opened this one: if this batch dispatches without
+   * keys, its hits are released with that batch instead of at once.
+   */
+  after: Batch<K, V, C> | null = null;
+  /** Batches without keys whose hits are released with this batch's (see `after`). */
+  private followers: Batch<K, V, C>[] | null = null;
   /** Pending timer of a window or adaptive schedule. */
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Adaptive schedule: the size at the previous check. */
@@ -146,9 +153,19 @@ export class Batch<K, V, C> {
 
   /** Answers the hits that waited for this batch (called once, before keys are answered). */
   releaseHits(): void {
+    const followers = this.followers;
+    if (followers !== null) {
+      this.followers = null;
+      for (const follower of followers) follower.releaseHits();
+    }
     if (this.openHitGate === null) return;
     this.openHitGate();
     this.openHitGate = null;
+  }
+
+  /** Releases the hits of `follower` (a batch that went without keys) together with this batch's. */
+  releaseWith(follower: Batch<K, V, C>): void {
+    (this.followers ??= []).push(follower);
   }
 
   /**

@@ -244,7 +244,12 @@ export class DataLoader<K, V, C = K> {
     }
     let answer = cached;
     if (!this._immediateHits) {
-      answer = this._pendingBatch().addHit(cached);
+      const full = this._batch;
+      const batch = this._pendingBatch();
+      // A hit on a full pending batch waits for the next one, as in dataloader; should that one stay
+      // without keys, it waits for the full one too (see _dispatchBatch), never ahead of its level.
+      if (full !== null && full !== batch && !full.dispatched) batch.after = full;
+      answer = batch.addHit(cached);
     }
     return signal === undefined ? answer : this._raceAbort(answer, signal, owner);
   }
@@ -311,7 +316,10 @@ export class DataLoader<K, V, C = K> {
     if (this._batch === batch) this._batch = null;
     if (batch.keys.length === 0) {
       batch.finish();
-      batch.releaseHits();
+      const after = batch.after;
+      batch.after = null;
+      if (after !== null && !after.settled) after.releaseWith(batch);
+      else batch.releaseHits();
       return;
     }
     if (this._onBatch !== null) batch.startedAt = performance.now();
