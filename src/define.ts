@@ -13,7 +13,12 @@ import {
 import { SharedCache } from './cache/shared-cache.js';
 import type { CacheStore, StoreStats } from './cache/store.js';
 import { describe } from './errors.js';
-import { type BatchLoadContext, type DataLoaderOptions, resolveOptions } from './loader/options.js';
+import {
+  type BatchLoadContext,
+  type DataLoaderOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from './loader/options.js';
 import { LoaderCounters, type LoaderStats } from './observe/stats.js';
 import {
   alignSpecResult,
@@ -256,9 +261,12 @@ function specError(name: string, message: string, cause?: unknown): TypeError {
  * Checks a spec's core options with DataLoader's own rules (one rule, one place) now, at definition,
  * and rethrows its TypeError with the loader's name: `Loader "users": option maxBatchSize must be…`.
  */
-function checkCoreOptions(name: string, core: DataLoaderOptions<unknown, unknown, unknown>): void {
+function checkCoreOptions(
+  name: string,
+  core: DataLoaderOptions<unknown, unknown, unknown>,
+): ResolvedOptions<unknown, unknown, unknown> {
   try {
-    resolveOptions(core);
+    return resolveOptions(core);
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
     // DataLoader's messages start "DataLoader option x…", "DataLoader options x and y…" or "x must…".
@@ -428,11 +436,11 @@ function buildDefinition(
     }
   }
 
-  const core: DataLoaderOptions<unknown, unknown, unknown> = { name };
+  const coreOptions: DataLoaderOptions<unknown, unknown, unknown> = { name };
   for (const option of CORE_OPTIONS)
-    if (spec[option] !== undefined) (core as Record<string, unknown>)[option] = spec[option];
-  if (cacheKey !== null) core.cacheKeyFn = cacheKey;
-  checkCoreOptions(name, core);
+    if (spec[option] !== undefined) (coreOptions as Record<string, unknown>)[option] = spec[option];
+  if (cacheKey !== null) coreOptions.cacheKeyFn = cacheKey;
+  const core = checkCoreOptions(name, coreOptions);
   const missingAsError = spec.onMissing === 'error';
   const batch = spec.batch;
   const observers = new Set<LoaderObserver>();

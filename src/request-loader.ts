@@ -8,7 +8,12 @@ import type { CacheEntry } from './cache/store.js';
 import { isError } from './errors.js';
 import { alignResults } from './loader/align.js';
 import { DataLoader, type LoadOptions, MEMOIZE } from './loader/data-loader.js';
-import type { BatchLoadContext, DataLoaderOptions, DispatchReason } from './loader/options.js';
+import {
+  type BatchLoadContext,
+  type DispatchReason,
+  preResolved,
+  type ResolvedOptions,
+} from './loader/options.js';
 import { LoaderCounters, type LoaderStats } from './observe/stats.js';
 
 /** What a request loader needs from its definition; built once by `defineLoaders`. */
@@ -16,8 +21,8 @@ export interface LoaderDefinition<K, V, Ctx> {
   readonly name: string;
   /** The spec's batch function, aligned to one value or Error per key. */
   readonly source: (keys: readonly K[], context: Ctx, info: BatchLoadContext) => Promise<ArrayLike<unknown>>;
-  /** Core options for the per-request memo loader (validated by DataLoader). */
-  readonly core: DataLoaderOptions<K, V, unknown>;
+  /** Core options for the per-request memo loader, validated once by the definition. */
+  readonly core: ResolvedOptions<K, V, unknown>;
   readonly cacheKeyOf: (key: K) => unknown;
   readonly shared: SharedCache<K, V, Ctx> | null;
   /** Process-wide counters (the shared tier's, or the definition's own). */
@@ -56,7 +61,7 @@ export class RequestLoader<K, V> {
   readonly counters = new LoaderCounters();
   private readonly memo: DataLoader<K, V, unknown>;
   /** The core options of this request's loaders (the definition's, plus the request signal). */
-  private readonly core: DataLoaderOptions<K, V, unknown>;
+  private readonly core: ResolvedOptions<K, V, unknown>;
   /** Counts invalidations, so a fresh load that raced one does not memoize its older value. */
   private invalidations = 0;
   /** This request's shared scope, computed on first use. */
@@ -71,7 +76,10 @@ export class RequestLoader<K, V> {
     signal: AbortSignal | null = null,
   ) {
     this.core = signal === null ? definition.core : { ...definition.core, signal };
-    this.memo = new DataLoader<K, V, unknown>((keys, info) => this.loadBatch(keys, info, false), this.core);
+    this.memo = new DataLoader<K, V, unknown>(
+      (keys, info) => this.loadBatch(keys, info, false),
+      preResolved(this.core),
+    );
   }
 
   /** The loader's name in its spec. */
@@ -210,11 +218,10 @@ export class RequestLoader<K, V> {
 
   private async loadFresh(key: K, options: RequestLoadOptions): Promise<V> {
     if (this.direct === null) {
-      this.direct = new DataLoader<K, V, unknown>((keys, info) => this.loadBatch(keys, info, true), {
-        ...this.core,
-        cache: false,
-        maxCacheEntries: undefined,
-      });
+      this.direct = new DataLoader<K, V, unknown>(
+        (keys, info) => this.loadBatch(keys, info, true),
+        preResolved({ ...this.core, memo: { kind: 'none' } }),
+      );
     }
     const epoch = this.invalidations;
     const value = await (options.signal === undefined

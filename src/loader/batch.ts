@@ -165,7 +165,8 @@ export class Batch<K, V, C> {
 
   /** Releases the hits of `follower` (a batch that went without keys) together with this batch's. */
   releaseWith(follower: Batch<K, V, C>): void {
-    (this.followers ??= []).push(follower);
+    if (this.followers === null) this.followers = [follower];
+    else this.followers.push(follower);
   }
 
   /**

@@ -9,6 +9,7 @@ import { Batch, BatchContext } from './batch.js';
 import {
   type BatchEvent,
   type BatchLoadFn,
+  buildMemo,
   type CacheMap,
   type DataLoaderOptions,
   type DispatchReason,
@@ -75,19 +76,16 @@ export class DataLoader<K, V, C = K> {
     this._missingAsError = resolved.missingAsError;
     this._onBatch = resolved.onBatch;
     this._cacheKeyFn = resolved.cacheKeyFn;
-    this._memo = resolved.cacheMap;
+    this._memo = buildMemo(resolved.memo);
     this._maxBatchSize = resolved.maxBatchSize;
     this._schedule = resolved.schedule;
     this._dispatchWhenFull = resolved.schedule.kind === 'window' || resolved.schedule.kind === 'adaptive';
     this._loaderSignal = resolved.signal;
     this._onLoad = resolved.onLoad;
     this._immediateHits = resolved.immediateCacheHits;
+    // A loader signal (the request's, in request loaders) keeps the plain path: it is checked there.
     this._plain =
-      this._memo !== null &&
-      this._cacheKeyFn === null &&
-      this._loaderSignal === null &&
-      this._onLoad === null &&
-      !this._dispatchWhenFull;
+      this._memo !== null && this._cacheKeyFn === null && this._onLoad === null && !this._dispatchWhenFull;
     this.name = resolved.name;
   }
 
@@ -99,7 +97,9 @@ export class DataLoader<K, V, C = K> {
     // A single branch sends calls with options, null keys and every configuration but the plain one
     // down the general path (which throws for null keys).
     if (options !== undefined || !this._plain || key == null) return this._load(key, options?.signal);
-    // The plain path: memo on, no cacheKeyFn, no signals, no listeners, a tick-like schedule.
+    // The plain path: memo on, no cacheKeyFn, no per-call signal, no listeners, a tick-like schedule.
+    const loaderSignal = this._loaderSignal;
+    if (loaderSignal?.aborted) return Promise.reject(loaderSignal.reason);
     const memo = this._memo!;
     const cached = memo.get(key as unknown as C);
     if (cached != null) {

@@ -145,7 +145,8 @@ export interface ResolvedOptions<K, V, C> {
   readonly maxBatchSize: number;
   readonly schedule: Schedule;
   readonly cacheKeyFn: ((key: K) => C) | null;
-  readonly cacheMap: CacheMap<C, Promise<V>> | null;
+  /** How each loader gets its memo (built per loader by `buildMemo`, never while validating). */
+  readonly memo: MemoPlan<C, V>;
   readonly cacheErrors: boolean;
   readonly immediateCacheHits: boolean;
   readonly missingAsError: boolean;
@@ -250,7 +251,35 @@ function resolveSchedule(options: DataLoaderOptions<any, any, any>, batching: bo
   return TICK;
 }
 
-function resolveCacheMap<C, V>(options: DataLoaderOptions<any, V, C>): CacheMap<C, Promise<V>> | null {
+/** A loader's memo, described: no memo, a `Map`, an lru-cache of `max` keys, or the user's `cacheMap`. */
+export type MemoPlan<C, V> =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'map' }
+  | { readonly kind: 'lru'; readonly max: number }
+  | { readonly kind: 'given'; readonly map: CacheMap<C, Promise<V>> };
+
+// Shared, not allocated per loader (see TICK).
+const NO_MEMO: MemoPlan<never, never> = Object.freeze({ kind: 'none' });
+const MAP_MEMO: MemoPlan<never, never> = Object.freeze({ kind: 'map' });
+
+/** The memo a new loader starts with, from its plan. */
+export function buildMemo<C, V>(plan: MemoPlan<C, V>): CacheMap<C, Promise<V>> | null {
+  switch (plan.kind) {
+    case 'none':
+      return null;
+    case 'map':
+      return new Map();
+    case 'lru':
+      return new LRUCache<NonNullable<C>, Promise<V>>({ max: plan.max }) as unknown as CacheMap<
+        C,
+        Promise<V>
+      >;
+    case 'given':
+      return plan.map;
+  }
+}
+
+function resolveMemo<C, V>(options: DataLoaderOptions<any, V, C>): MemoPlan<C, V> {
   const caching = optionalBoolean(options.cache, 'cache', true);
   const cacheMap = options.cacheMap;
   const maxEntries = options.maxCacheEntries;
@@ -259,20 +288,17 @@ function resolveCacheMap<C, V>(options: DataLoaderOptions<any, V, C>): CacheMap<
   }
   if (!caching) {
     if (maxEntries !== undefined) fail('DataLoader option maxCacheEntries has no effect with cache: false.');
-    return null;
+    return NO_MEMO;
   }
   if (cacheMap === null) {
     // dataloader: an explicit null cacheMap turns the memo off.
     if (maxEntries !== undefined)
       fail('DataLoader option maxCacheEntries has no effect with cacheMap: null.');
-    return null;
+    return NO_MEMO;
   }
   if (cacheMap === undefined) {
-    if (maxEntries === undefined || maxEntries === Number.POSITIVE_INFINITY) return new Map();
-    return new LRUCache<NonNullable<C>, Promise<V>>({ max: maxEntries as number }) as unknown as CacheMap<
-      C,
-      Promise<V>
-    >;
+    if (maxEntries === undefined || maxEntries === Number.POSITIVE_INFINITY) return MAP_MEMO;
+    return { kind: 'lru', max: maxEntries };
   }
   if (maxEntries !== undefined) {
     fail(
@@ -288,7 +314,7 @@ function resolveCacheMap<C, V>(options: DataLoaderOptions<any, V, C>): CacheMap<
     (method) => typeof (cacheMap as unknown as Record<string, unknown>)[method] !== 'function',
   );
   if (missing.length > 0) fail(`Custom cacheMap missing methods: ${missing.join(', ')}`);
-  return cacheMap as CacheMap<C, Promise<V>>;
+  return { kind: 'given', map: cacheMap as CacheMap<C, Promise<V>> };
 }
 
 /** What no options resolve to: dataloader's defaults (checked equal to resolving `{}` in the tests). */
@@ -297,7 +323,7 @@ function defaultOptions<K, V, C>(): ResolvedOptions<K, V, C> {
     maxBatchSize: Number.POSITIVE_INFINITY,
     schedule: TICK,
     cacheKeyFn: null,
-    cacheMap: new Map(),
+    memo: MAP_MEMO,
     cacheErrors: true,
     immediateCacheHits: false,
     missingAsError: false,
@@ -314,6 +340,9 @@ export function resolveOptions<K, V, C>(
 ): ResolvedOptions<K, V, C> {
   // `new DataLoader(fn)` per request is the common pattern: skip the checks there is nothing to check.
   if (options === undefined || options === null) return defaultOptions();
+  // Request loaders hand over options their definition validated once (see `preResolved`).
+  const pre = (options as { [RESOLVED]?: ResolvedOptions<K, V, C> })[RESOLVED];
+  if (pre !== undefined) return pre;
   if (typeof options !== 'object')
     fail(`DataLoader options must be an object, but got: ${describe(options)}.`);
   const raw = options as Record<string, unknown>;
@@ -345,7 +374,7 @@ export function resolveOptions<K, V, C>(
     maxBatchSize,
     schedule: resolveSchedule(options, batching),
     cacheKeyFn: optionalFunction(options.cacheKeyFn, 'cacheKeyFn'),
-    cacheMap: resolveCacheMap<C, V>(options),
+    memo: resolveMemo<C, V>(options),
     cacheErrors: optionalBoolean(options.cacheErrors, 'cacheErrors', true),
     immediateCacheHits: optionalBoolean(options.immediateCacheHits, 'immediateCacheHits', false),
     missingAsError: onMissing === 'error',
@@ -354,4 +383,14 @@ export function resolveOptions<K, V, C>(
     onBatch: optionalFunction(options.onBatch, 'onBatch'),
     onLoad: optionalFunction(options.onLoad, 'onLoad'),
   };
+}
+
+const RESOLVED: unique symbol = Symbol('loaderkit.resolvedOptions');
+
+/**
+ * Options that `new DataLoader` takes as already validated: for loaders made per request from one
+ * definition, which validates its options once (`resolveOptions`) instead of in every request.
+ */
+export function preResolved<K, V, C>(resolved: ResolvedOptions<K, V, C>): DataLoaderOptions<K, V, C> {
+  return { [RESOLVED]: resolved } as DataLoaderOptions<K, V, C>;
 }

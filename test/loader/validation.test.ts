@@ -48,8 +48,17 @@ describe('the constructor', () => {
     const none = resolveOptions<number, string, number>(undefined);
     expect(none).toEqual(resolveOptions<number, string, number>({}));
     expect(resolveOptions<number, string, number>(null as never)).toEqual(none);
-    expect(none.cacheMap).toBeInstanceOf(Map);
-    expect(resolveOptions<number, string, number>(undefined).cacheMap).not.toBe(none.cacheMap);
+    expect(none.memo).toEqual({ kind: 'map' });
+    // Each loader builds a memo of its own from the plan.
+    const a = new DataLoader<number, string>(async (keys) => keys.map(String));
+    const b = new DataLoader<number, string>(async (keys) => keys.map(String));
+    a.prime(1, 'one');
+    expect(b.peek(1)).toBeUndefined();
+  });
+
+  it('validating a bounded memo allocates nothing: the lru-cache is built per loader', () => {
+    // lru-cache preallocates its arrays: building one of 1e9 entries here would exhaust the heap.
+    expect(resolveOptions({ maxCacheEntries: 1e9 }).memo).toEqual({ kind: 'lru', max: 1e9 });
   });
 });
 
