@@ -95,7 +95,14 @@ export class RequestLoader<K, V> {
       // A fresh shared entry goes into the memo, so the memo answers it as a hit: with the batch
       // pending on this loader (dataloader's timing), never earlier than the misses of its level.
       const shared = this.definition.shared;
-      if (shared !== null && key !== null && key !== undefined && this.memo.peek(key) === undefined)
+      // A request that has gone (its signal aborted) gets its rejection from the memo, counted nowhere.
+      if (
+        shared !== null &&
+        key !== null &&
+        key !== undefined &&
+        this.memo.peek(key) === undefined &&
+        this.core.signal?.aborted !== true
+      )
         this.memoizeShared(shared, key);
       return this.memo.load(key);
     }

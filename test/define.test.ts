@@ -391,6 +391,25 @@ describe('createLoaders: per-request loaders', () => {
     await create({}).users.load(1);
     expect(seen).toBeInstanceOf(AbortSignal);
   });
+
+  it('a request whose signal aborted rejects a shared hit without counting it', async () => {
+    const create = defineLoaders({
+      users: {
+        batch: async (ids: readonly number[]) => ids.map((id) => ({ id, slug: `u${id}` })),
+        shared: { scope: 'global', ttl: 60_000 },
+        primes: { bySlug: (user) => user.slug },
+      },
+      bySlug: { batch: async (slugs: readonly string[]) => slugs.map(() => null) },
+    });
+    await create({}).users.load(1);
+    const controller = new AbortController();
+    const loaders = create({}, { signal: controller.signal });
+    controller.abort(new Error('gone'));
+    await expect(loaders.users.load(1)).rejects.toThrow('gone');
+    expect(loaders.users.stats()).toEqual(expect.objectContaining({ sharedHits: 0, sharedHitRate: 0 }));
+    expect(create.stats().loaders.users).toEqual(expect.objectContaining({ sharedHits: 0, misses: 1 }));
+    await create.close();
+  });
 });
 
 describe('request loaders keep the dataloader API', () => {
