@@ -31,12 +31,20 @@ const MAX_DEPTH = 4;
  * length 2³²−1 is rendered as fast as a small one. Never throws.
  */
 export function describe(value: unknown, maxLength = 200): string {
+  // Numbers, booleans and the like (keys in NotFoundError messages) need no walk.
+  if (typeof value !== 'object' && typeof value !== 'string' && typeof value !== 'function')
+    return primitive(value);
   const budget = Math.max(4, maxLength);
   let text: string;
   try {
     text = render(value, budget);
   } catch {
-    text = objectToString.call(value);
+    // A revoked proxy, a throwing trap: even Object.prototype.toString can throw on those.
+    try {
+      text = objectToString.call(value);
+    } catch {
+      text = '[unreadable value]';
+    }
   }
   return text.length > budget ? `${text.slice(0, budget - 3)}...` : text;
 }
@@ -72,7 +80,7 @@ function render(value: unknown, budget: number): string {
       return;
     }
     if (item instanceof Error) {
-      out += `[${item.name}: ${item.message.slice(0, budget)}]`;
+      out += `[${String(item.name).slice(0, budget)}: ${String(item.message).slice(0, budget)}]`;
       return;
     }
     if (item instanceof ArrayBuffer) {
@@ -87,13 +95,6 @@ function render(value: unknown, budget: number): string {
       const view = item as unknown as ArrayLike<unknown>;
       out += `${item.constructor?.name ?? 'TypedArray'}(${view.length}) `;
       list(view, depth);
-      return;
-    }
-    const toJSON = (item as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === 'function' && depth < MAX_DEPTH) {
-      path.add(item);
-      visit(toJSON.call(item), depth + 1);
-      path.delete(item);
       return;
     }
     if (Array.isArray(item)) {
@@ -111,17 +112,17 @@ function render(value: unknown, budget: number): string {
     }
     path.add(item);
     out += '{';
-    let shown = 0;
-    for (const key in item) {
-      if (!Object.hasOwn(item, key)) continue;
+    // Own enumerable keys only (a user toJSON is never called: it could do anything, at any cost).
+    const keys = Object.keys(item);
+    for (let shown = 0; shown < keys.length; shown++) {
       if (shown > 0) out += ',';
       if (shown === MAX_ITEMS || full()) {
         out += '...';
         break;
       }
-      out += `${JSON.stringify(key)}:`;
+      const key = keys[shown]!;
+      out += `${JSON.stringify(key.length > budget ? key.slice(0, budget) : key)}:`;
       visit((item as Record<string, unknown>)[key], depth + 1);
-      shown++;
     }
     out += '}';
     path.delete(item);

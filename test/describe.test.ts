@@ -58,3 +58,63 @@ suite('describe(value): a bounded rendering for error messages', () => {
     expect(describe(hostile)).toBe('[object Object]');
   });
 });
+
+suite('describe never throws and never runs user code that could', () => {
+  it('renders proxies that throw, revoked proxies and throwing getters', () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(describe(proxy)).toBe('[unreadable value]');
+    const trapping = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('trap');
+        },
+        ownKeys() {
+          throw new Error('trap');
+        },
+      },
+    );
+    expect(() => describe(trapping)).not.toThrow();
+    const getters = {
+      get [Symbol.toStringTag]() {
+        throw new Error('tag');
+      },
+      get x() {
+        throw new Error('x');
+      },
+    };
+    expect(describe(getters)).toBe('[unreadable value]');
+  });
+
+  it('does not call toJSON (a Date is still rendered as its ISO string)', () => {
+    let called = 0;
+    const value = {
+      id: 1,
+      toJSON() {
+        called++;
+        return Array.from({ length: 1000 }, () => 'x');
+      },
+    };
+    expect(describe(value)).toBe('{"id":1,"toJSON":[function toJSON]}');
+    expect(called).toBe(0);
+    expect(describe(new Date(0))).toBe('"1970-01-01T00:00:00.000Z"');
+  });
+
+  it('renders own keys only, and bounds a huge key name', () => {
+    const proto: Record<string, number> = {};
+    for (let i = 0; i < 1000; i++) proto[`k${i}`] = i;
+    expect(describe(Object.create(proto))).toBe('{}');
+    const text = describe({ ['k'.repeat(1_000_000)]: 1 });
+    expect(text.length).toBe(200);
+    expect(text.startsWith('{"kkk')).toBe(true);
+  });
+
+  it('renders primitives as they are', () => {
+    expect(describe(123456)).toBe('123456');
+    expect(describe(10n)).toBe('10n');
+    expect(describe(undefined)).toBe('undefined');
+    expect(describe(Symbol('s'))).toBe('Symbol(s)');
+    expect(describe(() => 1)).toBe('[function (anonymous)]');
+  });
+});
