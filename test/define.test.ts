@@ -126,7 +126,16 @@ describe('defineLoaders: types', () => {
       [{ scope: 'tenant', ttl: 1 }, /shared\.scope/],
       [{ scope: 'global' }, /shared\.ttl/],
       [{ scope: 'global', ttl: -1 }, /shared\.ttl/],
-      [{ scope: 'global', ttl: 1, jitter: 2 }, /shared\.jitter/],
+      [
+        { scope: 'global', ttl: 1, jitter: 2 },
+        /shared\.jitter is a fraction of the TTL between 0 and 1, but got: 2/,
+      ],
+      [{ scope: 'global', ttl: 1, jitter: -0.1 }, /shared\.jitter is a fraction/],
+      [{ scope: 'global', ttl: 1, jitter: '0.1' }, /shared\.jitter is a fraction.*"0\.1"/],
+      [
+        { scope: 'global', ttl: 1, version: Number.NaN },
+        /shared\.version must be a non-empty string or a finite number/,
+      ],
       [{ scope: 'global', ttl: 1, negativeTtl: Number.NaN }, /shared\.negativeTtl/],
       [{ scope: 'global', ttl: 1, graceMs: -5 }, /shared\.graceMs/],
       [{ scope: 'global', ttl: 1, version: '' }, /shared\.version/],
@@ -309,8 +318,8 @@ describe('defineLoaders: validation at definition', () => {
       /option store is missing getCounters \(a CacheStore/,
     );
     expect(() =>
-      defineLoaders({ users: shared }, { store: { ...partial, getCounters() {}, peek: 1 } as never }),
-    ).toThrow(/option store is missing peek \(/);
+      defineLoaders({ users: shared }, { store: { ...partial, getCounters() {}, peek: null } as never }),
+    ).toThrow(/option store has a wrong peek \(not a function\) \(a CacheStore/);
     expect(() => defineLoaders({ users: shared }, { store: null as never })).toThrow(
       /option store is missing/,
     );
@@ -721,10 +730,20 @@ describe('batch contract violations of a spec', () => {
     await create.close();
   });
 
-  it('an answer that is neither an array nor a Map names the loader', async () => {
+  it('an answer that is neither an array nor a Map names the loader and shows the keys', async () => {
     const create = defineLoaders({ users: { batch: async (_ids: readonly number[]) => 'v1,v2' as never } });
     await expect(create({}).users.load(1)).rejects.toThrow(
-      'Loader "users": the batch function must resolve with one value per key, in key order (an array of 1), or a Map; it resolved with: "v1,v2".',
+      'Loader "users": the batch function must resolve with one value per key, in key order (an array of 1), or a Map; it resolved with: "v1,v2".\n\nKeys (1): [1]',
+    );
+  });
+
+  it('a sparse array of the wrong length is reported as an array of that length', async () => {
+    const create = defineLoaders({ users: { batch: async (_ids: readonly number[]) => new Array<User>(3) } });
+    const error = (await create({})
+      .users.load(1)
+      .catch((e: unknown) => e)) as TypeError;
+    expect(error.message.split('\n')[0]).toBe(
+      'Loader "users": the batch function must resolve with one value per key, in key order (an array of 1), or a Map; it resolved with an array of 3.',
     );
   });
 

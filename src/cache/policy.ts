@@ -126,11 +126,18 @@ export function resolvePolicy<K, V, Ctx>(
     );
   }
 
-  const jitter = msOption(loader, raw, 'jitter', 0.1);
-  if (jitter > 1) fail(loader, `shared.jitter is a fraction of the TTL between 0 and 1, but got: ${jitter}.`);
+  const jitter = raw.jitter ?? 0.1;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1))
+    fail(loader, `shared.jitter is a fraction of the TTL between 0 and 1, but got: ${describe(jitter)}.`);
   const version = raw.version ?? 1;
-  if ((typeof version !== 'string' && typeof version !== 'number') || version === '') {
-    fail(loader, `shared.version must be a non-empty string or a number, but got: ${describe(version)}.`);
+  if (
+    (typeof version !== 'string' && (typeof version !== 'number' || !Number.isFinite(version))) ||
+    version === ''
+  ) {
+    fail(
+      loader,
+      `shared.version must be a non-empty string or a finite number, but got: ${describe(version)}.`,
+    );
   }
   return {
     scopeOf,
@@ -196,11 +203,18 @@ function checkStore(subject: string, store: unknown): void {
   const missing: string[] = [];
   if (typeof raw.name !== 'string') missing.push('name');
   for (const method of STORE_METHODS) if (typeof raw[method] !== 'function') missing.push(method);
+  // Optional members that are there but are not what they must be: named apart from missing ones.
+  const wrong: string[] = [];
   for (const method of OPTIONAL_STORE_METHODS)
-    if (raw[method] !== undefined && typeof raw[method] !== 'function') missing.push(method);
-  if (raw.version !== undefined && typeof raw.version !== 'number') missing.push('version');
-  if (missing.length === 0) return;
+    if (raw[method] !== undefined && typeof raw[method] !== 'function')
+      wrong.push(`${method} (not a function)`);
+  if (raw.version !== undefined && typeof raw.version !== 'number') wrong.push('version (not a number)');
+  if (missing.length === 0 && wrong.length === 0) return;
+  const problems = [
+    ...(missing.length > 0 ? [`is missing ${missing.join(', ')}`] : []),
+    ...(wrong.length > 0 ? [`has a wrong ${wrong.join(', ')}`] : []),
+  ].join(' and ');
   throw new TypeError(
-    `${subject}: option store is missing ${missing.join(', ')} (a CacheStore has a string name and the methods ${STORE_METHODS.slice(0, -1).join(', ')} and ${STORE_METHODS.at(-1)}; ${OPTIONAL_STORE_METHODS.join(', ')} and a numeric version are optional), but got: ${describe(store)}.`,
+    `${subject}: option store ${problems} (a CacheStore has a string name and the methods ${STORE_METHODS.slice(0, -1).join(', ')} and ${STORE_METHODS.at(-1)}; ${OPTIONAL_STORE_METHODS.join(', ')} and a numeric version are optional), but got: ${describe(store)}.`,
   );
 }

@@ -42,9 +42,12 @@ export function alignResults<K>(
     }
     return values;
   }
-  if (!isArrayLike(result)) {
+  // A sparse array (`new Array(3)`) is an array all the same: only its length can be wrong.
+  if (!Array.isArray(result) && !isArrayLike(result)) {
     if (loader !== null)
-      throw new TypeError(`${contract(loader, keys.length)}; it resolved with: ${describe(result)}.`);
+      throw new TypeError(
+        `${contract(loader, keys.length)}; it resolved with: ${describe(result)}.\n\nKeys (${keys.length}): ${preview(keys)}`,
+      );
     throw new TypeError(
       `${BATCH_CONTRACT}, but the function did not return a Promise of an Array or Map: ${describe(result)}.`,
     );

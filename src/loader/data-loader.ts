@@ -35,6 +35,13 @@ function returnError(error: unknown): unknown {
 
 function ignore(): void {}
 
+/**
+ * Key of an internal count (not part of the public API): how many batches went without keys and held
+ * their hits for a full batch (see `_dispatchBatch`), the one place loaderkit's timing is not
+ * dataloader's. Read by the differential tests.
+ */
+export const HELD_HIT_BATCHES: unique symbol = Symbol('loaderkit.heldHitBatches');
+
 /** Key of DataLoader's internal memoize method (not part of the public API). */
 export const MEMOIZE: unique symbol = Symbol('loaderkit.memoize');
 
@@ -62,6 +69,7 @@ export class DataLoader<K, V, C = K> {
   /** Nothing but the memo and the batch to consult: `load` takes its short path. */
   private readonly _plain: boolean;
   private _batch: Batch<K, V, C> | null = null;
+  [HELD_HIT_BATCHES] = 0;
   /** Which batch a memoized promise belongs to, for batches that callers may still abort. */
   private _abortable: WeakMap<Promise<V>, Batch<K, V, C>> | null = null;
 
@@ -318,8 +326,12 @@ export class DataLoader<K, V, C = K> {
       batch.finish();
       const after = batch.after;
       batch.after = null;
-      if (after !== null && !after.settled) after.releaseWith(batch);
-      else batch.releaseHits();
+      if (after !== null && !after.settled) {
+        after.releaseWith(batch);
+        this[HELD_HIT_BATCHES]++;
+      } else {
+        batch.releaseHits();
+      }
       return;
     }
     if (this._onBatch !== null) batch.startedAt = performance.now();

@@ -127,10 +127,10 @@ export interface DataLoaderOptions<K, V, C = K> {
   signal?: AbortSignal;
   /** A name for errors and observability events. Default: `null`. */
   name?: string | null;
-  /** Called when each batch settles. Costs nothing when absent. Default: none. */
-  onBatch?: (event: BatchEvent<K>) => void;
+  /** Called when each batch settles. Costs nothing when absent (`null` too). Default: none. */
+  onBatch?: ((event: BatchEvent<K>) => void) | null;
   /** Called on each load with whether the memo held it. Costs nothing when absent. Default: none. */
-  onLoad?: (event: LoadEvent<K>) => void;
+  onLoad?: ((event: LoadEvent<K>) => void) | null;
 }
 
 /** How a loader schedules its batches, resolved once at construction. */
@@ -192,11 +192,19 @@ function optionalBoolean(value: unknown, name: string, fallback: boolean): boole
   return value;
 }
 
-/** `undefined` is absent; anything else must be a function (dataloader throws for `null` too). */
+/**
+ * One of dataloader's function options (`cacheKeyFn`, `batchScheduleFn`): `undefined` is absent, and
+ * anything else must be a function, `null` included, as in dataloader.
+ */
 function optionalFunction<F>(value: unknown, name: string): F | null {
   if (value === undefined) return null;
   if (typeof value !== 'function') fail(`${name} must be a function: ${describe(value)}`);
   return value as F;
+}
+
+/** One of loaderkit's own hooks (`onBatch`, `onLoad`): `undefined` or `null` is none. */
+function optionalHook<F>(value: unknown, name: string): F | null {
+  return value === null ? null : optionalFunction<F>(value, name);
 }
 
 function isPositiveCount(value: unknown): value is number {
@@ -380,8 +388,8 @@ export function resolveOptions<K, V, C>(
     missingAsError: onMissing === 'error',
     signal: signal as AbortSignal | null,
     name: name as string | null,
-    onBatch: optionalFunction(options.onBatch, 'onBatch'),
-    onLoad: optionalFunction(options.onLoad, 'onLoad'),
+    onBatch: optionalHook(options.onBatch, 'onBatch'),
+    onLoad: optionalHook(options.onLoad, 'onLoad'),
   };
 }
 

@@ -39,6 +39,12 @@ describe('the constructor', () => {
     expectTypeError(constructError('fast'), ['options', '"fast"']);
   });
 
+  it('takes null for loaderkit hooks as none (dataloader function options refuse it)', () => {
+    expect(constructError({ onBatch: null, onLoad: null })).toBeUndefined();
+    expect(constructError({ cacheKeyFn: null } as never)).toBeInstanceOf(TypeError);
+    expect(constructError({ batchScheduleFn: null } as never)).toBeInstanceOf(TypeError);
+  });
+
   it('accepts no options, undefined and an empty object', () => {
     expect(constructError(undefined)).toBeUndefined();
     expect(constructError({})).toBeUndefined();
