@@ -45,8 +45,6 @@ const MAX_INTERNED = 100_000;
 /** Most entries one namespace mirrors (the store's own bounds still hold for what it keeps). */
 const MAX_MIRRORED = 10_000;
 
-/** What a request loader's synchronous shared lookup returns when it has no fresh entry. */
-export const MISS: unique symbol = Symbol('loaderkit.miss');
 
 /** How `loadBatch` treats the store: see there. */
 export type LoadMode = 'read' | 'fresh' | 'background';
@@ -203,7 +201,8 @@ export class SharedCache<K, V, Ctx> {
   /**
    * A fresh entry of an in-process store for one key, synchronously: `undefined` if the store is not
    * in-process, or the entry is absent, stale, unreadable or a not-found that must reject. Lets a
-   * request loader answer shared hits without batching them. Counts the hit. Never throws for a store
+   * request loader memoize shared hits without a store round trip or a flight (the memo then answers
+   * them with their level's batch). Counts the hit. Never throws for a store
    * failure.
    */
   peekFresh(key: K, scope: string, request: LoaderCounters | null): CacheEntry | undefined {

@@ -8,7 +8,10 @@ export class LoaderCounters {
   loads = 0;
   /** Keys answered by a fresh shared entry. */
   sharedHits = 0;
-  /** Shared hits answered at `load()` time from an in-process store, without a batch. */
+  /**
+   * Shared hits memoized at `load()` time from an in-process store, without a store round trip (they
+   * resolve with their level's batch, as memo hits do, and never become batch keys).
+   */
   syncHits = 0;
   /** Keys answered by a stale shared entry within grace (a refresh runs). */
   staleHits = 0;
