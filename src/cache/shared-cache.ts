@@ -45,7 +45,6 @@ const MAX_INTERNED = 100_000;
 /** Most entries one namespace mirrors (the store's own bounds still hold for what it keeps). */
 const MAX_MIRRORED = 10_000;
 
-
 /** How `loadBatch` treats the store: see there. */
 export type LoadMode = 'read' | 'fresh' | 'background';
 
