@@ -13,3 +13,14 @@ export function deferred<T>(): Deferred<T> {
   });
   return { promise, resolve };
 }
+
+/** What the root entry (`loaderkit`) exports, sorted: pinned by the source and the built package tests. */
+export const ROOT_EXPORTS: readonly string[] = [
+  'DataLoader',
+  'NotFoundError',
+  'RequestLoader',
+  'cached',
+  'createMemoryStore',
+  'defineLoaders',
+  'loader',
+];

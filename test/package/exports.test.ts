@@ -3,20 +3,13 @@
  * here, not an accident of `export *`.
  */
 import { describe, expect, it } from 'vitest';
+import { ROOT_EXPORTS } from '../helpers.js';
 
 const keys = (module: object) => Object.keys(module).sort();
 
 describe('entry exports', () => {
   it("'loaderkit'", async () => {
-    expect(keys(await import('../../src/index.js'))).toEqual([
-      'DataLoader',
-      'NotFoundError',
-      'RequestLoader',
-      'cached',
-      'createMemoryStore',
-      'defineLoaders',
-      'loader',
-    ]);
+    expect(keys(await import('../../src/index.js'))).toEqual(ROOT_EXPORTS);
   });
 
   it("'loaderkit/yoga'", async () => {
