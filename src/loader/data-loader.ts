@@ -111,9 +111,14 @@ export class DataLoader<K, V, C = K> {
     const memo = this._memo!;
     const cached = memo.get(key as unknown as C);
     if (cached != null) {
-      return this._immediateHits && this._abortable === null
-        ? cached
-        : this._answerHit(key, cached, undefined);
+      if (this._abortable === null) {
+        if (this._immediateHits) return cached;
+        // The common hit: it joins the open batch, which has room.
+        const open = this._batch;
+        if (open !== null && !open.dispatched && open.keys.length < this._maxBatchSize)
+          return open.addHit(cached);
+      }
+      return this._answerHit(key, cached, undefined);
     }
     const batch = this._pendingBatch();
     batch.pinned = true;
