@@ -344,8 +344,14 @@ export function defineLoaders<B extends Record<string, AnyBatch>, const S extend
   }
 
   const createLoaders = ((context: unknown, requestOptions?: CreateLoadersOptions) => {
+    const signal = requestOptions?.signal ?? null;
+    // Checked here, once per request: the request loaders take their options as already validated.
+    if (signal !== null && !(signal instanceof AbortSignal))
+      throw new TypeError(
+        `createLoaders(context, { signal }) takes an AbortSignal, but got: ${describe(signal)}.`,
+      );
     const loaders = Object.create(proto) as Record<PropertyKey, unknown>;
-    const state: RequestState = { context, signal: requestOptions?.signal ?? null, created: [] };
+    const state: RequestState = { context, signal, created: [] };
     loaders[STATE] = state;
     return loaders;
   }) as CreateLoaders<S>;

@@ -32,9 +32,11 @@ const MAX_DEPTH = 4;
  */
 export function describe(value: unknown, maxLength = 200): string {
   // Numbers, booleans and the like (keys in NotFoundError messages) need no walk.
-  if (typeof value !== 'object' && typeof value !== 'string' && typeof value !== 'function')
-    return primitive(value);
   const budget = Math.max(4, maxLength);
+  if (typeof value !== 'object' && typeof value !== 'string' && typeof value !== 'function') {
+    const text = primitive(value);
+    return text.length > budget ? `${text.slice(0, budget - 3)}...` : text;
+  }
   let text: string;
   try {
     text = render(value, budget);

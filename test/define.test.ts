@@ -131,6 +131,8 @@ describe('defineLoaders: types', () => {
         /shared\.jitter is a fraction of the TTL between 0 and 1, but got: 2/,
       ],
       [{ scope: 'global', ttl: 1, jitter: -0.1 }, /shared\.jitter is a fraction/],
+      [{ scope: 'global', ttl: 1, jitter: null }, /shared\.jitter is a fraction.*null/],
+      [{ scope: 'global', ttl: 1, version: null }, /shared\.version must be/],
       [{ scope: 'global', ttl: 1, jitter: '0.1' }, /shared\.jitter is a fraction.*"0\.1"/],
       [
         { scope: 'global', ttl: 1, version: Number.NaN },
@@ -399,6 +401,21 @@ describe('createLoaders: per-request loaders', () => {
     });
     await create({}).users.load(1);
     expect(seen).toBeInstanceOf(AbortSignal);
+  });
+
+  it('refuses a request signal that is not an AbortSignal, naming it', () => {
+    const create = defineLoaders({ users: { batch: async (ids: readonly number[]) => ids } });
+    expect(() => create({}, { signal: { aborted: false } as never })).toThrow(
+      'createLoaders(context, { signal }) takes an AbortSignal, but got: {"aborted":false}.',
+    );
+  });
+
+  it('a huge maxCacheEntries bound allocates nothing up front, per request either', async () => {
+    const create = defineLoaders({
+      users: { batch: async (ids: readonly number[]) => ids.map((id) => id * 2), maxCacheEntries: 1e9 },
+    });
+    // lru-cache with `max: 1e9` would preallocate its arrays and exhaust the heap here.
+    for (let i = 0; i < 3; i++) expect(await create({}).users.load(21)).toBe(42);
   });
 
   it('a request whose signal aborted rejects a shared hit without counting it', async () => {

@@ -110,6 +110,12 @@ suite('describe never throws and never runs user code that could', () => {
     expect(text.startsWith('{"kkk')).toBe(true);
   });
 
+  it('bounds a huge primitive too', () => {
+    const text = describe(10n ** 20000n);
+    expect(text.length).toBe(200);
+    expect(text.endsWith('...')).toBe(true);
+  });
+
   it('renders primitives as they are', () => {
     expect(describe(123456)).toBe('123456');
     expect(describe(10n)).toBe('10n');

@@ -126,10 +126,10 @@ export function resolvePolicy<K, V, Ctx>(
     );
   }
 
-  const jitter = raw.jitter ?? 0.1;
+  const jitter = raw.jitter === undefined ? 0.1 : raw.jitter;
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1))
     fail(loader, `shared.jitter is a fraction of the TTL between 0 and 1, but got: ${describe(jitter)}.`);
-  const version = raw.version ?? 1;
+  const version = raw.version === undefined ? 1 : raw.version;
   if (
     (typeof version !== 'string' && (typeof version !== 'number' || !Number.isFinite(version))) ||
     version === ''

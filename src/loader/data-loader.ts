@@ -35,12 +35,16 @@ function returnError(error: unknown): unknown {
 
 function ignore(): void {}
 
+let heldHitBatches = 0;
+
 /**
- * Key of an internal count (not part of the public API): how many batches went without keys and held
- * their hits for a full batch (see `_dispatchBatch`), the one place loaderkit's timing is not
+ * Internal (not part of the public API): how many batches, in this process so far, went without keys
+ * and held their hits for a full batch (see `_dispatchBatch`), the one place loaderkit's timing is not
  * dataloader's. Read by the differential tests.
  */
-export const HELD_HIT_BATCHES: unique symbol = Symbol('loaderkit.heldHitBatches');
+export function heldHitBatchCount(): number {
+  return heldHitBatches;
+}
 
 /** Key of DataLoader's internal memoize method (not part of the public API). */
 export const MEMOIZE: unique symbol = Symbol('loaderkit.memoize');
@@ -69,7 +73,6 @@ export class DataLoader<K, V, C = K> {
   /** Nothing but the memo and the batch to consult: `load` takes its short path. */
   private readonly _plain: boolean;
   private _batch: Batch<K, V, C> | null = null;
-  [HELD_HIT_BATCHES] = 0;
   /** Which batch a memoized promise belongs to, for batches that callers may still abort. */
   private _abortable: WeakMap<Promise<V>, Batch<K, V, C>> | null = null;
 
@@ -327,13 +330,14 @@ export class DataLoader<K, V, C = K> {
     batch.dispatched = true;
     batch.reason = reason;
     if (this._batch === batch) this._batch = null;
+    // Dropped at every dispatch, so no chain of batches stays reachable through it.
+    const after = batch.after;
+    batch.after = null;
     if (batch.keys.length === 0) {
       batch.finish();
-      const after = batch.after;
-      batch.after = null;
       if (after !== null && !after.settled) {
         after.releaseWith(batch);
-        this[HELD_HIT_BATCHES]++;
+        heldHitBatches++;
       } else {
         batch.releaseHits();
       }
