@@ -35,6 +35,47 @@ function returnError(error: unknown): unknown {
 
 function ignore(): void {}
 
+/** `String(error)`, or a rendering that cannot throw if that throws (a hostile `toString`). */
+function errorText(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return describe(error);
+  }
+}
+
+/** User code a loader calls besides the batch function, whose throws loaderkit isolates. */
+const ON_BATCH = 1;
+const ON_LOAD = 2;
+const CACHE_MAP_DELETE = 4;
+const FAULT_NAMES: Record<number, string> = {
+  [ON_BATCH]: 'onBatch hook',
+  [ON_LOAD]: 'onLoad hook',
+  [CACHE_MAP_DELETE]: 'cacheMap.delete',
+};
+
+/** Which faults each loader has reported, as bits: a module map, so loaders carry no field for it. */
+const reportedFaults = new WeakMap<object, number>();
+
+/**
+ * A hook or the cacheMap threw: the error never reaches a load or loaderkit's callers. It is reported
+ * with `console.warn`, once per loader and kind of fault, and never thrown (not even asynchronously).
+ */
+function reportFault(loader: { name: string | null }, fault: number, error: unknown): void {
+  const seen = reportedFaults.get(loader) ?? 0;
+  if ((seen & fault) !== 0) return;
+  reportedFaults.set(loader, seen | fault);
+  try {
+    const name = loader.name === null ? 'DataLoader' : `DataLoader "${loader.name}"`;
+    const message = isError(error) ? error.message : describe(error);
+    console.warn(
+      `loaderkit: ${name}: its ${FAULT_NAMES[fault]} threw, which loads ignore (reported once per loader): ${message}`,
+    );
+  } catch {
+    // Reporting must not throw either (a hostile error object, a replaced console).
+  }
+}
+
 let heldHitBatches = 0;
 
 /**
@@ -443,7 +484,11 @@ export class DataLoader<K, V, C = K> {
 
   private _reportLoad(key: K, hit: boolean): void {
     const event: LoadEvent<K> = { loader: this.name, key, hit };
-    this._onLoad!(event);
+    try {
+      this._onLoad!(event);
+    } catch (error) {
+      reportFault(this, ON_LOAD, error);
+    }
   }
 
   private _reportBatch(batch: Batch<K, V, C>, error: unknown): void {
@@ -452,6 +497,10 @@ export class DataLoader<K, V, C = K> {
       error === undefined
         ? { loader: this.name, keys: batch.keys, reason: batch.reason, durationMs }
         : { loader: this.name, keys: batch.keys, reason: batch.reason, durationMs, error };
-    this._onBatch!(event);
+    try {
+      this._onBatch!(event);
+    } catch (error) {
+      reportFault(this, ON_BATCH, error);
+    }
   }
 }

@@ -1,0 +1,114 @@
+/**
+ * User code a loader calls besides the batch function (hooks, a custom schedule, a cacheMap, a result's
+ * `then`) never fails a load it should not fail, never wedges the loader and never throws out of
+ * loaderkit's internals (no uncaught exception, no unhandled rejection). Issue #10, §3.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DataLoader } from '../../src/index.js';
+
+/** Lets pending ticks, promise jobs and the default schedule run. */
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Collects uncaught exceptions and unhandled rejections while a test runs, in place of the test
+ * runner's own listeners (which would fail the run instead of letting the test say what went wrong).
+ */
+function strayErrors() {
+  const stray: { uncaught: unknown[]; unhandled: unknown[] } = { uncaught: [], unhandled: [] };
+  const saved = {
+    uncaughtException: process.listeners('uncaughtException'),
+    unhandledRejection: process.listeners('unhandledRejection'),
+  };
+  const onUncaught = (error: unknown) => stray.uncaught.push(error);
+  const onUnhandled = (reason: unknown) => stray.unhandled.push(reason);
+  process.removeAllListeners('uncaughtException');
+  process.removeAllListeners('unhandledRejection');
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUnhandled);
+  const restore = () => {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUnhandled);
+    for (const l of saved.uncaughtException) process.on('uncaughtException', l as never);
+    for (const l of saved.unhandledRejection) process.on('unhandledRejection', l as never);
+  };
+  return { stray, restore };
+}
+
+let capture: ReturnType<typeof strayErrors>;
+let warn: ReturnType<typeof vi.spyOn>;
+beforeEach(() => {
+  capture = strayErrors();
+  warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+});
+afterEach(() => {
+  capture.restore();
+  warn.mockRestore();
+});
+
+function expectNoStrayErrors(): void {
+  expect(capture.stray.uncaught).toEqual([]);
+  expect(capture.stray.unhandled).toEqual([]);
+}
+
+describe('throwing hooks', () => {
+  it('a throwing onBatch never affects loads, on success or failure, and is reported once per loader', async () => {
+    const boom = new Error('db down');
+    const loader = new DataLoader<number, string>(
+      async (keys) => {
+        if (keys.includes(9)) throw boom;
+        return keys.map((k) => `v${k}`);
+      },
+      {
+        name: 'users',
+        onBatch: () => {
+          throw new Error('hook broke');
+        },
+      },
+    );
+    await expect(loader.load(1)).resolves.toBe('v1');
+    await expect(loader.load(9)).rejects.toBe(boom);
+    await expect(loader.loadMany([2, 3])).resolves.toEqual(['v2', 'v3']);
+    // The synchronous failure path (the batch function throws) reports too.
+    const sync = new DataLoader<number, string>(
+      () => {
+        throw boom;
+      },
+      {
+        onBatch: () => {
+          throw new Error('hook broke');
+        },
+      },
+    );
+    await expect(sync.load(1)).rejects.toThrow(/errored synchronously/);
+    await turns();
+    expectNoStrayErrors();
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(String(warn.mock.calls[0]![0])).toMatch(/"users".*onBatch.*hook broke/);
+  });
+
+  it('a throwing onLoad never affects loads, misses or hits, and is reported once per loader', async () => {
+    const calls: number[][] = [];
+    const loader = new DataLoader<number, string>(
+      async (keys) => {
+        calls.push([...keys]);
+        return keys.map((k) => `v${k}`);
+      },
+      {
+        onLoad: () => {
+          throw new Error('hook broke');
+        },
+      },
+    );
+    const a = loader.load(1);
+    const b = loader.load(2);
+    await expect(Promise.all([a, b])).resolves.toEqual(['v1', 'v2']);
+    await expect(loader.load(1)).resolves.toBe('v1'); // a hit
+    expect(calls).toEqual([[1, 2]]);
+    await turns();
+    expectNoStrayErrors();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]![0])).toMatch(/onLoad.*hook broke/);
+  });
+});
