@@ -278,7 +278,11 @@ export class DataLoader<K, V, C = K> {
       promise = Promise.resolve(value);
       if (!this._cacheErrors) {
         promise.catch(() => {
-          if (memo.get(cacheKey) === promise) memo.delete(cacheKey);
+          try {
+            if (memo.get(cacheKey) === promise) memo.delete(cacheKey);
+          } catch (error) {
+            reportFault(this, CACHE_MAP_DELETE, error);
+          }
         });
       }
     }
@@ -473,7 +477,12 @@ export class DataLoader<K, V, C = K> {
    * loaded again meanwhile, the newer entry goes too, which costs at most one refetch.
    */
   private _forget(batch: Batch<K, V, C>, i: number): void {
-    this._memo!.delete(batch.cacheKeys === null ? (batch.keys[i] as unknown as C) : batch.cacheKeys[i]!);
+    try {
+      this._memo!.delete(batch.cacheKeys === null ? (batch.keys[i] as unknown as C) : batch.cacheKeys[i]!);
+    } catch (error) {
+      // A throwing cacheMap: the key may stay memoized, but its batch still settles.
+      reportFault(this, CACHE_MAP_DELETE, error);
+    }
   }
 
   private _cacheKeyAt(batch: Batch<K, V, C>, i: number): C {

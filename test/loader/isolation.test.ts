@@ -112,3 +112,54 @@ describe('throwing hooks', () => {
     expect(String(warn.mock.calls[0]![0])).toMatch(/onLoad.*hook broke/);
   });
 });
+
+describe('a cacheMap whose delete throws', () => {
+  class BrokenDelete<K, V> extends Map<K, V> {
+    override delete(_key: K): boolean {
+      throw new Error('delete broke');
+    }
+  }
+
+  it("a failed batch's keys still reject with the batch's error, and nothing is thrown out", async () => {
+    const boom = new Error('db down');
+    const rejecting = new DataLoader<number, string>(
+      async () => {
+        throw boom;
+      },
+      { cacheMap: new BrokenDelete() },
+    );
+    await expect(rejecting.load(1)).rejects.toBe(boom);
+    const throwing = new DataLoader<number, string>(
+      () => {
+        throw boom;
+      },
+      { cacheMap: new BrokenDelete() },
+    );
+    const settled = await Promise.race([
+      throwing.load(1).then(
+        () => 'resolved',
+        (error: unknown) => error,
+      ),
+      turns(10).then(() => 'hung'),
+    ]);
+    expect(settled).toBeInstanceOf(TypeError);
+    expect((settled as TypeError).cause).toBe(boom);
+    await turns();
+    expectNoStrayErrors();
+    expect(warn).toHaveBeenCalled();
+    expect(String(warn.mock.calls[0]![0])).toMatch(/cacheMap.*delete broke/);
+  });
+
+  it('with cacheErrors: false, per-key errors and rejected primes still settle', async () => {
+    const loader = new DataLoader<number, string>(
+      async (keys) => keys.map((k) => (k === 2 ? new Error('no 2') : `v${k}`)),
+      { cacheMap: new BrokenDelete(), cacheErrors: false },
+    );
+    const settled = await Promise.race([loader.loadMany([1, 2]), turns(10).then(() => 'hung')]);
+    expect(settled).toEqual(['v1', new Error('no 2')]);
+    loader.prime(5, Promise.reject(new Error('primed failure')));
+    await expect(loader.load(5)).rejects.toThrow('primed failure');
+    await turns();
+    expectNoStrayErrors();
+  });
+});
