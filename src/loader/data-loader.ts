@@ -358,8 +358,29 @@ export class DataLoader<K, V, C = K> {
       this._loaderSignal,
     );
     this._batch = batch;
-    scheduleBatch(this._schedule, batch, DataLoader._dispatch, this);
+    try {
+      scheduleBatch(this._schedule, batch, DataLoader._dispatch, this);
+    } catch (error) {
+      this._scheduleFailed(batch, error);
+    }
     return batch;
+  }
+
+  /**
+   * A `batchScheduleFn` threw, so nothing will dispatch the batch. The keys that join it until the
+   * microtask queued now runs (those of the current synchronous run) reject with the thrown error,
+   * un-memoized, and the next load opens a fresh batch (dataloader wedges the loader instead).
+   */
+  private _scheduleFailed(batch: Batch<K, V, C>, error: unknown): void {
+    queueMicrotask(() => {
+      if (batch.dispatched) return; // the schedule called back before throwing
+      batch.dispatched = true;
+      batch.reason = 'schedule';
+      if (this._batch === batch) this._batch = null;
+      batch.after = null;
+      if (this._onBatch !== null) batch.startedAt = performance.now();
+      this._failBatch(batch, error);
+    });
   }
 
   /**

@@ -113,6 +113,38 @@ describe('throwing hooks', () => {
   });
 });
 
+describe('a throwing batchScheduleFn', () => {
+  it("fails that batch's keys with its error, un-memoized, and leaves the loader usable", async () => {
+    const oops = new Error('scheduler broke');
+    let throwNext = true;
+    const calls: number[][] = [];
+    const loader = new DataLoader<number, string>(
+      async (keys) => {
+        calls.push([...keys]);
+        return keys.map((k) => `v${k}`);
+      },
+      {
+        batchScheduleFn: (callback) => {
+          if (throwNext) {
+            throwNext = false;
+            throw oops;
+          }
+          setTimeout(callback, 1);
+        },
+      },
+    );
+    const first = loader.load(1);
+    const second = loader.load(2); // joins the same batch
+    await expect(first).rejects.toBe(oops);
+    await expect(second).rejects.toBe(oops);
+    // Not wedged: new loads open a new batch, and the failed keys were not memoized.
+    await expect(loader.loadMany([1, 3])).resolves.toEqual(['v1', 'v3']);
+    expect(calls).toEqual([[1, 3]]);
+    await turns();
+    expectNoStrayErrors();
+  });
+});
+
 describe('a cacheMap whose delete throws', () => {
   class BrokenDelete<K, V> extends Map<K, V> {
     override delete(_key: K): boolean {
