@@ -420,7 +420,7 @@ export class DataLoader<K, V, C = K> {
       result = this._batchLoadFn(batch.keys.slice(), new BatchContext(batch));
     } catch (error) {
       const wrapped = new TypeError(
-        `${BATCH_CONTRACT}, but the function errored synchronously: ${String(error)}.`,
+        `${BATCH_CONTRACT}, but the function errored synchronously: ${errorText(error)}.`,
         {
           cause: error,
         },
@@ -428,17 +428,36 @@ export class DataLoader<K, V, C = K> {
       this._failBatch(batch, wrapped);
       return;
     }
-    if (result === null || typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
+    let then: unknown;
+    try {
+      then = result === null || result === undefined ? undefined : (result as { then?: unknown }).then;
+    } catch (error) {
+      // A `then` getter that throws: dataloader throws out of its dispatch and hangs the batch.
+      const wrapped = new TypeError(
+        `${BATCH_CONTRACT}, but reading then on its result threw: ${errorText(error)}.`,
+        {
+          cause: error,
+        },
+      );
+      this._failBatch(batch, wrapped);
+      return;
+    }
+    if (typeof then !== 'function') {
       this._failBatch(
         batch,
         new TypeError(`${BATCH_CONTRACT}, but the function did not return a Promise: ${describe(result)}.`),
       );
       return;
     }
-    Promise.resolve(result as PromiseLike<unknown>).then(
-      (values) => this._resolveBatch(batch, values),
-      (error: unknown) => this._failBatchLater(batch, error),
-    );
+    try {
+      Promise.resolve(result as PromiseLike<unknown>).then(
+        (values) => this._resolveBatch(batch, values),
+        (error: unknown) => this._failBatchLater(batch, error),
+      );
+    } catch (error) {
+      // A promise whose own `then` (or `constructor` getter) throws when adopted.
+      if (!batch.settled) this._failBatch(batch, error);
+    }
   }
 
   /** Answers every key of a batch from the batch function's array or Map. */

@@ -145,6 +145,56 @@ describe('a throwing batchScheduleFn', () => {
   });
 });
 
+describe('a batch result whose then throws', () => {
+  it('a throwing then getter rejects that batch instead of crashing and hanging', async () => {
+    const broken = new Error('then getter broke');
+    let poisoned = true;
+    const loader = new DataLoader<number, string>((keys) => {
+      if (poisoned) {
+        poisoned = false;
+        return {
+          get then(): never {
+            throw broken;
+          },
+        } as never;
+      }
+      return Promise.resolve(keys.map((k) => `v${k}`));
+    });
+    const settled = await Promise.race([
+      loader.load(1).then(
+        () => 'resolved',
+        (error: unknown) => error,
+      ),
+      turns(10).then(() => 'hung'),
+    ]);
+    expect(settled).toBeInstanceOf(TypeError);
+    expect((settled as TypeError).cause).toBe(broken);
+    // Un-memoized, and the loader still works.
+    await expect(loader.load(1)).resolves.toBe('v1');
+    expectNoStrayErrors();
+  });
+
+  it('a then that throws when called rejects that batch with its error', async () => {
+    const broken = new Error('then broke');
+    let poisoned = true;
+    const loader = new DataLoader<number, string>((keys) => {
+      if (poisoned) {
+        poisoned = false;
+        return {
+          then() {
+            throw broken;
+          },
+        } as never;
+      }
+      return Promise.resolve(keys.map((k) => `v${k}`));
+    });
+    await expect(loader.load(1)).rejects.toBe(broken);
+    await expect(loader.load(1)).resolves.toBe('v1');
+    await turns();
+    expectNoStrayErrors();
+  });
+});
+
 describe('a cacheMap whose delete throws', () => {
   class BrokenDelete<K, V> extends Map<K, V> {
     override delete(_key: K): boolean {
