@@ -450,8 +450,11 @@ function buildDefinition(
   const missingAsError = spec.onMissing === 'error';
   const batch = spec.batch;
   const observers = new Set<LoaderObserver>();
+  // The batch function gets an array of its own (it may sort or splice it, as the core DataLoader
+  // allows): alignment and the shared tier's write-back read `keys`, which must stay in load order.
+  // One shallow copy per batch call (both paths, plain and shared, come through here).
   const align = async (keys: readonly unknown[], context: unknown, info: BatchLoadContext) =>
-    alignSpecResult(await batch(keys, context, info), keys, cacheKey, missingAsError, name);
+    alignSpecResult(await batch(keys.slice(), context, info), keys, cacheKey, missingAsError, name);
   const source = async (keys: readonly unknown[], context: unknown, info: BatchLoadContext) => {
     if (observers.size === 0) return align(keys, context, info);
     const started = performance.now();

@@ -789,4 +789,32 @@ describe('batch contract violations of a spec', () => {
     await expect(loaders.sharedUsers.load(1)).rejects.toBe(cause);
     await create.close();
   });
+
+  describe('a batch function that sorts its keys in place (issue #10)', () => {
+    // Answers a Map after sorting `keys` in place, as `keys.sort()` before a query would.
+    const sorting = async (keys: readonly string[], ctx: TenantCtx) => {
+      (keys as string[]).sort();
+      return new Map(keys.map((key) => [key, `${key}@${ctx.tenant}`]));
+    };
+
+    it('gets its own copy of the keys: values still reach their keys (not shared)', async () => {
+      const create = defineLoaders({ people: { batch: sorting } });
+      const loaders = create({ tenant: 'acme' });
+      expect(await loaders.people.loadMany(['bob', 'alice'])).toEqual(['bob@acme', 'alice@acme']);
+    });
+
+    it('gets its own copy of the keys: the shared cache stores each value under its key', async () => {
+      const create = defineLoaders({
+        people: { batch: sorting, shared: { scope: (ctx: TenantCtx) => ctx.tenant, ttl: 60_000 } },
+      });
+      expect(await create({ tenant: 'acme' }).people.loadMany(['bob', 'alice'])).toEqual([
+        'bob@acme',
+        'alice@acme',
+      ]);
+      // A later request of the scope reads the entries written above.
+      expect(await create({ tenant: 'acme' }).people.load('bob')).toBe('bob@acme');
+      expect(await create({ tenant: 'acme' }).people.load('alice')).toBe('alice@acme');
+      await create.close();
+    });
+  });
 });
