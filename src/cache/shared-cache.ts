@@ -492,8 +492,10 @@ export class SharedCache<K, V, Ctx> {
       return null;
     }
     let ttl = policy.ttlOf(shared.value as V, key);
+    // Jitter only ever shortens: whole milliseconds rounded down, at least 1 ms, never past the TTL
+    // itself (a TTL under 1 ms, or of 10.6 ms drawn without jitter, is kept as it is, not rounded up).
     if (ttl > 0 && policy.jitter > 0)
-      ttl = Math.max(1, Math.round(ttl * (1 - policy.jitter * Math.random())));
+      ttl = Math.min(ttl, Math.max(1, Math.floor(ttl * (1 - policy.jitter * Math.random()))));
     const freshUntil = now + ttl;
     return {
       entry: {
