@@ -44,7 +44,12 @@ export interface CachedFunction<A extends unknown[], V> {
 
 const CACHED_OPTIONS: readonly string[] = ['name', ...POLICY_OPTIONS, 'store', 'prefix', 'now', 'onError'];
 
-/** Wraps `fn` with the shared cache. Arguments are the key (built with `encodeKey`). */
+/**
+ * Wraps `fn` with the shared cache. Arguments are the key (built with `encodeKey`): plain data only. Each
+ * call copies them once, at the call; the key, the scope and `fn` all see that copy, so changing an
+ * argument object after the call changes nothing. Arguments that are no key (class instances,
+ * functions, cycles) reject the call with a TypeError.
+ */
 export function cached<A extends unknown[], V>(
   fn: (...args: A) => Promise<V>,
   options: CachedOptions<A, V>,

@@ -54,7 +54,10 @@ export interface LoaderSpec<K, V, Ctx> {
   maxCacheEntries?: number;
   /** Memo hits resolve without waiting for other keys (see DataLoader). Default: DataLoader's. */
   immediateCacheHits?: boolean;
-  /** Keys absent from a Map result: `'null'` or `'error'` (NotFoundError). Default: `'null'`. */
+  /**
+   * Not-found keys (`null`/`undefined` in an array result, absent from a Map result): `'null'` resolves
+   * them to null, `'error'` rejects them with a NotFoundError, shared or not. Default: `'null'`.
+   */
   onMissing?: 'null' | 'error';
   /** Share results across requests (opt-in). `scope` is required. Default: not shared. */
   shared?: SharedPolicy<K, V, Ctx>;
