@@ -2,6 +2,8 @@
  * `cached(fn, options)`: the shared cache (TTL, jitter, negative caching, grace, scope, single-flight)
  * for a plain async function of arguments, for code outside resolvers.
  */
+
+import { encodeKey } from './cache/keys.js';
 import { createMemoryStore } from './cache/memory-store.js';
 import { POLICY_OPTIONS, resolvePolicy, resolveStoreOptions, type SharedPolicy } from './cache/policy.js';
 import { SharedCache } from './cache/shared-cache.js';
@@ -42,7 +44,12 @@ export interface CachedFunction<A extends unknown[], V> {
 
 const CACHED_OPTIONS: readonly string[] = ['name', ...POLICY_OPTIONS, 'store', 'prefix', 'now', 'onError'];
 
-/** Wraps `fn` with the shared cache. Arguments are the key (built with `encodeKey`). */
+/**
+ * Wraps `fn` with the shared cache. Arguments are the key (built with `encodeKey`): plain data only. Each
+ * call copies them once, at the call; the key, the scope and `fn` all see that copy, so changing an
+ * argument object after the call changes nothing. Arguments that are no key (class instances,
+ * functions, cycles) reject the call with a TypeError.
+ */
 export function cached<A extends unknown[], V>(
   fn: (...args: A) => Promise<V>,
   options: CachedOptions<A, V>,
@@ -86,7 +93,11 @@ export function cached<A extends unknown[], V>(
     now,
     onError,
   });
-  const call = async (args: A, fresh: boolean): Promise<V> => {
+  // Every entry point works on one snapshot of its arguments, taken before anything else: key, scope
+  // and `fn` (which runs after awaits) all see the arguments as they were at the call, whatever the
+  // caller does to its objects afterwards.
+  const call = async (given: A, fresh: boolean): Promise<V> => {
+    const args = snapshotArguments(given);
     cache.counters.loads++;
     cache.counters.recordBatch(1);
     const [value] = await cache.loadBatch([args], args, undefined, null, fresh ? 'fresh' : 'read');
@@ -94,9 +105,12 @@ export function cached<A extends unknown[], V>(
     return value as V;
   };
   const wrapped = ((...args: A) => call(args, false)) as CachedFunction<A, V>;
-  wrapped.invalidate = (...args) => cache.invalidate([args], args);
+  wrapped.invalidate = async (...given) => {
+    const args = snapshotArguments(given);
+    await cache.invalidate([args], args);
+  };
   wrapped.refresh = (...args) => call(args, true);
-  wrapped.invalidateScope = (...args) => cache.invalidateScope(args);
+  wrapped.invalidateScope = async (...given) => cache.invalidateScope(snapshotArguments(given));
   wrapped.stats = () => cache.counters.snapshot();
   wrapped.close = async () => {
     const owned = ownedStore;
@@ -104,4 +118,59 @@ export function cached<A extends unknown[], V>(
     await owned?.close();
   };
   return wrapped;
+}
+
+/**
+ * A copy of a call's arguments, taken once at the call. Arguments are the key, so they must be what a
+ * key may be built from (strings, numbers, bigints, booleans, undefined, null, arrays, Dates and plain
+ * objects, without cycles); that data is copied faithfully (holes, `undefined` properties and
+ * null-prototype objects included). Anything else is refused with the TypeError `encodeKey` gives for
+ * it, as before: a class instance or function cannot be copied without changing what `fn` receives,
+ * and it is no key.
+ */
+function snapshotArguments<A extends unknown[]>(args: A): A {
+  try {
+    return copyKeyData(args, new Set()) as A;
+  } catch (error) {
+    if (!(error instanceof NotKeyData)) throw error;
+    encodeKey(args); // throws the key's own TypeError, which names what is wrong and echoes the key
+    throw new TypeError(
+      `cached: arguments must be strings, numbers, bigints, booleans, null, arrays, Dates and plain objects, but got: ${describe(args)}.`,
+    );
+  }
+}
+
+class NotKeyData extends Error {}
+
+function copyKeyData(value: unknown, seen: Set<object>): unknown {
+  if (typeof value !== 'object' || value === null) {
+    if (typeof value === 'function' || typeof value === 'symbol') throw new NotKeyData();
+    return value;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Date.prototype) return new Date((value as Date).getTime());
+  if (seen.has(value)) throw new NotKeyData();
+  seen.add(value);
+  let copy: unknown[] | Record<string, unknown>;
+  if (Array.isArray(value)) {
+    if (proto !== Array.prototype) throw new NotKeyData();
+    copy = new Array(value.length);
+    for (let i = 0; i < value.length; i++) if (i in value) copy[i] = copyKeyData(value[i], seen);
+  } else {
+    if (proto !== Object.prototype && proto !== null) throw new NotKeyData();
+    copy = proto === null ? Object.create(null) : {};
+    for (const name of Object.keys(value)) {
+      const item = copyKeyData((value as Record<string, unknown>)[name], seen);
+      if (name === '__proto__')
+        Object.defineProperty(copy, name, {
+          value: item,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else (copy as Record<string, unknown>)[name] = item;
+    }
+  }
+  seen.delete(value);
+  return copy;
 }

@@ -54,7 +54,10 @@ export interface LoaderSpec<K, V, Ctx> {
   maxCacheEntries?: number;
   /** Memo hits resolve without waiting for other keys (see DataLoader). Default: DataLoader's. */
   immediateCacheHits?: boolean;
-  /** Keys absent from a Map result: `'null'` or `'error'` (NotFoundError). Default: `'null'`. */
+  /**
+   * Not-found keys (`null`/`undefined` in an array result, absent from a Map result): `'null'` resolves
+   * them to null, `'error'` rejects them with a NotFoundError, shared or not. Default: `'null'`.
+   */
   onMissing?: 'null' | 'error';
   /** Share results across requests (opt-in). `scope` is required. Default: not shared. */
   shared?: SharedPolicy<K, V, Ctx>;
@@ -450,8 +453,11 @@ function buildDefinition(
   const missingAsError = spec.onMissing === 'error';
   const batch = spec.batch;
   const observers = new Set<LoaderObserver>();
+  // The batch function gets an array of its own (it may sort or splice it, as the core DataLoader
+  // allows): alignment and the shared tier's write-back read `keys`, which must stay in load order.
+  // One shallow copy per batch call (both paths, plain and shared, come through here).
   const align = async (keys: readonly unknown[], context: unknown, info: BatchLoadContext) =>
-    alignSpecResult(await batch(keys, context, info), keys, cacheKey, missingAsError, name);
+    alignSpecResult(await batch(keys.slice(), context, info), keys, cacheKey, missingAsError, name);
   const source = async (keys: readonly unknown[], context: unknown, info: BatchLoadContext) => {
     if (observers.size === 0) return align(keys, context, info);
     const started = performance.now();

@@ -120,4 +120,55 @@ describe('cached(fn, options)', () => {
       'cached "rates": option prefix must be a string, but got: 3.',
     );
   });
+
+  it('snapshots the arguments at the call: a caller mutating them afterwards cannot move a result to another scope', async () => {
+    const calls: string[] = [];
+    const payroll = cached(
+      async (query: { tenant: string }) => {
+        calls.push(query.tenant);
+        return `${query.tenant}-payroll`;
+      },
+      { name: 'payroll', scope: (query) => query.tenant, ttl: 60_000 },
+    );
+    // One arguments object, reused for the next tenant before the first call's result is in.
+    const query = { tenant: 'acme' };
+    const acme = payroll(query);
+    query.tenant = 'globex';
+    const globex = payroll(query);
+    expect([await acme, await globex]).toEqual(['acme-payroll', 'globex-payroll']);
+    expect(calls).toEqual(['acme', 'globex']);
+    // Later calls read the entries: each under the scope and key it was computed for.
+    expect(await payroll({ tenant: 'acme' })).toBe('acme-payroll');
+    expect(await payroll({ tenant: 'globex' })).toBe('globex-payroll');
+    expect(calls).toEqual(['acme', 'globex']);
+    await payroll.close();
+  });
+
+  it('hands fn a copy of plain-data arguments and refuses arguments that cannot be a key', async () => {
+    const seen: unknown[] = [];
+    const fn = cached(
+      async (arg: unknown) => {
+        seen.push(arg);
+        return 1;
+      },
+      { name: 'copy', scope: 'global', ttl: 60_000 },
+    );
+    const list: number[] = [1];
+    list[2] = 3; // a hole at 1
+    const arg = { when: new Date(0), list, nested: { a: undefined } };
+    await fn(arg);
+    expect(seen[0]).toEqual(arg);
+    expect(seen[0]).not.toBe(arg);
+    expect(1 in (seen[0] as typeof arg).list).toBe(false);
+    class Point {
+      x = 1;
+    }
+    await expect(fn(new Point())).rejects.toThrow(TypeError);
+    await expect(fn(() => 1)).rejects.toThrow(TypeError);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(fn(cyclic)).rejects.toThrow(TypeError);
+    expect(seen).toHaveLength(1);
+    await fn.close();
+  });
 });

@@ -789,4 +789,74 @@ describe('batch contract violations of a spec', () => {
     await expect(loaders.sharedUsers.load(1)).rejects.toBe(cause);
     await create.close();
   });
+
+  describe('a batch function that sorts its keys in place (issue #10)', () => {
+    // Answers a Map after sorting `keys` in place, as `keys.sort()` before a query would.
+    const sorting = async (keys: readonly string[], ctx: TenantCtx) => {
+      (keys as string[]).sort();
+      return new Map(keys.map((key) => [key, `${key}@${ctx.tenant}`]));
+    };
+
+    it('gets its own copy of the keys: values still reach their keys (not shared)', async () => {
+      const create = defineLoaders({ people: { batch: sorting } });
+      const loaders = create({ tenant: 'acme' });
+      expect(await loaders.people.loadMany(['bob', 'alice'])).toEqual(['bob@acme', 'alice@acme']);
+    });
+
+    it('gets its own copy of the keys: the shared cache stores each value under its key', async () => {
+      const create = defineLoaders({
+        people: { batch: sorting, shared: { scope: (ctx: TenantCtx) => ctx.tenant, ttl: 60_000 } },
+      });
+      expect(await create({ tenant: 'acme' }).people.loadMany(['bob', 'alice'])).toEqual([
+        'bob@acme',
+        'alice@acme',
+      ]);
+      // A later request of the scope reads the entries written above.
+      expect(await create({ tenant: 'acme' }).people.load('bob')).toBe('bob@acme');
+      expect(await create({ tenant: 'acme' }).people.load('alice')).toBe('alice@acme');
+      await create.close();
+    });
+  });
+
+  describe('onMissing: "error" is one not-found rule for arrays and Maps, shared or not (issue #10)', () => {
+    // 1 is found; 2 and 3 are not (null and undefined in an array, absent from a Map).
+    const answer = (id: number) => (id === 1 ? user(1) : id === 2 ? null : undefined);
+    const kinds = {
+      array: async (ids: readonly number[]) => ids.map(answer),
+      map: async (ids: readonly number[]) =>
+        new Map(ids.filter((id) => id === 1).map((id) => [id, user(id)])),
+    };
+    const cases = [
+      ['array', 'not shared'],
+      ['array', 'shared'],
+      ['map', 'not shared'],
+      ['map', 'shared'],
+    ] as const;
+    for (const [kind, sharing] of cases) {
+      it(`${kind} result, ${sharing}: a not-found key rejects with NotFoundError`, async () => {
+        const create = defineLoaders({
+          users: {
+            batch: kinds[kind],
+            onMissing: 'error',
+            ...(sharing === 'shared'
+              ? { shared: { scope: 'global', ttl: 60_000, negativeTtl: 60_000 } }
+              : {}),
+          },
+        });
+        for (let round = 0; round < 2; round++) {
+          // Round 2 of the shared loader reads the negative entries round 1 wrote.
+          const [found, ...missing] = await create({}).users.loadMany([1, 2, 3]);
+          expect(found).toEqual(user(1));
+          for (const [i, error] of missing.entries()) {
+            expect(error).toBeInstanceOf(NotFoundError);
+            expect(error).toMatchObject({ key: i + 2, loader: 'users' });
+            const message = (error as Error).message;
+            expect(message).toContain(`no value for key ${i + 2}`);
+            if (kind === 'array' || (sharing === 'shared' && round === 1)) expect(message).not.toMatch(/Map/);
+          }
+        }
+        await create.close();
+      });
+    }
+  });
 });

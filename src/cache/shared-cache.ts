@@ -7,6 +7,7 @@
 import { isError, NotFoundError } from '../errors.js';
 import type { BatchLoadContext } from '../loader/options.js';
 import { LoaderCounters } from '../observe/stats.js';
+import { notFoundError } from '../request-loader.js';
 import { hotClock } from './clock.js';
 import { fromShared, toShared } from './immutable.js';
 import { encodeKey, type KeySpace, keyBase, sharedKey } from './keys.js';
@@ -439,7 +440,10 @@ export class SharedCache<K, V, Ctx> {
       }
       const notFound = value === null || value === undefined || value instanceof NotFoundError;
       const write = this.entryFor(keys[j]!, notFound ? null : (value as V), notFound, now);
-      flight.resolve(write === null ? (value as V) : this.answer(write.entry, keys[j]!));
+      // A not-found under onMissing 'error' reaches its callers as the source's own NotFoundError
+      // (the spec's alignment made it, with the reason); the negative entry answers later reads.
+      if (value instanceof NotFoundError && this.options.missingAsError) flight.resolve(value as V);
+      else flight.resolve(write === null ? (value as V) : this.answer(write.entry, keys[j]!));
       if (write !== null && write.ttlMs > 0 && !flight.poisoned) writes.push({ key: skeys[j]!, ...write });
     }
     if (writes.length > 0) {
@@ -454,7 +458,7 @@ export class SharedCache<K, V, Ctx> {
   /** A hit's value: a frozen shared object, a fresh clone, or a NotFoundError for a negative entry. */
   private answer(entry: CacheEntry, key: K): V {
     if (entry.value === null && this.options.missingAsError)
-      return new NotFoundError(key, this.options.space.loader) as V;
+      return notFoundError(key, this.options.space.loader, 'a cached not-found result') as V;
     return entry.sharing === 'frozen'
       ? (entry.value as V)
       : fromShared({ value: entry.value as V, sharing: entry.sharing });
@@ -488,8 +492,10 @@ export class SharedCache<K, V, Ctx> {
       return null;
     }
     let ttl = policy.ttlOf(shared.value as V, key);
+    // Jitter only ever shortens: whole milliseconds rounded down, at least 1 ms, never past the TTL
+    // itself (a TTL under 1 ms, or of 10.6 ms drawn without jitter, is kept as it is, not rounded up).
     if (ttl > 0 && policy.jitter > 0)
-      ttl = Math.max(1, Math.round(ttl * (1 - policy.jitter * Math.random())));
+      ttl = Math.min(ttl, Math.max(1, Math.floor(ttl * (1 - policy.jitter * Math.random()))));
     const freshUntil = now + ttl;
     return {
       entry: {

@@ -342,6 +342,33 @@ describe('TTL, jitter, negative caching and versions', () => {
     expect(h.calls).toHaveLength(2);
   });
 
+  it('jitter only ever shortens: rounding never makes an entry outlive a fractional TTL (issue #10)', async () => {
+    for (const ttl of [10.6, 0.6]) {
+      const watched = watchedStore(createMemoryStore({ now: () => 0 }));
+      const h = harness({ store: watched.store, shared: { ttl, jitter: 0.1 }, start: 0 });
+      const random = vi.spyOn(Math, 'random');
+      const draws = [0, 0.04, 0.5, 0.999_999];
+      for (const [i, draw] of draws.entries()) {
+        random.mockReturnValueOnce(draw);
+        await h.request().items.load(i);
+      }
+      expect(watched.writes).toHaveLength(draws.length);
+      for (const write of watched.writes) {
+        expect(write.freshUntil).toBeGreaterThan(0);
+        expect(write.freshUntil).toBeLessThanOrEqual(ttl);
+        expect(write.ttlMs).toBeLessThanOrEqual(ttl);
+      }
+      random.mockRestore();
+    }
+    // End to end: an entry of a 10.6 ms TTL, drawn without jitter, is gone 10.6 ms after its write.
+    const h = harness({ shared: { ttl: 10.6, jitter: 0.1 } });
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    await h.request().items.load(1);
+    h.advance(10.6);
+    await h.request().items.load(1);
+    expect(h.calls).toHaveLength(2);
+  });
+
   it('the default jitter (0.1) applies when none is given', async () => {
     const watched = watchedStore(createMemoryStore({ now: () => 0 }));
     const h = harness({ store: watched.store, shared: { ttl: 1_000, jitter: undefined }, start: 0 });
