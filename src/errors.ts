@@ -152,18 +152,17 @@ function primitive(value: unknown): string {
 }
 
 /**
- * Rejects a key whose batch function answered with a `Map` that has no entry for it, when the loader
- * was built with `onMissing: 'error'`. `key` is the key that was asked for.
+ * Rejects a key the batch function found no value for (absent from its `Map`, or `null`/`undefined`
+ * in its array), when the loader was built with `onMissing: 'error'`. `key` is the key that was asked
+ * for; `reason` says how it was not found.
  */
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
   readonly key: unknown;
   readonly loader: string | null;
 
-  constructor(key: unknown, loader: string | null) {
-    super(
-      `${loader ?? 'DataLoader'}: no value for key ${describe(key)} (the batch function's Map has no entry for it)`,
-    );
+  constructor(key: unknown, loader: string | null, reason = "the batch function's Map has no entry for it") {
+    super(`${loader ?? 'DataLoader'}: no value for key ${describe(key)} (${reason})`);
     this.key = key;
     this.loader = loader;
   }

@@ -5,7 +5,7 @@
  */
 import type { SharedCache } from './cache/shared-cache.js';
 import type { CacheEntry } from './cache/store.js';
-import { describe, isError, NotFoundError } from './errors.js';
+import { isError } from './errors.js';
 import { alignResults } from './loader/align.js';
 import { DataLoader, type LoadOptions, MEMOIZE } from './loader/data-loader.js';
 import {
@@ -322,11 +322,9 @@ export class RequestLoader<K, V> {
 }
 
 /**
- * Aligns a spec's raw batch result (array or Map) to its keys, as the core loader would, and applies
- * the one not-found rule of spec loaders, shared or not: a not-found value is `null` or `undefined` in
- * an array, or a key absent from a Map. With `onMissing: 'null'` it resolves to null (an array's
- * `undefined` as it is); with `onMissing: 'error'` (`missingAsError`) it becomes a NotFoundError, which
- * rejects that key. The shared tier caches a NotFoundError as a negative entry and hands the error on.
+ * Aligns a spec's raw batch result (array or Map) to its keys, as the core loader does, with its one
+ * not-found rule (see `alignResults`). The shared tier caches a NotFoundError as a negative entry and
+ * hands the error on.
  */
 export function alignSpecResult<K>(
   result: unknown,
@@ -335,30 +333,11 @@ export function alignSpecResult<K>(
   missingAsError: boolean,
   name: string,
 ): ArrayLike<unknown> {
-  const values = alignResults(
+  return alignResults(
     result,
     keys,
     cacheKeyOf === null ? null : (i) => cacheKeyOf(keys[i]!),
     missingAsError,
     name,
   );
-  // A Map's absent keys are NotFoundErrors already (alignResults); an array's not-found values are
-  // turned into them here, in a copy made only when there is one (the answer stays the user's).
-  if (!missingAsError || result instanceof Map) return values;
-  let out: unknown[] | null = null;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (value !== null && value !== undefined) continue;
-    out ??= Array.from(values);
-    out[i] = notFoundError(keys[i], name, `the batch function answered ${value} for it`);
-  }
-  return out ?? values;
-}
-
-/** A NotFoundError for `key` whose message says why it was not found (`reason`, in parentheses). */
-export function notFoundError(key: unknown, loader: string, reason: string): NotFoundError {
-  const error = new NotFoundError(key, loader);
-  // The stack is formatted on first read, so it shows this message too.
-  error.message = `${loader}: no value for key ${describe(key)} (${reason})`;
-  return error;
 }

@@ -7,7 +7,6 @@
 import { isError, NotFoundError } from '../errors.js';
 import type { BatchLoadContext } from '../loader/options.js';
 import { LoaderCounters } from '../observe/stats.js';
-import { notFoundError } from '../request-loader.js';
 import { hotClock } from './clock.js';
 import { fromShared, toShared } from './immutable.js';
 import { encodeKey, type KeySpace, keyBase, sharedKey } from './keys.js';
@@ -458,7 +457,7 @@ export class SharedCache<K, V, Ctx> {
   /** A hit's value: a frozen shared object, a fresh clone, or a NotFoundError for a negative entry. */
   private answer(entry: CacheEntry, key: K): V {
     if (entry.value === null && this.options.missingAsError)
-      return notFoundError(key, this.options.space.loader, 'a cached not-found result') as V;
+      return new NotFoundError(key, this.options.space.loader, 'a cached not-found result') as V;
     return entry.sharing === 'frozen'
       ? (entry.value as V)
       : fromShared({ value: entry.value as V, sharing: entry.sharing });

@@ -27,7 +27,8 @@ export function alignResults<K>(
   loader: string | null,
 ): ArrayLike<unknown> {
   // The common answer first: an array of the right length needs no other check.
-  if (Array.isArray(result) && result.length === keys.length) return result;
+  if (Array.isArray(result) && result.length === keys.length)
+    return missingAsError ? rejectNotFound(result, keys, loader) : result;
   if (result instanceof Map) {
     const values = new Array<unknown>(keys.length);
     for (let i = 0; i < keys.length; i++) {
@@ -65,7 +66,26 @@ export function alignResults<K>(
         `\n\nKeys (${keys.length}):\n${preview(keys)}\n\nValues (${result.length}):\n${preview(result)}`,
     );
   }
-  return result;
+  return missingAsError ? rejectNotFound(result, keys, loader) : result;
+}
+
+/**
+ * `onMissing: 'error'` for an array answer: `null` and `undefined` (holes too) become NotFoundErrors,
+ * as keys absent from a Map do. Copies the answer only when there is one (the answer stays the user's).
+ */
+function rejectNotFound<K>(
+  values: ArrayLike<unknown>,
+  keys: readonly K[],
+  loader: string | null,
+): ArrayLike<unknown> {
+  let out: unknown[] | null = null;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (value !== null && value !== undefined) continue;
+    if (out === null) out = Array.from(values);
+    out[i] = new NotFoundError(keys[i], loader, `the batch function answered ${value} for it`);
+  }
+  return out ?? values;
 }
 
 /** The batch contract, for a named loader's errors. */

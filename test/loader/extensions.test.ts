@@ -84,6 +84,32 @@ describe('Map results', () => {
     expect(error.message).toContain('users');
   });
 
+  it("rejects null and undefined in an array answer with NotFoundError under onMissing: 'error'", async () => {
+    const answer = ['v1', null, undefined, 'v4'];
+    const loader = new DataLoader<number, string | null | undefined>(async () => answer, {
+      onMissing: 'error',
+      name: 'users',
+    });
+    const results = await loader.loadMany([1, 2, 3, 4]);
+    expect(results[0]).toBe('v1');
+    expect(results[3]).toBe('v4');
+    for (const [i, shown] of [
+      [1, 'null'],
+      [2, 'undefined'],
+    ] as const) {
+      expect(results[i]).toBeInstanceOf(NotFoundError);
+      expect((results[i] as NotFoundError).key).toBe(i + 1);
+      expect((results[i] as NotFoundError).message).toBe(
+        `users: no value for key ${i + 1} (the batch function answered ${shown} for it)`,
+      );
+    }
+    // The batch function's own array is left as it was.
+    expect(answer).toEqual(['v1', null, undefined, 'v4']);
+    // Without onMissing: 'error' an array's null is a value.
+    const plain = new DataLoader<number, string | null>(async (keys) => keys.map(() => null));
+    await expect(plain.load(1)).resolves.toBeNull();
+  });
+
   it('NotFoundError.key is the key that was asked for, not its cache key', async () => {
     type Key = { id: number };
     const asked = { id: 5 };
