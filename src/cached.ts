@@ -9,6 +9,7 @@ import { POLICY_OPTIONS, resolvePolicy, resolveStoreOptions, type SharedPolicy }
 import { SharedCache } from './cache/shared-cache.js';
 import type { CacheStore } from './cache/store.js';
 import { describe, isError } from './errors.js';
+import { isolateOnError } from './observe/report.js';
 import type { LoaderStats } from './observe/stats.js';
 
 export interface CachedOptions<A extends unknown[], V> extends Omit<SharedPolicy<A, V, A>, 'scope' | 'ttl'> {
@@ -24,7 +25,10 @@ export interface CachedOptions<A extends unknown[], V> extends Omit<SharedPolicy
   prefix?: string;
   /** The clock, epoch ms. Default: `Date.now`. */
   now?: () => number;
-  /** Store failures (never thrown into a call). Default: `console.warn`. */
+  /**
+   * Store failures and values that cannot be shared, at most one store failure per second (all are
+   * counted in `stats().errors`). Isolated: what it throws never reaches a call. Default: `console.warn`.
+   */
   onError?: (error: Error) => void;
 }
 
@@ -75,7 +79,9 @@ export function cached<A extends unknown[], V>(
     }
   }
   const { name, store: _store, prefix: _prefix, now: _now, onError: _onError, scope, ttl, ...rest } = options;
-  const { store: givenStore, prefix, now, onError } = resolveStoreOptions(subject, options);
+  const resolved = resolveStoreOptions(subject, options);
+  const { store: givenStore, prefix, now } = resolved;
+  const onError = isolateOnError(resolved.onError);
   const policy = resolvePolicy<A, V, A>(name, {
     ...rest,
     scope: typeof scope === 'function' ? (args: A) => scope(...args) : scope,

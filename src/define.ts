@@ -19,6 +19,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './loader/options.js';
+import { isolateOnError } from './observe/report.js';
 import { LoaderCounters, type LoaderStats } from './observe/stats.js';
 import {
   alignSpecResult,
@@ -76,7 +77,12 @@ export interface DefineLoadersOptions {
   prefix?: string;
   /** The clock for TTLs, in epoch ms. Default: `Date.now`. */
   now?: () => number;
-  /** Store failures and values that cannot be shared (never thrown into a load). Default: `console.warn`. */
+  /**
+   * Store failures, values that cannot be shared, and throwing observers or `primes` functions. Isolated:
+   * what it throws (or rejects with) never reaches a load; its first failure goes to `console.warn`.
+   * Store failures are reported at most once per loader per second (all are counted in `stats().errors`).
+   * Default: `console.warn`.
+   */
   onError?: (error: Error) => void;
 }
 
@@ -307,7 +313,9 @@ export function defineLoaders<B extends Record<string, AnyBatch>, const S extend
       );
     }
   }
-  const { store: givenStore, prefix, now, onError } = resolveStoreOptions('defineLoaders', options);
+  const resolved = resolveStoreOptions('defineLoaders', options);
+  const { store: givenStore, prefix, now } = resolved;
+  const onError = isolateOnError(resolved.onError);
   const names = Object.keys(specs);
   let ownedStore: CacheStore | null = null;
   const storeFor = (): CacheStore => {

@@ -6,6 +6,7 @@
  */
 import { isError, NotFoundError } from '../errors.js';
 import type { BatchLoadContext } from '../loader/options.js';
+import { isolateOnError } from '../observe/report.js';
 import { LoaderCounters } from '../observe/stats.js';
 import { hotClock } from './clock.js';
 import { fromShared, toShared } from './immutable.js';
@@ -106,7 +107,11 @@ export class SharedCache<K, V, Ctx> {
   /** The clock of freshness checks on the hit path (see coarseClock). */
   private readonly clock: () => number;
 
-  constructor(private readonly options: SharedCacheOptions<K, V, Ctx>) {
+  private readonly options: SharedCacheOptions<K, V, Ctx>;
+
+  constructor(options: SharedCacheOptions<K, V, Ctx>) {
+    // Every report goes through an isolated onError: what it throws never reaches a load.
+    this.options = { ...options, onError: isolateOnError(options.onError) };
     this.clock = hotClock(options.now);
   }
 
