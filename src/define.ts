@@ -19,7 +19,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './loader/options.js';
-import { isolateOnError } from './observe/report.js';
+import { isolateOnError, toError } from './observe/report.js';
 import { LoaderCounters, type LoaderStats } from './observe/stats.js';
 import {
   alignSpecResult,
@@ -325,6 +325,8 @@ export function defineLoaders<B extends Record<string, AnyBatch>, const S extend
   };
 
   const definitions = new Map<string, LoaderDefinition<unknown, unknown, unknown>>();
+  // What user code around loads threw, reported once per observer (or primes table) and kind.
+  const reported = new WeakMap<object, Set<string>>();
   for (const name of names)
     definitions.set(
       name,
@@ -336,6 +338,7 @@ export function defineLoaders<B extends Record<string, AnyBatch>, const S extend
         now,
         onError,
         storeFor,
+        reported,
       ),
     );
 
@@ -416,6 +419,7 @@ function buildDefinition(
   now: () => number,
   onError: (error: Error) => void,
   storeFor: () => CacheStore,
+  reported: WeakMap<object, Set<string>>,
 ): LoaderDefinition<unknown, unknown, unknown> {
   if (typeof spec !== 'object' || spec === null)
     throw specError(name, `a spec must be an object with a batch function, but got: ${describe(spec)}.`);
@@ -461,6 +465,19 @@ function buildDefinition(
   const missingAsError = spec.onMissing === 'error';
   const batch = spec.batch;
   const observers = new Set<LoaderObserver>();
+  const reportOnce = (subject: object, kind: string, thrown: unknown): void => {
+    let kinds = reported.get(subject);
+    if (kinds === undefined) reported.set(subject, (kinds = new Set()));
+    if (kinds.has(kind)) return;
+    kinds.add(kind);
+    const error = toError(thrown);
+    onError(
+      new Error(
+        `Loader ${JSON.stringify(name)}: ${kind === 'primes' ? 'a primes function' : `an observer's ${kind}`} threw (${error.message}); the load is unaffected. Reported once.`,
+        { cause: thrown },
+      ),
+    );
+  };
   // The batch function gets an array of its own (it may sort or splice it, as the core DataLoader
   // allows): alignment and the shared tier's write-back read `keys`, which must stay in load order.
   // One shallow copy per batch call (both paths, plain and shared, come through here).
@@ -476,7 +493,14 @@ function buildDefinition(
       return values;
     } finally {
       const ms = performance.now() - started;
-      for (const observer of observers) observer.source?.(name, ms, failed);
+      for (const observer of observers) {
+        if (typeof observer.source !== 'function') continue;
+        try {
+          observer.source(name, ms, failed);
+        } catch (thrown) {
+          reportOnce(observer, 'source', thrown);
+        }
+      }
     }
   };
 
@@ -504,6 +528,7 @@ function buildDefinition(
     counters: shared?.counters ?? new LoaderCounters(),
     primes,
     observers,
+    reportOnce,
   };
 }
 

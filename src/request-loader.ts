@@ -31,11 +31,18 @@ export interface LoaderDefinition<K, V, Ctx> {
   readonly primes: ReadonlyArray<readonly [string, (value: V, key: K) => unknown]>;
   /** Listeners of batches and source calls (metrics, tracing); empty unless someone observes. */
   readonly observers: Set<LoaderObserver>;
+  /**
+   * Reports what user code around a load threw (an observer, a `primes` function) through the isolated
+   * `onError`, once per `subject` and `kind`; never throws.
+   */
+  readonly reportOnce: (subject: object, kind: string, thrown: unknown) => void;
 }
 
 /**
  * Told about every batch a loader hands on (after the request memo) and every call of its batch
- * function. Added with `createLoaders.observe(observer)`; costs nothing while none is added.
+ * function. Added with `createLoaders.observe(observer)`; costs nothing while none is added. What an
+ * observer throws (from `batch`, its finisher or `source`) is reported once per observer and kind
+ * through `onError` and never reaches a load or changes its value.
  */
 export interface LoaderObserver {
   /**
@@ -271,16 +278,30 @@ export class RequestLoader<K, V> {
     return values as ArrayLike<V | Error>;
   }
 
-  /** Tells the observers a batch starts; returns what tells them it ended. */
+  /**
+   * Tells the observers a batch starts; returns what tells them it ended. An observer that throws (at
+   * the start or in its finisher) is reported once and changes nothing about the batch.
+   */
   private observeBatch(size: number, info: BatchLoadContext): (error: unknown) => void {
-    const name = this.definition.name;
-    const finishers: Array<(error?: unknown) => void> = [];
-    for (const observer of this.definition.observers) {
-      const finisher = observer.batch?.(name, size, info.reason);
-      if (typeof finisher === 'function') finishers.push(finisher);
+    const definition = this.definition;
+    const finishers: Array<readonly [LoaderObserver, (error?: unknown) => void]> = [];
+    for (const observer of definition.observers) {
+      if (typeof observer.batch !== 'function') continue;
+      try {
+        const finisher = observer.batch(definition.name, size, info.reason);
+        if (typeof finisher === 'function') finishers.push([observer, finisher]);
+      } catch (thrown) {
+        definition.reportOnce(observer, 'batch', thrown);
+      }
     }
     return (error) => {
-      for (const finisher of finishers) finisher(error);
+      for (const [observer, finisher] of finishers) {
+        try {
+          finisher(error);
+        } catch (thrown) {
+          definition.reportOnce(observer, 'batch finisher', thrown);
+        }
+      }
     };
   }
 
