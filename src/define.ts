@@ -65,7 +65,8 @@ export interface LoaderSpec<K, V, Ctx> {
   /**
    * Prime other loaders of the same request with each loaded value: `{ users: (user) => user.id }`
    * on a by-slug loader fills the by-id loader, so one entity is not fetched twice. Never called for
-   * a null or undefined value. Default: none.
+   * a null or undefined value. One that throws leaves that loader unprimed for that value and never
+   * fails the load; it is reported once per loader through `onError`. Default: none.
    */
   primes?: Record<string, (value: NonNullable<V>, key: K) => unknown>;
 }

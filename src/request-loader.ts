@@ -330,13 +330,23 @@ export class RequestLoader<K, V> {
     }
   }
 
+  /**
+   * Primes sibling loaders with loaded values. A `primes` function (or the sibling's prime, e.g. its
+   * cacheKey) that throws leaves that sibling unprimed for that value, and is reported once per loader;
+   * the load that produced the value is unaffected.
+   */
   private primeSiblings(keys: readonly K[], values: ArrayLike<unknown>): void {
+    const definition = this.definition;
     for (let i = 0; i < keys.length; i++) {
       const value = values[i];
       if (value === null || value === undefined || isError(value)) continue;
-      for (const [target, keyOf] of this.definition.primes) {
-        const key = keyOf(value as V, keys[i]!);
-        if (key !== null && key !== undefined) this.siblings[target]!.prime(key, value);
+      for (const [target, keyOf] of definition.primes) {
+        try {
+          const key = keyOf(value as V, keys[i]!);
+          if (key !== null && key !== undefined) this.siblings[target]!.prime(key, value);
+        } catch (thrown) {
+          definition.reportOnce(definition.primes, 'primes', thrown);
+        }
       }
     }
   }
