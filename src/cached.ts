@@ -26,7 +26,7 @@ export interface CachedOptions<A extends unknown[], V> extends Omit<SharedPolicy
   /** The clock, epoch ms. Default: `Date.now`. */
   now?: () => number;
   /**
-   * Store failures and values that cannot be shared, at most one store failure per second (all are
+   * Store failures and values that cannot be shared, at most 5 store failures a second (all are
    * counted in `stats().errors`). Isolated: what it throws never reaches a call. Default: `console.warn`.
    */
   onError?: (error: Error) => void;

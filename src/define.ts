@@ -81,7 +81,7 @@ export interface DefineLoadersOptions {
   /**
    * Store failures, values that cannot be shared, and throwing observers or `primes` functions. Isolated:
    * what it throws (or rejects with) never reaches a load; its first failure goes to `console.warn`.
-   * Store failures are reported at most once per loader per second (all are counted in `stats().errors`).
+   * At most 5 store failures per loader per second are reported (all are counted in `stats().errors`).
    * Default: `console.warn`.
    */
   onError?: (error: Error) => void;
@@ -468,7 +468,10 @@ function buildDefinition(
   const observers = new Set<LoaderObserver>();
   const reportOnce = (subject: object, kind: string, thrown: unknown): void => {
     let kinds = reported.get(subject);
-    if (kinds === undefined) reported.set(subject, (kinds = new Set()));
+    if (kinds === undefined) {
+      kinds = new Set();
+      reported.set(subject, kinds);
+    }
     if (kinds.has(kind)) return;
     kinds.add(kind);
     const error = toError(thrown);

@@ -2,7 +2,8 @@
  * The shared tier of one loader, process-wide: for a batch of keys that missed the request memo it
  * runs  single-flight → one batched store lookup → the source for the misses only → write-back.
  * Concurrent requests in the same scope that miss the same key share one source load. A store that
- * fails never fails a load: it counts an error and the keys go to the source.
+ * fails never fails a load: it counts an error (reported to onError at a bounded rate, see
+ * reportStoreError) and the keys go to the source.
  */
 import { isError, NotFoundError } from '../errors.js';
 import type { BatchLoadContext } from '../loader/options.js';
@@ -41,6 +42,11 @@ function newFlight<V>(): Flight<V> {
   promise.catch(() => {});
   return { promise, resolve, reject, poisoned: false };
 }
+
+/** Per loader, at most this many store failures go to onError per window (all are counted)… */
+const STORE_REPORTS_PER_WINDOW = 5;
+/** …of this many ms. */
+const STORE_REPORT_WINDOW_MS = 1000;
 
 const MAX_INTERNED = 100_000;
 /** Most entries one namespace mirrors (the store's own bounds still hold for what it keeps). */
@@ -98,6 +104,9 @@ export class SharedCache<K, V, Ctx> {
   /** Grace refreshes in flight: superseded like other flights, but never joined. */
   private readonly backgroundFlights = new Map<string, Flight<V>>();
   private warnedUnshareable = false;
+  /** The window of store failure reports (see reportStoreError): its end, and reports made in it. */
+  private storeReportWindowEnd = Number.NEGATIVE_INFINITY;
+  private storeReportsInWindow = 0;
   /** The namespace read last (most loads in a row are of one request, so of one scope). */
   private lastNamespace: Namespace | null = null;
   /** Key bases and built store keys per scope; see Namespace. */
@@ -563,8 +572,21 @@ export class SharedCache<K, V, Ctx> {
     }
   }
 
+  /**
+   * Counts every store failure (`stats().errors`) but reports at a bounded rate: per loader, at most
+   * STORE_REPORTS_PER_WINDOW failures go to `onError` in a window of STORE_REPORT_WINDOW_MS of its clock
+   * (`now`), which opens at the first failure after the last window closed; the rest are only counted.
+   * A store failing on every call thus costs at most 5 `onError` calls a second, not one or two per load.
+   */
   private reportStoreError(error: unknown): void {
     this.counters.errors++;
+    const now = this.options.now();
+    if (!(now < this.storeReportWindowEnd)) {
+      this.storeReportWindowEnd = now + STORE_REPORT_WINDOW_MS;
+      this.storeReportsInWindow = 0;
+    }
+    if (this.storeReportsInWindow >= STORE_REPORTS_PER_WINDOW) return;
+    this.storeReportsInWindow++;
     this.options.onError(asError(error));
   }
 
