@@ -97,6 +97,8 @@ export class SharedCache<K, V, Ctx> {
   /** Grace refreshes in flight: superseded like other flights, but never joined. */
   private readonly backgroundFlights = new Map<string, Flight<V>>();
   private warnedUnshareable = false;
+  /** A ttl function without a usable lifetime is reported once per loader (see entryFor). */
+  private warnedBadTtl = false;
   /** The namespace read last (most loads in a row are of one request, so of one scope). */
   private lastNamespace: Namespace | null = null;
   /** Key bases and built store keys per scope; see Namespace. */
@@ -463,7 +465,11 @@ export class SharedCache<K, V, Ctx> {
       : fromShared({ value: entry.value as V, sharing: entry.sharing });
   }
 
-  /** The entry to store for a loaded value, or null when the value cannot be shared. */
+  /**
+   * The entry to store for a loaded value, or null when the value cannot be shared. Total: it runs
+   * between the source's answer and the callers, so nothing it calls (the spec's ttl function, onError)
+   * may throw into the batch. A value without a usable TTL is served like a TTL of 0: not cached.
+   */
   private entryFor(
     key: K,
     value: V | null,
@@ -471,6 +477,13 @@ export class SharedCache<K, V, Ctx> {
     now: number,
   ): { entry: CacheEntry; ttlMs: number } | null {
     const policy = this.options.policy;
+    const tell = (error: Error): void => {
+      try {
+        this.options.onError(error);
+      } catch {
+        // A throwing onError must not fail the load it reports on.
+      }
+    };
     if (notFound) {
       const ttl = policy.negativeTtl;
       return {
@@ -482,7 +495,7 @@ export class SharedCache<K, V, Ctx> {
     if (shared === null) {
       if (!this.warnedUnshareable) {
         this.warnedUnshareable = true;
-        this.options.onError(
+        tell(
           new TypeError(
             `Loader ${JSON.stringify(this.options.space.loader)}: a value holds a function, symbol, class instance or cycle, so it is served to its own request but never shared. Return plain data to cache it.`,
           ),
@@ -490,7 +503,17 @@ export class SharedCache<K, V, Ctx> {
       }
       return null;
     }
-    let ttl = policy.ttlOf(shared.value as V, key);
+    const lifetime = policy.ttlOf(shared.value as V, key);
+    let ttl: number;
+    if (typeof lifetime === 'number') {
+      ttl = lifetime;
+    } else {
+      ttl = 0;
+      if (!this.warnedBadTtl) {
+        this.warnedBadTtl = true;
+        tell(lifetime);
+      }
+    }
     // Jitter only ever shortens: whole milliseconds rounded down, at least 1 ms, never past the TTL
     // itself (a TTL under 1 ms, or of 10.6 ms drawn without jitter, is kept as it is, not rounded up).
     if (ttl > 0 && policy.jitter > 0)
