@@ -11,9 +11,9 @@ import { describe } from '../errors.js';
  * in `n`, Dates are `D` + ISO time, object keys are sorted (key order does not matter) and
  * `undefined` properties are kept distinct from absent ones. Functions, symbols, class instances and
  * cycles are refused with a TypeError that echoes the key, and so is anything the encoding would
- * otherwise skip, so that two keys differing only there never share an entry: symbol-keyed,
- * non-enumerable and accessor (getter) properties, non-index properties of arrays, own properties
- * of Dates, and Array and Date subclasses. A hole in an array is encoded as one (`[,]` is not `[]`).
+ * otherwise skip, so that two keys differing only there never share an entry: symbol-keyed and
+ * non-enumerable properties, non-index properties of arrays, own properties of Dates, and Array
+ * and Date subclasses. A hole in an array is encoded as one (`[,]` is not `[]`).
  */
 export function encodeKey(key: unknown): string {
   // Scalars (the common case) need no cycle tracking.
@@ -66,19 +66,26 @@ function encodeObject(value: object, whole: unknown, seen: Set<object>): string 
       );
     }
     // Every own property is part of the key, so one the encoding would skip (a symbol-keyed or
-    // non-enumerable one) or could not read as data (a getter) is refused: two keys differing only
-    // there would otherwise encode alike and share an entry.
-    const names = Reflect.ownKeys(value);
-    for (const name of names)
-      if (typeof name === 'symbol') refuse(`an object has a symbol-keyed property ${String(name)}`, whole);
-    (names as string[]).sort();
-    out = `{${(names as string[]).map((name) => `${JSON.stringify(name)}:${encodeValue(dataOf(value, name, 'an object', whole), whole, seen)}`).join(',')}}`;
+    // non-enumerable one) is refused: two keys differing only there would otherwise encode alike.
+    const names = Object.keys(value);
+    const own = Reflect.ownKeys(value);
+    if (own.length !== names.length) {
+      const hidden = own.find((name) => typeof name === 'symbol' || !isEnumerable(value, name))!;
+      refuse(
+        typeof hidden === 'symbol'
+          ? `an object has a symbol-keyed property ${String(hidden)}`
+          : `an object has a non-enumerable property ${JSON.stringify(hidden)}`,
+        whole,
+      );
+    }
+    names.sort();
+    out = `{${names.map((name) => `${JSON.stringify(name)}:${encodeValue((value as Record<string, unknown>)[name], whole, seen)}`).join(',')}}`;
   }
   seen.delete(value);
   return out;
 }
 
-/** Index properties only (holes allowed), none a getter or hidden; `length` is the one other own property. */
+/** Index properties only (holes allowed): `length` is the one other own property. */
 function encodeArray(value: unknown[], whole: unknown, seen: Set<object>): string {
   const length = value.length;
   const parts = new Array<string>(length);
@@ -87,7 +94,7 @@ function encodeArray(value: unknown[], whole: unknown, seen: Set<object>): strin
     // A hole is data (`cached` copies it as one), written apart from undefined: `[,]` is not `[]`.
     if (Object.hasOwn(value, i)) {
       present++;
-      parts[i] = encodeValue(dataOf(value, String(i), 'an array', whole), whole, seen);
+      parts[i] = encodeValue(value[i], whole, seen);
     } else {
       parts[i] = 'hole';
     }
@@ -105,12 +112,8 @@ function encodeArray(value: unknown[], whole: unknown, seen: Set<object>): strin
   return `[${parts.join(',')}]`;
 }
 
-/** The value of an own data property that is enumerable, or a refusal naming it. */
-function dataOf(value: object, name: string, what: string, whole: unknown): unknown {
-  const descriptor = Object.getOwnPropertyDescriptor(value, name)!;
-  if (!('value' in descriptor)) refuse(`${what} has an accessor property ${JSON.stringify(name)}`, whole);
-  if (!descriptor.enumerable) refuse(`${what} has a non-enumerable property ${JSON.stringify(name)}`, whole);
-  return descriptor.value;
+function isEnumerable(value: object, name: string): boolean {
+  return Object.prototype.propertyIsEnumerable.call(value, name);
 }
 
 function isIndex(name: string | symbol, length: number): boolean {
