@@ -10,7 +10,10 @@ import { describe } from '../errors.js';
  * collide), numbers are written with `String` (NaN and Infinity stay distinct from null), bigints end
  * in `n`, Dates are `D` + ISO time, object keys are sorted (key order does not matter) and
  * `undefined` properties are kept distinct from absent ones. Functions, symbols, class instances and
- * cycles are refused with a TypeError that echoes the key.
+ * cycles are refused with a TypeError that echoes the key, and so is anything the encoding would
+ * otherwise skip, so that two keys differing only there never share an entry: symbol-keyed and
+ * non-enumerable properties, non-index properties of arrays, own properties of Dates, and Array
+ * and Date subclasses. A hole in an array is encoded as one (`[,]` is not `[]`).
  */
 export function encodeKey(key: unknown): string {
   // Scalars (the common case) need no cycle tracking.
@@ -43,24 +46,95 @@ function encodeValue(value: unknown, whole: unknown, seen: Set<object>): string 
 }
 
 function encodeObject(value: object, whole: unknown, seen: Set<object>): string {
-  if (value instanceof Date) return `D${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()}`;
+  const proto = Object.getPrototypeOf(value);
+  if (value instanceof Date) {
+    if (proto !== Date.prototype) refuse(`${className(proto)} is a Date subclass`, whole);
+    const own = Reflect.ownKeys(value);
+    if (own.length > 0) refuse(`a Date has an own property ${propertyName(own[0]!)}`, whole);
+    return `D${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()}`;
+  }
   if (seen.has(value)) throw new TypeError(`A shared cache key must not contain cycles: ${describe(whole)}.`);
   seen.add(value);
   let out: string;
   if (Array.isArray(value)) {
-    out = `[${value.map((item) => encodeValue(item, whole, seen)).join(',')}]`;
+    if (proto !== Array.prototype) refuse(`${className(proto)} is an Array subclass`, whole);
+    out = encodeArray(value, whole, seen);
   } else {
-    const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
       throw new TypeError(
-        `A shared cache key object must be a plain object, but got an instance of ${proto?.constructor?.name ?? 'an unknown class'} in key: ${describe(whole)}.`,
+        `A shared cache key object must be a plain object, but got an instance of ${className(proto)} in key: ${describe(whole)}.`,
       );
     }
-    const names = Object.keys(value).sort();
+    // Every own property is part of the key, so one the encoding would skip (a symbol-keyed or
+    // non-enumerable one) is refused: two keys differing only there would otherwise encode alike.
+    const names = Object.keys(value);
+    const own = Reflect.ownKeys(value);
+    if (own.length !== names.length) {
+      const hidden = own.find((name) => typeof name === 'symbol' || !isEnumerable(value, name))!;
+      refuse(
+        typeof hidden === 'symbol'
+          ? `an object has a symbol-keyed property ${String(hidden)}`
+          : `an object has a non-enumerable property ${JSON.stringify(hidden)}`,
+        whole,
+      );
+    }
+    names.sort();
     out = `{${names.map((name) => `${JSON.stringify(name)}:${encodeValue((value as Record<string, unknown>)[name], whole, seen)}`).join(',')}}`;
   }
   seen.delete(value);
   return out;
+}
+
+/** Index properties only (holes allowed): `length` is the one other own property. */
+function encodeArray(value: unknown[], whole: unknown, seen: Set<object>): string {
+  const length = value.length;
+  const parts = new Array<string>(length);
+  let present = 0;
+  for (let i = 0; i < length; i++) {
+    // A hole is data (`cached` copies it as one), written apart from undefined: `[,]` is not `[]`.
+    if (Object.hasOwn(value, i)) {
+      present++;
+      parts[i] = encodeValue(value[i], whole, seen);
+    } else {
+      parts[i] = 'hole';
+    }
+  }
+  const own = Reflect.ownKeys(value);
+  if (own.length !== present + 1) {
+    const extra = own.find((name) => name !== 'length' && !isIndex(name, length))!;
+    refuse(
+      typeof extra === 'symbol'
+        ? `an array has a symbol-keyed property ${String(extra)}`
+        : `an array has a non-index property ${JSON.stringify(extra)}`,
+      whole,
+    );
+  }
+  return `[${parts.join(',')}]`;
+}
+
+function isEnumerable(value: object, name: string): boolean {
+  return Object.prototype.propertyIsEnumerable.call(value, name);
+}
+
+function isIndex(name: string | symbol, length: number): boolean {
+  if (typeof name !== 'string') return false;
+  const index = Number(name);
+  return Number.isInteger(index) && index >= 0 && index < length && String(index) === name;
+}
+
+function className(proto: object | null): string {
+  const name: unknown = proto?.constructor?.name;
+  return typeof name === 'string' && name !== '' ? name : 'an unknown class';
+}
+
+function propertyName(name: string | symbol): string {
+  return typeof name === 'symbol' ? String(name) : JSON.stringify(name);
+}
+
+function refuse(problem: string, whole: unknown): never {
+  throw new TypeError(
+    `A shared cache key must be plain data: ${problem}, in key: ${describe(whole)}. Use strings, numbers, bigints, booleans, null, arrays, Dates and plain objects with enumerable data properties only, or give the spec a cacheKey that returns such a value.`,
+  );
 }
 
 /** `<length>:<text>`: a component that can hold any character without ambiguity. */

@@ -33,7 +33,11 @@ export interface SharedPolicy<K, V, Ctx> {
 
 export interface ResolvedPolicy<K, V, Ctx> {
   readonly scopeOf: (context: Ctx) => string;
-  readonly ttlOf: (value: V, key: K) => number;
+  /**
+   * Milliseconds to keep a value, or the TypeError (naming the loader, echoing what the spec's ttl
+   * function threw or returned) when there is no usable lifetime. Total: never throws.
+   */
+  readonly ttlOf: (value: V, key: K) => number | TypeError;
   readonly jitter: number;
   readonly negativeTtl: number;
   readonly graceMs: number;
@@ -104,17 +108,26 @@ export function resolvePolicy<K, V, Ctx>(
   }
 
   const ttl = raw.ttl;
-  let ttlOf: (value: V, key: K) => number;
+  let ttlOf: (value: V, key: K) => number | TypeError;
   if (typeof ttl === 'number') {
     if (!Number.isFinite(ttl) || ttl < 0)
       fail(loader, `shared.ttl must be a finite number of milliseconds >= 0, but got: ${describe(ttl)}.`);
     ttlOf = () => ttl;
   } else if (typeof ttl === 'function') {
+    const served = 'The value is served but not cached.';
     ttlOf = (value, key) => {
-      const ms: unknown = ttl(value as NonNullable<V>, key);
+      let ms: unknown;
+      try {
+        ms = ttl(value as NonNullable<V>, key);
+      } catch (error) {
+        return new TypeError(
+          `Loader ${JSON.stringify(loader)}: shared.ttl(value, key) threw: ${describe(error)}. ${served}`,
+          { cause: error },
+        );
+      }
       if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-        throw new TypeError(
-          `Loader ${JSON.stringify(loader)}: shared.ttl(value, key) must return milliseconds >= 0, but got: ${describe(ms)}.`,
+        return new TypeError(
+          `Loader ${JSON.stringify(loader)}: shared.ttl(value, key) must return a finite number of milliseconds >= 0, but got: ${describe(ms)}. ${served}`,
         );
       }
       return ms;

@@ -107,6 +107,8 @@ export class SharedCache<K, V, Ctx> {
   /** The window of store failure reports (see reportStoreError): its end, and reports made in it. */
   private storeReportWindowEnd = Number.NEGATIVE_INFINITY;
   private storeReportsInWindow = 0;
+  /** A ttl function without a usable lifetime is reported once per loader (see entryFor). */
+  private warnedBadTtl = false;
   /** The namespace read last (most loads in a row are of one request, so of one scope). */
   private lastNamespace: Namespace | null = null;
   /** Key bases and built store keys per scope; see Namespace. */
@@ -477,7 +479,11 @@ export class SharedCache<K, V, Ctx> {
       : fromShared({ value: entry.value as V, sharing: entry.sharing });
   }
 
-  /** The entry to store for a loaded value, or null when the value cannot be shared. */
+  /**
+   * The entry to store for a loaded value, or null when the value cannot be shared. Total: it runs
+   * between the source's answer and the callers, so nothing it calls (the spec's ttl function, onError)
+   * may throw into the batch. A value without a usable TTL is served like a TTL of 0: not cached.
+   */
   private entryFor(
     key: K,
     value: V | null,
@@ -504,7 +510,17 @@ export class SharedCache<K, V, Ctx> {
       }
       return null;
     }
-    let ttl = policy.ttlOf(shared.value as V, key);
+    const lifetime = policy.ttlOf(shared.value as V, key);
+    let ttl: number;
+    if (typeof lifetime === 'number') {
+      ttl = lifetime;
+    } else {
+      ttl = 0;
+      if (!this.warnedBadTtl) {
+        this.warnedBadTtl = true;
+        this.options.onError(lifetime);
+      }
+    }
     // Jitter only ever shortens: whole milliseconds rounded down, at least 1 ms, never past the TTL
     // itself (a TTL under 1 ms, or of 10.6 ms drawn without jitter, is kept as it is, not rounded up).
     if (ttl > 0 && policy.jitter > 0)

@@ -293,3 +293,75 @@ describe('sharedKey', () => {
     );
   });
 });
+
+describe('encodeKey refuses what it cannot encode faithfully (issue #10: such keys collided)', () => {
+  const tag = Symbol('tenant');
+  const withSymbol = { id: 1, [tag]: 'acme' };
+  const withHidden = Object.defineProperty({ id: 1 }, 'tenant', { value: 'acme', enumerable: false });
+  const withExtra = Object.assign([1, 2], { tenant: 'acme' });
+  const withHole: unknown[] = [];
+  withHole[1] = 1; // [ <hole>, 1 ]
+  class Ids extends Array<number> {}
+  const subArray = Ids.from([1, 2]);
+  const dateWithExtra = Object.assign(new Date(0), { tenant: 'acme' });
+  class Stamp extends Date {}
+
+  it('a key with a symbol-keyed property, naming the problem and echoing the key', () => {
+    expect(() => encodeKey(withSymbol)).toThrow(TypeError);
+    expect(() => encodeKey(withSymbol)).toThrow(
+      /must be plain data: .*symbol-keyed property Symbol\(tenant\)/,
+    );
+    expect(() => encodeKey({ nested: withSymbol })).toThrow(/symbol-keyed/);
+    // Its twin without the property is still a key.
+    expect(encodeKey({ id: 1 })).toBe('{"id":1}');
+  });
+
+  it('a key with a non-enumerable property', () => {
+    expect(() => encodeKey(withHidden)).toThrow(TypeError);
+    expect(() => encodeKey(withHidden)).toThrow(/must be plain data: .*non-enumerable property "tenant"/);
+    expect(() => encodeKey([withHidden])).toThrow(/non-enumerable/);
+  });
+
+  it('an array with a non-index property (a hole is encoded, apart from undefined and from a shorter array)', () => {
+    expect(() => encodeKey(withExtra)).toThrow(TypeError);
+    expect(() => encodeKey(withExtra)).toThrow(
+      /must be plain data: .*array has a non-index property "tenant"/,
+    );
+    expect(() => encodeKey({ ids: withExtra })).toThrow(/non-index property/);
+    expect(encodeKey(withHole)).not.toBe(encodeKey([undefined, 1]));
+    expect(encodeKey(withHole)).toBe(encodeKey(Object.assign([], { 1: 1 })));
+    // Before, a trailing hole vanished: [<hole>] encoded as [].
+    expect(encodeKey(new Array(1))).not.toBe(encodeKey([]));
+    expect(encodeKey(new Array(2))).not.toBe(encodeKey(new Array(1)));
+    expect(encodeKey([undefined, 1])).toBe('[undefined,1]');
+  });
+
+  it('an Array or Date subclass, and a Date with properties of its own', () => {
+    expect(() => encodeKey(subArray)).toThrow(/must be plain data: .*Ids/);
+    expect(() => encodeKey(dateWithExtra)).toThrow(/must be plain data: .*Date has an own property "tenant"/);
+    expect(() => encodeKey(new Stamp(0))).toThrow(/must be plain data: .*Stamp/);
+    expect(encodeKey(new Date(0))).toBe('D1970-01-01T00:00:00.000Z');
+  });
+
+  it('so no two such keys encode alike any more (they used to: a collision within a scope)', () => {
+    const collided: Array<[unknown, unknown]> = [
+      [withSymbol, { id: 1, [tag]: 'globex' }],
+      [withHidden, Object.defineProperty({ id: 1 }, 'tenant', { value: 'globex', enumerable: false })],
+      [withExtra, Object.assign([1, 2], { tenant: 'globex' })],
+      [subArray, [1, 2]],
+      [dateWithExtra, new Date(0)],
+    ];
+    for (const [a, b] of collided) {
+      // Today's code encoded each pair alike; now the first of each pair is refused.
+      const sameKey = () => {
+        try {
+          return encodeKey(a) === encodeKey(b);
+        } catch {
+          return false;
+        }
+      };
+      expect(sameKey()).toBe(false);
+      expect(() => encodeKey(a)).toThrow(TypeError);
+    }
+  });
+});
