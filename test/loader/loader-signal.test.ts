@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { DataLoader } from '../../src/index.js';
+import { type Deferred, deferred } from '../helpers.js';
+
+/** Lets the default tick schedule dispatch whatever is pending. */
+async function dispatched(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** How a promise settled, without leaving a rejection unhandled. */
+function outcome<T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+describe('aborting the loader-level signal settles every pending load', () => {
+  it('rejects the keys of an in-flight batch whose function ignores its signal and never answers', async () => {
+    const controller = new AbortController();
+    const reason = new Error('request finished');
+    const calls: number[][] = [];
+    const loader = new DataLoader<number, string>(
+      (keys) => {
+        calls.push([...keys]);
+        return new Promise<string[]>(() => {}); // never answers
+      },
+      { signal: controller.signal },
+    );
+    const p1 = outcome(loader.load(1));
+    const p2 = outcome(loader.load(2, {})); // the general path
+    await dispatched();
+    expect(calls).toEqual([[1, 2]]);
+    controller.abort(reason);
+    await expect(p1).resolves.toEqual({ error: reason });
+    await expect(p2).resolves.toEqual({ error: reason });
+    // Their memo entries are dropped, as for a failed batch.
+    expect(loader.peek(1)).toBeUndefined();
+    expect(loader.peek(2)).toBeUndefined();
+  });
+
+  it('ignores a late answer of the batch function', async () => {
+    const controller = new AbortController();
+    const reason = new Error('request finished');
+    const gate: Deferred<void> = deferred<void>();
+    const loader = new DataLoader<number, string>(
+      async (keys) => {
+        await gate.promise;
+        return keys.map((k) => `v${k}`);
+      },
+      { signal: controller.signal },
+    );
+    const p = outcome(loader.load(1));
+    await dispatched();
+    controller.abort(reason);
+    await expect(p).resolves.toEqual({ error: reason });
+    gate.resolve();
+    await dispatched();
+    expect(loader.peek(1)).toBeUndefined();
+    await expect(loader.load(1)).rejects.toBe(reason);
+  });
+
+  it('ignores a late failure of the batch function', async () => {
+    const controller = new AbortController();
+    const reason = new Error('request finished');
+    let fail!: (error: Error) => void;
+    const loader = new DataLoader<number, string>(
+      () =>
+        new Promise<string[]>((_, reject) => {
+          fail = reject;
+        }),
+      { signal: controller.signal },
+    );
+    const p = outcome(loader.load(1));
+    await dispatched();
+    controller.abort(reason);
+    await expect(p).resolves.toEqual({ error: reason });
+    fail(new Error('late'));
+    await dispatched();
+    expect(loader.peek(1)).toBeUndefined();
+  });
+
+  it('settles the memo hits waiting on in-flight batches', async () => {
+    const controller = new AbortController();
+    const reason = new Error('request finished');
+    const calls: number[][] = [];
+    const loader = new DataLoader<number, string>(
+      (keys) => {
+        calls.push([...keys]);
+        return new Promise<string[]>(() => {});
+      },
+      { signal: controller.signal },
+    );
+    const first = outcome(loader.load(1));
+    await dispatched();
+    // A hit on batch 0's key that waits on batch 1 (dataloader's timing), and a hit waiting alone.
+    const hit = outcome(loader.load(1));
+    const other = outcome(loader.load(2));
+    await dispatched();
+    const lone = outcome(loader.load(2)); // a hit on batch 1, in a batch without keys
+    await dispatched();
+    expect(calls).toEqual([[1], [2]]);
+    controller.abort(reason);
+    for (const p of [first, hit, other, lone]) await expect(p).resolves.toEqual({ error: reason });
+  });
+
+  it('settles the keys of several in-flight batches, with per-call signals too', async () => {
+    const controller = new AbortController();
+    const reason = new Error('request finished');
+    const loader = new DataLoader<number, string>(() => new Promise<string[]>(() => {}), {
+      signal: controller.signal,
+      maxBatchSize: 2,
+    });
+    const caller = new AbortController();
+    const pending = [1, 2, 3, 4, 5].map((k) => outcome(loader.load(k, { signal: caller.signal })));
+    await dispatched();
+    const later = outcome(loader.load(6));
+    await dispatched();
+    controller.abort(reason);
+    for (const p of [...pending, later]) await expect(p).resolves.toEqual({ error: reason });
+  });
+
+  it('aborts the batch function signal of every in-flight batch', async () => {
+    const controller = new AbortController();
+    const reason = new Error('request finished');
+    const signals: AbortSignal[] = [];
+    const loader = new DataLoader<number, string>(
+      (_keys, { signal }) => {
+        signals.push(signal);
+        return new Promise<string[]>(() => {});
+      },
+      { signal: controller.signal },
+    );
+    const p1 = outcome(loader.load(1));
+    await dispatched();
+    const p2 = outcome(loader.load(2));
+    await dispatched();
+    expect(signals).toHaveLength(2);
+    controller.abort(reason);
+    expect(signals.map((s) => [s.aborted, s.reason])).toEqual([
+      [true, reason],
+      [true, reason],
+    ]);
+    await expect(p1).resolves.toEqual({ error: reason });
+    await expect(p2).resolves.toEqual({ error: reason });
+  });
+});
