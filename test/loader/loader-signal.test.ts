@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { getEventListeners } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DataLoader } from '../../src/index.js';
 import { type Deferred, deferred } from '../helpers.js';
 
@@ -143,5 +144,80 @@ describe('aborting the loader-level signal settles every pending load', () => {
     ]);
     await expect(p1).resolves.toEqual({ error: reason });
     await expect(p2).resolves.toEqual({ error: reason });
+  });
+});
+
+describe('listeners on the loader-level signal', () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  afterEach(() => {
+    process.off('warning', onWarning);
+    warnings.length = 0;
+  });
+
+  it('20 loaders reading info.signal in many in-flight batches add at most one listener each', async () => {
+    process.on('warning', onWarning);
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const gates: Deferred<void>[] = [];
+    const loaders = Array.from(
+      { length: 20 },
+      () =>
+        new DataLoader<number, string>(
+          async (keys, info) => {
+            info.signal.throwIfAborted();
+            const gate = deferred<void>();
+            gates.push(gate);
+            await gate.promise;
+            return keys.map((k) => `v${k}`);
+          },
+          { signal },
+        ),
+    );
+    const loads: Promise<string>[] = [];
+    let most = 0;
+    for (let level = 0; level < 3; level++) {
+      for (const loader of loaders) loads.push(loader.load(level));
+      await dispatched();
+      most = Math.max(most, getEventListeners(signal, 'abort').length);
+    }
+    expect(gates).toHaveLength(60); // 60 batches in flight at once
+    expect(most).toBeLessThanOrEqual(20); // the brief's bound: one per loader
+    expect(most).toBe(1); // what holds: one per signal
+    for (const gate of gates) gate.resolve();
+    await Promise.all(loads);
+    expect(getEventListeners(signal, 'abort').length).toBeLessThanOrEqual(1);
+    await dispatched();
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
+  it('loaders made one after another on a long-lived signal never add up listeners', async () => {
+    process.on('warning', onWarning);
+    const controller = new AbortController();
+    const signal = controller.signal;
+    for (let request = 0; request < 50; request++) {
+      const loaders = Array.from(
+        { length: 20 },
+        () =>
+          new DataLoader<number, string>(
+            async (keys, info) => {
+              info.signal.throwIfAborted();
+              return keys.map((k) => `v${k}`);
+            },
+            { signal },
+          ),
+      );
+      await Promise.all(loaders.map((loader) => loader.load(request)));
+    }
+    expect(getEventListeners(signal, 'abort').length).toBeLessThanOrEqual(1);
+    await dispatched();
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    // The signal still settles the loads of a later loader.
+    const reason = new Error('shutdown');
+    const loader = new DataLoader<number, string>(() => new Promise<string[]>(() => {}), { signal });
+    const p = outcome(loader.load(1));
+    await dispatched();
+    controller.abort(reason);
+    await expect(p).resolves.toEqual({ error: reason });
   });
 });
