@@ -69,7 +69,6 @@ export class Batch<K, V, C> {
   aborted = false;
   abortReason: unknown = undefined;
   private controller: AbortController | null = null;
-  private unlinkLoaderSignal: (() => void) | null = null;
 
   /*
    * Every key's promise is `outcome.then(takeNext)`. Reactions run in the order they were added
@@ -117,23 +116,17 @@ export class Batch<K, V, C> {
     return this.keys.length + (this.hitValues === null ? 0 : this.hitValues.length);
   }
 
-  /** The batch function's signal, created on first read. */
+  /**
+   * The batch function's signal, created on first read. It adds no listener to the loader-level
+   * signal: the loader's single listener aborts every unanswered batch (`abort`).
+   */
   get signal(): AbortSignal {
     if (this.controller === null) {
       const controller = new AbortController();
       this.controller = controller;
-      if (this.aborted) {
-        controller.abort(this.abortReason);
-      } else if (this.loaderSignal !== null) {
-        const loaderSignal = this.loaderSignal;
-        if (loaderSignal.aborted) {
-          controller.abort(loaderSignal.reason);
-        } else if (!this.settled) {
-          const onAbort = () => controller.abort(loaderSignal.reason);
-          loaderSignal.addEventListener('abort', onAbort, { once: true });
-          this.unlinkLoaderSignal = () => loaderSignal.removeEventListener('abort', onAbort);
-        }
-      }
+      if (this.aborted) controller.abort(this.abortReason);
+      // The loader-level signal aborted, and the loader's listener has not run yet.
+      else if (this.loaderSignal?.aborted) controller.abort(this.loaderSignal.reason);
     }
     return this.controller.signal;
   }
@@ -187,15 +180,11 @@ export class Batch<K, V, C> {
     this.controller?.abort(reason);
   }
 
-  /** Marks the batch answered and drops its timer and signal links. */
+  /** Marks the batch answered and drops its timer. */
   finish(): void {
     this.settled = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.unlinkLoaderSignal !== null) {
-      this.unlinkLoaderSignal();
-      this.unlinkLoaderSignal = null;
-    }
   }
 }
 

@@ -4,6 +4,7 @@
  * batch function, and memoizes each key's promise for the life of the loader.
  */
 import { describe, isError } from '../errors.js';
+import { type AbortWatcher, ON_LOADER_ABORT, type SignalWatch, watchOf } from './abort-watch.js';
 import { alignResults, BATCH_CONTRACT, isArrayLike } from './align.js';
 import { Batch, BatchContext } from './batch.js';
 import {
@@ -94,7 +95,7 @@ function invalidKey(key: unknown): TypeError {
   return new TypeError(`The loader.load() function must be called with a value, but got: ${String(key)}.`);
 }
 
-export class DataLoader<K, V, C = K> {
+export class DataLoader<K, V, C = K> implements AbortWatcher {
   /** The `name` option, for errors and observability. */
   name: string | null;
 
@@ -116,6 +117,14 @@ export class DataLoader<K, V, C = K> {
   private _batch: Batch<K, V, C> | null = null;
   /** Which batch a memoized promise belongs to, for batches that callers may still abort. */
   private _abortable: WeakMap<Promise<V>, Batch<K, V, C>> | null = null;
+  /**
+   * With a loader-level signal: the batches not yet answered, pending or in flight. While there is
+   * one, the loader is registered with the signal's watch, which holds a single 'abort' listener for
+   * every loader on that signal, however many batches they have and however often they read their
+   * own signal (see abort-watch.ts).
+   */
+  private _unsettled: Set<Batch<K, V, C>> | null = null;
+  private _watch: SignalWatch | null = null;
 
   constructor(batchLoadFn: BatchLoadFn<K, V>, options?: DataLoaderOptions<K, V, C>) {
     if (typeof batchLoadFn !== 'function') {
@@ -358,12 +367,55 @@ export class DataLoader<K, V, C = K> {
       this._loaderSignal,
     );
     this._batch = batch;
+    if (this._loaderSignal !== null) this._track(batch);
     try {
       scheduleBatch(this._schedule, batch, DataLoader._dispatch, this);
     } catch (error) {
       this._scheduleFailed(batch, error);
     }
     return batch;
+  }
+
+  /** Counts a new batch as unanswered; the first one registers the loader with the signal's watch. */
+  private _track(batch: Batch<K, V, C>): void {
+    let unsettled = this._unsettled;
+    if (unsettled === null) {
+      unsettled = new Set();
+      this._unsettled = unsettled;
+      this._watch = watchOf(this._loaderSignal!);
+    }
+    unsettled.add(batch);
+    if (unsettled.size === 1) this._watch!.add(this);
+  }
+
+  /** Marks a batch answered; after the last one the loader leaves the signal's watch. */
+  private _finish(batch: Batch<K, V, C>): void {
+    batch.finish();
+    const unsettled = this._unsettled;
+    if (unsettled?.delete(batch) && unsettled.size === 0) this._watch!.delete(this);
+  }
+
+  /**
+   * The loader-level signal aborted: every batch not yet answered fails at once with its reason,
+   * whether the batch function honours its signal or not. Their keys leave the memo (as for a
+   * failed batch), the hits waiting on them settle, the batch function's signal aborts, and a late
+   * answer is ignored. A pending batch is never handed to the batch function.
+   */
+  [ON_LOADER_ABORT](reason: unknown): void {
+    const unsettled = this._unsettled!;
+    const batches = [...unsettled];
+    unsettled.clear();
+    for (const batch of batches) {
+      if (batch.settled) continue;
+      batch.abort(reason);
+      if (!batch.dispatched) {
+        batch.dispatched = true;
+        if (this._batch === batch) this._batch = null;
+        batch.after = null;
+        if (this._onBatch !== null) batch.startedAt = performance.now();
+      }
+      this._failBatch(batch, reason);
+    }
   }
 
   /**
@@ -400,7 +452,7 @@ export class DataLoader<K, V, C = K> {
     const after = batch.after;
     batch.after = null;
     if (batch.keys.length === 0) {
-      batch.finish();
+      this._finish(batch);
       if (after !== null && !after.settled) {
         after.releaseWith(batch);
         heldHitBatches++;
@@ -462,6 +514,7 @@ export class DataLoader<K, V, C = K> {
 
   /** Answers every key of a batch from the batch function's array or Map. */
   private _resolveBatch(batch: Batch<K, V, C>, result: unknown): void {
+    if (batch.settled) return; // failed meanwhile (the loader-level signal aborted): a late answer
     let values: ArrayLike<unknown>;
     try {
       const cacheKeyAt = this._cacheKeyFn === null ? null : (i: number) => this._cacheKeyAt(batch, i);
@@ -470,7 +523,7 @@ export class DataLoader<K, V, C = K> {
       this._failBatchLater(batch, error);
       return;
     }
-    batch.finish();
+    this._finish(batch);
     batch.releaseHits();
     if (!this._cacheErrors && this._memo !== null) {
       for (let i = 0; i < values.length; i++) if (isError(values[i])) this._forget(batch, i);
@@ -489,6 +542,7 @@ export class DataLoader<K, V, C = K> {
    */
   private _failBatchLater(batch: Batch<K, V, C>, error: unknown): void {
     queueMicrotask(() => {
+      if (batch.settled) return; // failed meanwhile (the loader-level signal aborted)
       this._settleFailure(batch, error);
       if (this._memo !== null) queueMicrotask(() => this._forgetAll(batch));
     });
@@ -501,7 +555,7 @@ export class DataLoader<K, V, C = K> {
   }
 
   private _settleFailure(batch: Batch<K, V, C>, error: unknown): void {
-    batch.finish();
+    this._finish(batch);
     batch.releaseHits();
     batch.rejectKeys(error);
     if (this._onBatch !== null) this._reportBatch(batch, error);

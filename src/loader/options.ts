@@ -123,7 +123,12 @@ export interface DataLoaderOptions<K, V, C = K> {
    * key to `null`, `'error'` rejects it with a `NotFoundError`. Default: `'null'`.
    */
   onMissing?: 'null' | 'error';
-  /** Aborting it aborts every batch's signal and rejects later loads. Default: none. */
+  /**
+   * Aborting it settles every load at once: the keys of every pending or in-flight batch reject with
+   * its reason (and leave the memo), even when the batch function ignores its signal, whose late
+   * answer is then ignored; it aborts every batch's signal and rejects later loads. A loader adds no
+   * listener of its own: one listener per signal serves every loader on it. Default: none.
+   */
   signal?: AbortSignal;
   /** A name for errors and observability events. Default: `null`. */
   name?: string | null;
