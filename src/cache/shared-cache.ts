@@ -155,14 +155,23 @@ export class SharedCache<K, V, Ctx> {
     // Fresh hits of an in-process store are answered right here, without flights or awaits.
     const pending: number[] = [];
     const now = this.options.now();
+    // A key the encoding refuses rejects its own load only: it is neither looked up nor loaded.
+    let refused = 0;
     for (let i = 0; i < keys.length; i++) {
-      const skey = this.storeKey(namespace, keys[i]!);
+      let skey: string;
+      try {
+        skey = this.storeKey(namespace, keys[i]!);
+      } catch (error) {
+        out[i] = asError(error);
+        refused++;
+        continue;
+      }
       skeys[i] = skey;
       const entry = mode !== 'read' || store.peek === undefined ? undefined : this.peekStore(skey);
       if (entry !== undefined && now < entry.freshUntil) out[i] = this.answer(entry, keys[i]!);
       else pending.push(i);
     }
-    this.count(request, 'sharedHits', keys.length - pending.length);
+    this.count(request, 'sharedHits', keys.length - pending.length - refused);
     if (pending.length === 0) return out;
 
     // Join or open flights synchronously, so concurrent batches see each other.

@@ -72,3 +72,25 @@ describe('keys that cannot be encoded faithfully, through a shared loader', () =
     });
   }
 });
+
+describe('a refused key in a batch of good ones', () => {
+  it('rejects only its own load: the other keys of the batch are loaded and shared', async () => {
+    const { create, calls } = setup();
+    const loaders = create({ tenant: 'acme' });
+    const [bad, good] = await Promise.allSettled([
+      loaders.reports.load({ id: 1, [who]: 'alice' }),
+      loaders.reports.load({ id: 2 }),
+    ]);
+    expect(bad.status).toBe('rejected');
+    expect(String((bad as PromiseRejectedResult).reason)).toMatch(/symbol-keyed/);
+    expect(good).toEqual({ status: 'fulfilled', value: { for: 'acme', call: 1, key: '{"id":2}' } });
+    expect(calls).toEqual([[{ id: 2 }]]);
+    // The good key was shared: a new request gets it without a source call.
+    await expect(create({ tenant: 'acme' }).reports.load({ id: 2 })).resolves.toEqual({
+      for: 'acme',
+      call: 1,
+      key: '{"id":2}',
+    });
+    expect(calls).toHaveLength(1);
+  });
+});
