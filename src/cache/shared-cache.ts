@@ -9,6 +9,7 @@ import { isError, NotFoundError } from '../errors.js';
 import type { BatchLoadContext } from '../loader/options.js';
 import { isolateOnError } from '../observe/report.js';
 import { LoaderCounters } from '../observe/stats.js';
+import { Audience } from './audience.js';
 import { hotClock } from './clock.js';
 import { fromShared, toShared } from './immutable.js';
 import { encodeKey, type KeySpace, keyBase, sharedKey } from './keys.js';
@@ -29,6 +30,8 @@ interface Flight<V> {
   readonly reject: (error: unknown) => void;
   /** Invalidated or superseded while in flight: its result must not be written back. */
   poisoned: boolean;
+  /** The requests waiting on the source call that answers this flight (null: a bypass). */
+  audience: Audience | null;
 }
 
 function newFlight<V>(): Flight<V> {
@@ -40,7 +43,7 @@ function newFlight<V>(): Flight<V> {
   });
   // A flight nobody joined may reject unobserved; its owner reports the error through its own batch.
   promise.catch(() => {});
-  return { promise, resolve, reject, poisoned: false };
+  return { promise, resolve, reject, poisoned: false, audience: null };
 }
 
 /** Per loader, at most this many store failures go to onError per window (all are counted)… */
@@ -180,16 +183,28 @@ export class SharedCache<K, V, Ctx> {
     const promises = new Array<Promise<V>>(pending.length);
     const owned: number[] = [];
     const flights: Flight<V>[] = [];
+    let audience: Audience | null = null;
+    const joined = new Set<Audience>();
     for (let p = 0; p < pending.length; p++) {
       const skey = skeys[pending[p]!]!;
       const existing = this.flights.get(skey);
       if (existing !== undefined && mode === 'read') {
         promises[p] = existing.promise;
+        // The source call goes on while any request waits on it (see Audience).
+        if (existing.audience !== null && !joined.has(existing.audience)) {
+          joined.add(existing.audience);
+          existing.audience.attend(info?.signal);
+        }
         this.count(request, 'joins', 1);
         continue;
       }
       if (mode === 'fresh') this.poison(skey);
+      if (audience === null) {
+        audience = new Audience(info?.reason ?? 'schedule');
+        audience.attend(info?.signal);
+      }
       const flight = newFlight<V>();
+      flight.audience = audience;
       register.set(skey, flight);
       promises[p] = flight.promise;
       owned.push(pending[p]!);
@@ -202,7 +217,7 @@ export class SharedCache<K, V, Ctx> {
           owned.map((i) => skeys[i]!),
           flights,
           context,
-          info,
+          audience!.context,
           request,
           mode,
         );
@@ -211,6 +226,7 @@ export class SharedCache<K, V, Ctx> {
         for (const flight of flights) flight.reject(error);
         throw error;
       } finally {
+        audience!.settle();
         for (let j = 0; j < owned.length; j++) {
           const skey = skeys[owned[j]!]!;
           if (register.get(skey) === flights[j]) register.delete(skey);

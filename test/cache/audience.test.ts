@@ -1,0 +1,82 @@
+/**
+ * Issue #10: one client going away must not fail another's load. Request B joins request A's
+ * in-flight shared load; A's request signal aborts; B still gets the value. The source's signal aborts
+ * only when every request waiting on it has gone.
+ */
+import { describe, expect, it } from 'vitest';
+import { type BatchLoadContext, defineLoaders } from '../../src/index.js';
+import { deferred } from '../helpers.js';
+
+function setup() {
+  const gate = deferred<void>();
+  const signals: AbortSignal[] = [];
+  const create = defineLoaders({
+    users: {
+      // Honours its signal, as the README recommends.
+      batch: async (ids: readonly number[], _ctx: unknown, { signal }: BatchLoadContext) => {
+        signals.push(signal);
+        await new Promise<void>((resolve, reject) => {
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+          void gate.promise.then(resolve);
+        });
+        return ids.map((id) => `user ${id}`);
+      },
+      shared: { scope: 'global', ttl: 60_000 },
+    },
+  });
+  return { create, gate, signals };
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('a shared load several requests wait on', () => {
+  it('goes on for the requests that stay when the one that started it goes away', async () => {
+    const { create, gate, signals } = setup();
+    const a = new AbortController();
+    const b = new AbortController();
+    const first = create({}, { signal: a.signal }).users.load(1);
+    await turn();
+    const second = create({}, { signal: b.signal }).users.load(1);
+    await turn();
+    expect(signals).toHaveLength(1);
+    a.abort(new Error('client A went away'));
+    await expect(first).rejects.toThrow('client A went away');
+    expect(signals[0]!.aborted).toBe(false);
+    gate.resolve();
+    await expect(second).resolves.toBe('user 1');
+    expect(signals).toHaveLength(1);
+    await create.close();
+  });
+
+  it('is aborted once every request waiting on it has gone', async () => {
+    const { create, signals } = setup();
+    const a = new AbortController();
+    const b = new AbortController();
+    const first = create({}, { signal: a.signal }).users.load(1);
+    await turn();
+    const second = create({}, { signal: b.signal }).users.load(1);
+    await turn();
+    a.abort(new Error('A gone'));
+    await expect(first).rejects.toThrow('A gone');
+    expect(signals[0]!.aborted).toBe(false);
+    b.abort(new Error('B gone'));
+    await expect(second).rejects.toThrow('B gone');
+    expect(signals[0]!.aborted).toBe(true);
+    await create.close();
+  });
+
+  it('a request without a signal pins it: it is never aborted', async () => {
+    const { create, gate, signals } = setup();
+    const a = new AbortController();
+    const first = create({}, { signal: a.signal }).users.load(1);
+    await turn();
+    const second = create({}).users.load(1);
+    await turn();
+    a.abort(new Error('A gone'));
+    await expect(first).rejects.toThrow('A gone');
+    expect(signals[0]!.aborted).toBe(false);
+    gate.resolve();
+    await expect(second).resolves.toBe('user 1');
+    await create.close();
+  });
+});
