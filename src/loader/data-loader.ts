@@ -354,10 +354,19 @@ export class DataLoader<K, V, C = K> implements AbortWatcher {
    * never called, its keys leave the memo and new loads open a fresh batch.
    */
   private _abandonBatch(batch: Batch<K, V, C>): void {
+    this._failUndispatched(batch, batch.abortReason);
+  }
+
+  /**
+   * Fails a batch that will never reach the batch function (every caller left, the loader-level
+   * signal aborted, the schedule threw): it takes no more keys and holds no predecessor.
+   */
+  private _failUndispatched(batch: Batch<K, V, C>, error: unknown): void {
     batch.dispatched = true;
     if (this._batch === batch) this._batch = null;
+    batch.after = null;
     if (this._onBatch !== null) batch.startedAt = performance.now();
-    this._failBatch(batch, batch.abortReason);
+    this._failBatch(batch, error);
   }
 
   private _openBatch(): Batch<K, V, C> {
@@ -408,13 +417,8 @@ export class DataLoader<K, V, C = K> implements AbortWatcher {
     for (const batch of batches) {
       if (batch.settled) continue;
       batch.abort(reason);
-      if (!batch.dispatched) {
-        batch.dispatched = true;
-        if (this._batch === batch) this._batch = null;
-        batch.after = null;
-        if (this._onBatch !== null) batch.startedAt = performance.now();
-      }
-      this._failBatch(batch, reason);
+      if (batch.dispatched) this._failBatch(batch, reason);
+      else this._failUndispatched(batch, reason);
     }
   }
 
@@ -426,12 +430,8 @@ export class DataLoader<K, V, C = K> implements AbortWatcher {
   private _scheduleFailed(batch: Batch<K, V, C>, error: unknown): void {
     queueMicrotask(() => {
       if (batch.dispatched) return; // the schedule called back before throwing
-      batch.dispatched = true;
       batch.reason = 'schedule';
-      if (this._batch === batch) this._batch = null;
-      batch.after = null;
-      if (this._onBatch !== null) batch.startedAt = performance.now();
-      this._failBatch(batch, error);
+      this._failUndispatched(batch, error);
     });
   }
 
