@@ -34,8 +34,7 @@ export function describe(value: unknown, maxLength = 200): string {
   // Numbers, booleans and the like (keys in NotFoundError messages) need no walk.
   const budget = Math.max(4, maxLength);
   if (typeof value !== 'object' && typeof value !== 'string' && typeof value !== 'function') {
-    const text = primitive(value);
-    return text.length > budget ? `${text.slice(0, budget - 3)}...` : text;
+    return truncate(primitive(value), budget);
   }
   let text: string;
   try {
@@ -48,6 +47,10 @@ export function describe(value: unknown, maxLength = 200): string {
       text = '[unreadable value]';
     }
   }
+  return truncate(text, budget);
+}
+
+function truncate(text: string, budget: number): string {
   return text.length > budget ? `${text.slice(0, budget - 3)}...` : text;
 }
 
