@@ -24,3 +24,14 @@ export const ROOT_EXPORTS: readonly string[] = [
   'defineLoaders',
   'loader',
 ];
+
+/**
+ * Waits for `gate`, or rejects with `signal`'s reason as soon as it aborts: a batch function that
+ * honours its signal, as README recommends.
+ */
+export function untilOrAborted(gate: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    void gate.then(resolve);
+  });
+}

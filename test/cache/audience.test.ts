@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type BatchLoadContext, defineLoaders } from '../../src/index.js';
-import { deferred } from '../helpers.js';
+import { deferred, untilOrAborted } from '../helpers.js';
 
 function setup() {
   const gate = deferred<void>();
@@ -15,10 +15,7 @@ function setup() {
       // Honours its signal, as the README recommends.
       batch: async (ids: readonly number[], _ctx: unknown, { signal }: BatchLoadContext) => {
         signals.push(signal);
-        await new Promise<void>((resolve, reject) => {
-          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-          void gate.promise.then(resolve);
-        });
+        await untilOrAborted(gate.promise, signal);
         return ids.map((id) => `user ${id}`);
       },
       shared: { scope: 'global', ttl: 60_000 },

@@ -7,7 +7,7 @@ import { createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 import { type BatchLoadContext, defineLoaders, type LoadersOf } from '../../src/index.js';
 import { useLoaders } from '../../src/yoga/use-loaders.js';
-import { deferred } from '../helpers.js';
+import { deferred, untilOrAborted } from '../helpers.js';
 
 describe('useLoaders with a shared loader: one client going away', () => {
   it("never fails another client's request waiting on the same shared load", async () => {
@@ -19,10 +19,7 @@ describe('useLoaders with a shared loader: one client going away', () => {
         batch: async (ids: readonly number[], _ctx: unknown, { signal }: BatchLoadContext) => {
           sourceSignals.push(signal);
           started.resolve();
-          await new Promise<void>((resolve, reject) => {
-            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-            void gate.promise.then(resolve);
-          });
+          await untilOrAborted(gate.promise, signal);
           return ids.map((id) => ({ id, name: `user ${id}` }));
         },
         shared: { scope: 'global', ttl: 60_000 },
