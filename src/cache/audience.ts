@@ -4,6 +4,7 @@
  * never fails another's load (issue #10). A waiter without a signal (a background refresh, `cached`)
  * pins the call: it is never aborted.
  */
+import { MAY_ABORT } from '../loader/batch.js';
 import type { BatchLoadContext, DispatchReason } from '../loader/options.js';
 
 export class Audience {
@@ -11,8 +12,6 @@ export class Audience {
   /** Waiters whose signal has not aborted yet. */
   private live = 0;
   private pinned = false;
-  /** Removes the listeners this audience added, once the call has settled. */
-  private readonly leaves: Array<() => void> = [];
   /** What the source receives: this audience's signal, and why the starting batch was dispatched. */
   readonly context: BatchLoadContext;
 
@@ -21,25 +20,28 @@ export class Audience {
     this.context = { signal, reason };
   }
 
-  /** A request waits on the call; `signal` is its batch's (none: it pins the call). */
-  attend(signal: AbortSignal | undefined): void {
-    if (signal === undefined) {
+  /**
+   * A request waits on the call, through the batch it came in (`info`). A batch whose signal can never
+   * abort, or none (a background refresh, `cached`), pins the call; then nobody needs listening to.
+   * Listeners stay on the batches' signals, which live no longer than their requests.
+   */
+  attend(info: BatchLoadContext | undefined): void {
+    if (this.pinned) return;
+    const mayAbort = (info as { [MAY_ABORT]?: () => boolean } | undefined)?.[MAY_ABORT];
+    if (info === undefined || (mayAbort !== undefined && !mayAbort.call(info))) {
       this.pinned = true;
       return;
     }
+    const signal = info.signal;
     if (signal.aborted) return;
     this.live++;
-    const onAbort = () => {
-      this.live--;
-      if (this.live === 0 && !this.pinned) this.controller.abort(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    this.leaves.push(() => signal.removeEventListener('abort', onAbort));
-  }
-
-  /** The call settled: nobody can leave it any more. */
-  settle(): void {
-    for (const leave of this.leaves) leave();
-    this.leaves.length = 0;
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.live--;
+        if (this.live === 0 && !this.pinned) this.controller.abort(signal.reason);
+      },
+      { once: true },
+    );
   }
 }

@@ -193,7 +193,7 @@ export class SharedCache<K, V, Ctx> {
         // The source call goes on while any request waits on it (see Audience).
         if (existing.audience !== null && !joined.has(existing.audience)) {
           joined.add(existing.audience);
-          existing.audience.attend(info?.signal);
+          existing.audience.attend(info);
         }
         this.count(request, 'joins', 1);
         continue;
@@ -201,7 +201,7 @@ export class SharedCache<K, V, Ctx> {
       if (mode === 'fresh') this.poison(skey);
       if (audience === null) {
         audience = new Audience(info?.reason ?? 'schedule');
-        audience.attend(info?.signal);
+        audience.attend(info);
       }
       const flight = newFlight<V>();
       flight.audience = audience;
@@ -226,7 +226,6 @@ export class SharedCache<K, V, Ctx> {
         for (const flight of flights) flight.reject(error);
         throw error;
       } finally {
-        audience!.settle();
         for (let j = 0; j < owned.length; j++) {
           const skey = skeys[owned[j]!]!;
           if (register.get(skey) === flights[j]) register.delete(skey);

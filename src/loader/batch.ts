@@ -6,6 +6,9 @@ import type { BatchLoadContext, DispatchReason } from './options.js';
 
 type Reject = (error: unknown) => void;
 
+/** Key of the internal `BatchContext` method the shared tier asks whether a batch can abort. */
+export const MAY_ABORT: unique symbol = Symbol('loaderkit.mayAbort');
+
 /**
  * What a batch's outcome is fulfilled with: the answers and a cursor over them. Resolving a promise
  * with an object looks up its `then`; this one's prototype chain ends right after its own prototype,
@@ -131,6 +134,14 @@ export class Batch<K, V, C> {
     return this.controller.signal;
   }
 
+  /**
+   * Whether the batch function's signal can still abort (read at dispatch, when no caller joins any
+   * more): the loader-level signal may, and so may callers with signals when none pins the batch.
+   */
+  get mayAbort(): boolean {
+    return this.aborted || this.loaderSignal !== null || (!this.pinned && this.signalWaiters > 0);
+  }
+
   /** Registers a hit waiting for this batch; returns its promise. */
   addHit(cached: Promise<V>): Promise<V> {
     if (this.hitGate === null) {
@@ -190,10 +201,23 @@ export class Batch<K, V, C> {
 
 /** The second argument of the batch function: a view of the batch that exposes only its signal. */
 export class BatchContext implements BatchLoadContext {
-  readonly #batch: { readonly signal: AbortSignal; readonly reason: DispatchReason };
+  readonly #batch: {
+    readonly signal: AbortSignal;
+    readonly reason: DispatchReason;
+    readonly mayAbort: boolean;
+  };
 
-  constructor(batch: { readonly signal: AbortSignal; readonly reason: DispatchReason }) {
+  constructor(batch: {
+    readonly signal: AbortSignal;
+    readonly reason: DispatchReason;
+    readonly mayAbort: boolean;
+  }) {
     this.#batch = batch;
+  }
+
+  /** Internal (the shared tier): whether `signal` can still abort, without creating it. */
+  [MAY_ABORT](): boolean {
+    return this.#batch.mayAbort;
   }
 
   get signal(): AbortSignal {
