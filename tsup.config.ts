@@ -6,6 +6,7 @@ export default defineConfig({
     prometheus: 'src/observe/prometheus.ts',
     opentelemetry: 'src/observe/opentelemetry.ts',
     yoga: 'src/yoga/use-loaders.ts',
+    testing: 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -4,23 +4,29 @@
  */
 
 import { encodeKey } from './cache/keys.js';
-import { createMemoryStore } from './cache/memory-store.js';
 import { POLICY_OPTIONS, resolvePolicy, resolveStoreOptions, type SharedPolicy } from './cache/policy.js';
+import type { ResilienceOptions } from './cache/remote/resilient.js';
 import { SharedCache } from './cache/shared-cache.js';
-import type { CacheStore } from './cache/store.js';
+import type { LocalStore, RemoteStore } from './cache/store.js';
+import { Tiers } from './cache/tiers.js';
 import { describe, isError } from './errors.js';
 import { isolateOnError } from './observe/report.js';
 import type { LoaderStats } from './observe/stats.js';
 
-export interface CachedOptions<A extends unknown[], V> extends Omit<SharedPolicy<A, V, A>, 'scope' | 'ttl'> {
+export interface CachedOptions<A extends unknown[], V>
+  extends Omit<SharedPolicy<A, V, A>, 'scope' | 'ttl' | 'refreshContext'> {
   /** Names the function in keys, errors and statistics. Required. */
   name: string;
   /** `'global'`, or a function of the arguments returning the scope (tenant, viewer). Required. */
   scope: 'global' | ((...args: A) => string | number);
   /** Milliseconds a result stays fresh, or a function of the result and the arguments. Required. */
   ttl: number | ((value: V, args: A) => number);
-  /** Where entries live. Default: a memory store of its own (closed by `close()`). */
-  store?: CacheStore;
+  /** The in-process tier. Default: a memory store of its own (closed by `close()`). */
+  store?: LocalStore;
+  /** A remote tier under it (not closed by `close()`). Default: none. */
+  remote?: RemoteStore;
+  /** Deadline, circuit breaker and write-back bound of the remote tier. */
+  remoteOptions?: ResilienceOptions;
   /** Prefix of every key. Default: `'loaderkit'`. */
   prefix?: string;
   /** The clock, epoch ms. Default: `Date.now`. */
@@ -46,7 +52,16 @@ export interface CachedFunction<A extends unknown[], V> {
   close(): Promise<void>;
 }
 
-const CACHED_OPTIONS: readonly string[] = ['name', ...POLICY_OPTIONS, 'store', 'prefix', 'now', 'onError'];
+const CACHED_OPTIONS: readonly string[] = [
+  'name',
+  ...POLICY_OPTIONS.filter((option) => option !== 'refreshContext'),
+  'store',
+  'remote',
+  'remoteOptions',
+  'prefix',
+  'now',
+  'onError',
+];
 
 /**
  * Wraps `fn` with the shared cache. Arguments are the key (built with `encodeKey`): plain data only. Each
@@ -78,21 +93,33 @@ export function cached<A extends unknown[], V>(
       );
     }
   }
-  const { name, store: _store, prefix: _prefix, now: _now, onError: _onError, scope, ttl, ...rest } = options;
+  const {
+    name,
+    store: _store,
+    remote: _remote,
+    remoteOptions: _remoteOptions,
+    prefix: _prefix,
+    now: _now,
+    onError: _onError,
+    scope,
+    ttl,
+    ...rest
+  } = options;
   const resolved = resolveStoreOptions(subject, options);
-  const { store: givenStore, prefix, now } = resolved;
+  const { prefix, now } = resolved;
   const onError = isolateOnError(resolved.onError);
   const policy = resolvePolicy<A, V, A>(name, {
     ...rest,
     scope: typeof scope === 'function' ? (args: A) => scope(...args) : scope,
     ttl: typeof ttl === 'function' ? (value: V, args: A) => ttl(value, args) : ttl,
   });
-  let ownedStore: CacheStore | null = givenStore === undefined ? createMemoryStore({ now }) : null;
-  const store = givenStore ?? ownedStore!;
+  const tiers = new Tiers(resolved, onError);
   const cache = new SharedCache<A, V, A>({
     space: { prefix, loader: name, version: policy.version },
     policy,
-    store,
+    local: tiers.local(),
+    remote: tiers.remote,
+    onStoreError: tiers.localReporter(),
     source: async (keys) => Promise.all(keys.map((args) => fn(...args))),
     cacheKeyOf: (args) => args,
     missingAsError: false,
@@ -106,22 +133,28 @@ export function cached<A extends unknown[], V>(
     const args = snapshotArguments(given);
     cache.counters.loads++;
     cache.counters.recordBatch(1);
-    const [value] = await cache.loadBatch([args], args, undefined, null, fresh ? 'fresh' : 'read');
+    const [value] = await cache.loadBatch(
+      [args],
+      cache.scopeOf(args),
+      args,
+      undefined,
+      null,
+      fresh ? 'fresh' : 'read',
+    );
     if (isError(value)) throw value;
     return value as V;
   };
   const wrapped = ((...args: A) => call(args, false)) as CachedFunction<A, V>;
   wrapped.invalidate = async (...given) => {
     const args = snapshotArguments(given);
-    await cache.invalidate([args], args);
+    await cache.invalidate([args], cache.scopeOf(args));
   };
   wrapped.refresh = (...args) => call(args, true);
-  wrapped.invalidateScope = async (...given) => cache.invalidateScope(snapshotArguments(given));
+  wrapped.invalidateScope = async (...given) =>
+    cache.invalidateScope(cache.scopeOf(snapshotArguments(given)));
   wrapped.stats = () => cache.counters.snapshot();
   wrapped.close = async () => {
-    const owned = ownedStore;
-    ownedStore = null;
-    await owned?.close();
+    tiers.close();
   };
   return wrapped;
 }

@@ -3,15 +3,16 @@
  * request (lazily, on first use), with key and value types inferred from each spec's batch function.
  */
 import type { ReadonlyDeep, UnionToIntersection } from 'type-fest';
-import { createMemoryStore } from './cache/memory-store.js';
 import {
   type ResolvedPolicy,
   resolvePolicy,
   resolveStoreOptions,
   type SharedPolicy,
 } from './cache/policy.js';
+import type { RemoteStats, ResilienceOptions } from './cache/remote/resilient.js';
 import { SharedCache } from './cache/shared-cache.js';
-import type { CacheStore, StoreStats } from './cache/store.js';
+import type { LocalStore, RemoteStore, StoreStats } from './cache/store.js';
+import { Tiers } from './cache/tiers.js';
 import { describe } from './errors.js';
 import {
   type BatchLoadContext,
@@ -72,8 +73,18 @@ export interface LoaderSpec<K, V, Ctx> {
 }
 
 export interface DefineLoadersOptions {
-  /** Where shared loaders keep entries. Default: one in-process memory store (owned and closed by `close()`). */
-  store?: CacheStore;
+  /**
+   * The in-process tier of shared loaders (`createMemoryStore({ maxEntries, maxBytes })`). Default: one
+   * memory store of 10,000 entries, made on first use, owned and closed by `close()`.
+   */
+  store?: LocalStore;
+  /**
+   * A remote tier under the in-process one (e.g. `createRedisStore` of `loaderkit/redis`), read once
+   * per batch for the keys the in-process tier misses. Not closed by `close()`. Default: none.
+   */
+  remote?: RemoteStore;
+  /** Deadline, circuit breaker and write-back bound of the remote tier; see ResilienceOptions. */
+  remoteOptions?: ResilienceOptions;
   /** Prefix of every shared key (keeps applications on one Redis apart). Default: `'loaderkit'`. */
   prefix?: string;
   /** The clock for TTLs, in epoch ms. Default: `Date.now`. */
@@ -171,7 +182,11 @@ export interface CreateLoaders<S extends Record<string, AnySpec>> {
   /** The loader names, in spec order. */
   readonly names: ReadonlyArray<keyof S & string>;
   /** Process-wide statistics per loader, and the store's figures. */
-  stats(): { loaders: Record<keyof S, LoaderStats>; store: StoreStats | undefined };
+  stats(): {
+    loaders: Record<keyof S, LoaderStats>;
+    store: StoreStats | undefined;
+    remote: RemoteStats | undefined;
+  };
   /** Drops keys of a loader from the shared cache, in the scope of `context` (outside requests). */
   invalidate<N extends keyof S>(
     name: N,
@@ -258,7 +273,7 @@ const CORE_OPTIONS = [
   'onMissing',
 ] as const;
 const SPEC_OPTIONS: readonly string[] = ['batch', 'cacheKey', 'shared', 'primes', ...CORE_OPTIONS];
-const DEFINE_OPTIONS: readonly string[] = ['store', 'prefix', 'now', 'onError'];
+const DEFINE_OPTIONS: readonly string[] = ['store', 'remote', 'remoteOptions', 'prefix', 'now', 'onError'];
 
 function specError(name: string, message: string, cause?: unknown): TypeError {
   return new TypeError(
@@ -315,15 +330,10 @@ export function defineLoaders<B extends Record<string, AnyBatch>, const S extend
     }
   }
   const resolved = resolveStoreOptions('defineLoaders', options);
-  const { store: givenStore, prefix, now } = resolved;
+  const { prefix, now } = resolved;
   const onError = isolateOnError(resolved.onError);
   const names = Object.keys(specs);
-  let ownedStore: CacheStore | null = null;
-  const storeFor = (): CacheStore => {
-    if (givenStore !== undefined) return givenStore;
-    ownedStore ??= createMemoryStore({ now });
-    return ownedStore;
-  };
+  const tiers = new Tiers(resolved, onError);
 
   const definitions = new Map<string, LoaderDefinition<unknown, unknown, unknown>>();
   // What user code around loads threw, reported once per observer (or primes table) and kind.
@@ -338,7 +348,7 @@ export function defineLoaders<B extends Record<string, AnyBatch>, const S extend
         prefix,
         now,
         onError,
-        storeFor,
+        tiers,
         reported,
       ),
     );
@@ -382,13 +392,15 @@ export function defineLoaders<B extends Record<string, AnyBatch>, const S extend
     loaders: Object.fromEntries(
       names.map((name) => [name, definitionOf(name).counters.snapshot()]),
     ) as Record<keyof S, LoaderStats>,
-    store: (givenStore ?? ownedStore)?.stats?.(),
+    ...tiers.stats(),
   });
   createLoaders.invalidate = async (name, keys, context) => {
-    await definitionOf(name).shared?.invalidate(keys, context);
+    const shared = definitionOf(name).shared;
+    await shared?.invalidate(keys, shared.scopeOf(context));
   };
   createLoaders.invalidateScope = async (name, context) => {
-    await definitionOf(name).shared?.invalidateScope(context);
+    const shared = definitionOf(name).shared;
+    await shared?.invalidateScope(shared.scopeOf(context));
   };
   createLoaders.observe = (observer) => {
     if (typeof observer !== 'object' || observer === null) {
@@ -402,9 +414,7 @@ export function defineLoaders<B extends Record<string, AnyBatch>, const S extend
     };
   };
   createLoaders.close = async () => {
-    const store = ownedStore;
-    ownedStore = null;
-    await store?.close();
+    tiers.close();
   };
   return createLoaders;
 }
@@ -419,7 +429,7 @@ function buildDefinition(
   prefix: string,
   now: () => number,
   onError: (error: Error) => void,
-  storeFor: () => CacheStore,
+  tiers: Tiers,
   reported: WeakMap<object, Set<string>>,
 ): LoaderDefinition<unknown, unknown, unknown> {
   if (typeof spec !== 'object' || spec === null)
@@ -516,7 +526,9 @@ function buildDefinition(
       : new SharedCache<unknown, unknown, unknown>({
           space: { prefix, loader: name, version: policy.version },
           policy,
-          store: storeFor(),
+          local: tiers.local(),
+          remote: tiers.remote,
+          onStoreError: tiers.localReporter(),
           source: (keys, context, info) => source(keys, context, info ?? backgroundContext()),
           cacheKeyOf: cacheKey ?? ((key) => key),
           missingAsError,

@@ -4,7 +4,7 @@
  *   memo (DataLoader) → shared tier (SharedCache: single-flight → store → source → write-back).
  */
 import type { SharedCache } from './cache/shared-cache.js';
-import type { CacheEntry } from './cache/store.js';
+import type { LocalEntry } from './cache/store.js';
 import { isError } from './errors.js';
 import { alignResults } from './loader/align.js';
 import { DataLoader, type LoadOptions, MEMOIZE } from './loader/data-loader.js';
@@ -71,7 +71,11 @@ export class RequestLoader<K, V> {
   private readonly core: ResolvedOptions<K, V, unknown>;
   /** Counts invalidations, so a fresh load that raced one does not memoize its older value. */
   private invalidations = 0;
-  /** This request's shared scope, computed on first use. */
+  /**
+   * This request's shared scope, computed from its context on first use and kept for the request: every
+   * load, batch and invalidation of this loader in the request uses that one scope, even if the context
+   * changes meanwhile (a context that switches tenants needs a new createLoaders).
+   */
   private scope: string | undefined = undefined;
   /** Loads that bypass the shared read (`fresh`, `refresh`); made on first use. */
   private direct: DataLoader<K, V, unknown> | null = null;
@@ -168,7 +172,8 @@ export class RequestLoader<K, V> {
     this.invalidations++;
     for (const key of keys) this.memo.clear(key);
     if (this.definition.shared === null) return;
-    await this.definition.shared.invalidate(keys, this.context);
+    const shared = this.definition.shared;
+    await shared.invalidate(keys, this.scopeOf(shared));
     // A load made while the shared entries were being dropped may have memoized an old value.
     for (const key of keys) this.memo.clear(key);
   }
@@ -177,7 +182,8 @@ export class RequestLoader<K, V> {
   async invalidateScope(): Promise<void> {
     this.invalidations++;
     this.memo.clearAll();
-    if (this.definition.shared !== null) await this.definition.shared.invalidateScope(this.context);
+    const shared = this.definition.shared;
+    if (shared !== null) await shared.invalidateScope(this.scopeOf(shared));
     this.memo.clearAll();
   }
 
@@ -218,16 +224,36 @@ export class RequestLoader<K, V> {
    * source load.
    */
   private memoizeShared(shared: SharedCache<K, V, unknown>, key: K): void {
-    let entry: CacheEntry | undefined;
+    let entry: LocalEntry | undefined;
     try {
-      this.scope ??= shared.scopeOf(this.context);
-      entry = shared.peekFresh(key, this.scope, this.counters);
+      entry = shared.peekFresh(key, this.scopeOf(shared), this.counters);
     } catch {
       return;
     }
     if (entry === undefined) return;
     this.memo[MEMOIZE](key, shared.promiseOf(entry, key));
     if (this.definition.primes.length > 0) this.primeSiblings([key], [shared.valueOf(entry, key)]);
+  }
+
+  /** The scope of this request (see `scope`); throws, failing closed, for a bad one. */
+  private scopeOf(shared: SharedCache<K, V, unknown>): string {
+    this.scope ??= shared.scopeOf(this.context);
+    return this.scope;
+  }
+
+  /**
+   * The scope a batch loads in: the request's, checked against its context now. A context whose scope
+   * changed since the request's first load fails the batch (closed): loading with one tenant's context
+   * under another tenant's scope would mix them.
+   */
+  private batchScope(shared: SharedCache<K, V, unknown>): string {
+    const scope = this.scopeOf(shared);
+    const now = shared.scopeOf(this.context);
+    if (now !== scope)
+      throw new Error(
+        `Loader ${JSON.stringify(this.definition.name)}: the request's shared scope changed from ${JSON.stringify(scope.slice(1))} to ${JSON.stringify(now.slice(1))} during the request; a request keeps one scope. Create new loaders (createLoaders) for another tenant or viewer.`,
+      );
+    return scope;
   }
 
   private async loadFresh(key: K, options: RequestLoadOptions): Promise<V> {
@@ -238,6 +264,15 @@ export class RequestLoader<K, V> {
       );
     }
     const epoch = this.invalidations;
+    // Fenced at the call: a load of this request or another made from now on never sees the old entry.
+    const shared = this.definition.shared;
+    if (shared !== null) {
+      try {
+        shared.fence(key, this.scopeOf(shared));
+      } catch {
+        // A bad scope fails the refresh's batch (closed).
+      }
+    }
     const value = await (options.signal === undefined
       ? this.direct.load(key)
       : this.direct.load(key, { signal: options.signal }));
@@ -261,6 +296,7 @@ export class RequestLoader<K, V> {
       if (definition.shared !== null) {
         values = await definition.shared.loadBatch(
           keys,
+          this.batchScope(definition.shared),
           this.context,
           info,
           this.counters,

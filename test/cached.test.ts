@@ -101,14 +101,14 @@ describe('cached(fn, options)', () => {
 
   it('throws on unknown options, naming the function and listing the valid ones', () => {
     expect(() => cached(async () => 1, { name: 'rates', scpoe: 'global', ttl: 1 } as never)).toThrow(
-      'cached "rates": unknown option "scpoe"; valid options: name, scope, ttl, jitter, negativeTtl, graceMs, version, store, prefix, now, onError.',
+      'cached "rates": unknown option "scpoe"; valid options: name, scope, ttl, jitter, negativeTtl, graceMs, version, store, remote, remoteOptions, prefix, now, onError.',
     );
   });
 
   it('checks store, prefix, now and onError up front', () => {
     const options = { name: 'rates', scope: 'global' as const, ttl: 1 };
     expect(() => cached(async () => 1, { ...options, store: {} as never })).toThrow(
-      /^cached "rates": option store is missing name, getMany, setMany, deleteMany, increment, getCounters, close \(/,
+      /^cached "rates": option store is missing name, get, set, delete, deleteSpaces, stats, close \(/,
     );
     expect(() => cached(async () => 1, { ...options, now: 'now' as never })).toThrow(
       'cached "rates": option now must be a function returning epoch milliseconds, but got: "now".',

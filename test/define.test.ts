@@ -288,7 +288,7 @@ describe('defineLoaders: validation at definition', () => {
 
   it('throws on an unknown defineLoaders option, listing the valid ones', () => {
     expect(() => defineLoaders({ users: { batch } }, { prefx: 'app' } as never)).toThrow(
-      'defineLoaders: unknown option "prefx"; valid options: store, prefix, now, onError.',
+      'defineLoaders: unknown option "prefx"; valid options: store, remote, remoteOptions, prefix, now, onError.',
     );
     expect(() => defineLoaders({ users: { batch } }, 'app' as never)).toThrow(
       'defineLoaders(specs, options): options must be an object, but got: "app".',
@@ -299,35 +299,34 @@ describe('defineLoaders: validation at definition', () => {
     expect(() =>
       defineLoaders({ users: { batch, shared: { scope: 'global', ttl: 1, ttll: 2 } as never } }),
     ).toThrow(
-      'Loader "users": unknown shared option "ttll"; valid shared options: scope, ttl, jitter, negativeTtl, graceMs, version.',
+      'Loader "users": unknown shared option "ttll"; valid shared options: scope, ttl, jitter, negativeTtl, graceMs, version, refreshContext.',
     );
   });
 
-  it('throws on a store without the CacheStore methods, naming the missing ones', () => {
+  it('throws on a store or remote without their methods, naming the missing ones', () => {
     const shared = { batch, shared: { scope: 'global' as const, ttl: 1 } };
     expect(() => defineLoaders({ users: shared }, { store: {} as never })).toThrow(
-      'defineLoaders: option store is missing name, getMany, setMany, deleteMany, increment, getCounters, close (a CacheStore has a string name and the methods getMany, setMany, deleteMany, increment, getCounters and close; peek, peekCounter, stats and a numeric version are optional), but got: {}.',
+      'defineLoaders: option store is missing name, get, set, delete, deleteSpaces, stats, close (a LocalStore has a string name and the methods get, set, delete, deleteSpaces, stats and close), but got: {}.',
     );
-    const partial = {
-      name: 'redis',
-      getMany() {},
-      setMany() {},
-      deleteMany() {},
-      increment() {},
-      close() {},
-    };
-    expect(() => defineLoaders({ users: shared }, { store: partial as never })).toThrow(
-      /option store is missing getCounters \(a CacheStore/,
+    const partial = { name: 'redis', getMany() {}, setMany() {}, close() {} };
+    expect(() => defineLoaders({ users: shared }, { remote: partial as never })).toThrow(
+      /option remote is missing deleteMany \(a RemoteStore has a string name and the methods getMany, setMany, deleteMany and close\)/,
     );
-    expect(() =>
-      defineLoaders({ users: shared }, { store: { ...partial, getCounters() {}, peek: null } as never }),
-    ).toThrow(/option store has a wrong peek \(not a function\) \(a CacheStore/);
     expect(() => defineLoaders({ users: shared }, { store: null as never })).toThrow(
       /option store is missing/,
     );
-    // A complete store is accepted.
+    expect(() => defineLoaders({ users: shared }, { remoteOptions: 5 as never })).toThrow(
+      'defineLoaders: option remoteOptions must be an object, but got: 5.',
+    );
     expect(() =>
-      defineLoaders({ users: shared }, { store: { ...partial, getCounters() {} } as never }),
+      defineLoaders(
+        { users: shared },
+        { remoteOptions: { timeoutMs: 0 }, remote: { ...partial, deleteMany() {} } as never },
+      ),
+    ).toThrow('defineLoaders: remote option timeoutMs must be an integer >= 1, but got: 0.');
+    // A complete remote store is accepted.
+    expect(() =>
+      defineLoaders({ users: shared }, { remote: { ...partial, deleteMany() {} } as never }),
     ).not.toThrow();
   });
 

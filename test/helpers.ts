@@ -1,4 +1,6 @@
 /** Small helpers shared by the test files. */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -34,4 +36,19 @@ export function untilOrAborted(gate: Promise<void>, signal: AbortSignal): Promis
     signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     void gate.then(resolve);
   });
+}
+
+/** `gc()`, made available in this process (no `--expose-gc` needed). */
+export const collectGarbage: () => void = (() => {
+  v8.setFlagsFromString('--expose_gc');
+  return vm.runInNewContext('gc') as () => void;
+})();
+
+/** Bytes of heap in use after full collections: the figure a retention test compares. */
+export async function retainedHeap(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    collectGarbage();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return process.memoryUsage().heapUsed;
 }

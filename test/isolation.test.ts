@@ -3,53 +3,38 @@
  * isolated and reported, never thrown into a load (issue #10, §3).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type CacheStore, cached, createMemoryStore, defineLoaders } from '../src/index.js';
+import { cached, createMemoryStore, defineLoaders, type LocalStore } from '../src/index.js';
 
 interface User {
   id: number;
   slug: string;
 }
 
-/**
- * A real memory store, with the methods named in `broken` throwing on every call (async ones reject)
- * and, with `remote`, without its synchronous members (as a network store). `calls` counts the throws.
- */
+/** A real memory store, with the methods named in `broken` throwing on every call. */
 function breakStore(
-  store: CacheStore,
-  broken: ReadonlyArray<keyof CacheStore>,
-  remote = false,
-): { store: CacheStore; failures: () => number } {
+  store: LocalStore,
+  broken: ReadonlyArray<'get' | 'set' | 'delete' | 'deleteSpaces'>,
+): { store: LocalStore; failures: () => number } {
   let failures = 0;
-  const fail = (method: string) => {
-    failures++;
-    return new Error(`store ${method} is down`);
-  };
-  const wrapped: Record<string, unknown> = {
+  const guard =
+    <A extends unknown[], R>(method: 'get' | 'set' | 'delete' | 'deleteSpaces', call: (...args: A) => R) =>
+    (...args: A): R => {
+      if (broken.includes(method)) {
+        failures++;
+        throw new Error(`store ${method} is down`);
+      }
+      return call(...args);
+    };
+  const wrapped: LocalStore = {
     name: 'broken',
-    get version() {
-      return store.version;
-    },
+    get: guard('get', (space: string, key: unknown) => store.get(space, key)),
+    set: guard('set', (entry: Parameters<LocalStore['set']>[0], ttlMs: number) => store.set(entry, ttlMs)),
+    delete: guard('delete', (space: string, key: unknown) => store.delete(space, key)),
+    deleteSpaces: guard('deleteSpaces', (prefix: string) => store.deleteSpaces(prefix)),
+    stats: () => store.stats(),
     close: () => store.close(),
   };
-  for (const method of ['getMany', 'setMany', 'deleteMany', 'increment', 'getCounters'] as const) {
-    wrapped[method] = broken.includes(method)
-      ? async () => {
-          throw fail(method);
-        }
-      : (...args: never[]) => (store[method] as (...a: never[]) => unknown)(...args);
-  }
-  if (!remote) {
-    for (const method of ['peek', 'peekCounter'] as const) {
-      wrapped[method] = broken.includes(method)
-        ? () => {
-            throw fail(method);
-          }
-        : (key: string) => store[method]!(key);
-    }
-  } else {
-    delete wrapped.version;
-  }
-  return { store: wrapped as unknown as CacheStore, failures: () => failures };
+  return { store: wrapped, failures: () => failures };
 }
 
 const users = (ids: readonly number[]) => Promise.resolve(ids.map((id) => ({ id, slug: `u${id}` })));
@@ -61,7 +46,7 @@ afterEach(() => {
 describe('a throwing onError', () => {
   it('never fails a load of defineLoaders; it falls back to console.warn once', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const { store } = breakStore(createMemoryStore(), ['getMany', 'setMany', 'getCounters'], true);
+    const { store } = breakStore(createMemoryStore(), ['get', 'set']);
     let told = 0;
     const createLoaders = defineLoaders(
       {
@@ -106,7 +91,7 @@ describe('a throwing onError', () => {
 
   it('never fails a call of cached, nor escapes as a rejection when onError is async', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const { store } = breakStore(createMemoryStore(), ['getMany', 'setMany', 'peek'], false);
+    const { store } = breakStore(createMemoryStore(), ['get', 'set']);
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
@@ -215,7 +200,7 @@ describe('a store failing on every call', () => {
   it('reports at most 5 failures per loader per second of its clock; stats().errors counts every failure', async () => {
     let time = 1_000_000;
     const now = () => time;
-    const { store, failures } = breakStore(createMemoryStore({ now }), ['peek']);
+    const { store, failures } = breakStore(createMemoryStore({ now }), ['get']);
     const errors: Error[] = [];
     const createLoaders = defineLoaders(
       { users: { batch: users, shared: { scope: 'global', ttl: 60_000 } } },
@@ -227,14 +212,14 @@ describe('a store failing on every call', () => {
     expect(failures()).toBeGreaterThanOrEqual(1000);
     expect(createLoaders.stats().loaders.users.errors).toBe(failures());
     expect(errors).toHaveLength(5);
-    expect(errors.every((error) => error.message === 'store peek is down')).toBe(true);
+    expect(errors.every((error) => error.message === 'store get is down')).toBe(true);
 
     time += 999; // still the same window
     await createLoaders({}).users.load(5000);
     expect(errors).toHaveLength(5);
     time += 1; // a new window: its first failures are reported again
     await createLoaders({}).users.load(5001);
-    expect(errors).toHaveLength(7); // the load's two peeks (the sync hit path, then its batch)
+    expect(errors).toHaveLength(7); // the load's two reads (the sync hit path, then its batch)
     expect(createLoaders.stats().loaders.users.errors).toBe(failures());
   });
 });

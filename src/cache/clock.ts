@@ -2,7 +2,7 @@
 export type SetTimer = (fn: () => void, ms: number) => unknown;
 
 /** Unrefs a timer handle where the runtime has `unref` (Node, Deno, Bun); browsers return numbers. */
-function unref(timer: unknown): void {
+export function unref(timer: unknown): void {
   if (typeof timer === 'object' && timer !== null) {
     const handle = timer as { unref?: unknown };
     if (typeof handle.unref === 'function') (handle as { unref(): void }).unref();

@@ -153,15 +153,16 @@ export interface KeySpace {
 }
 
 /**
- * Everything of a store key but the key value: `prefix|loader|version|scope|generation|`, every part
- * length-prefixed. Built once per batch; a store key is this plus the encoded key, which comes last
- * and so needs no prefix.
+ * Everything of a shared key but the key value: `prefix loader version scope`, every part
+ * length-prefixed, so no base is a prefix of another. The namespace (namespace.ts) adds one letter for
+ * each use: `s`/`o` the local spaces of scalar and object keys, `k` remote entries, `g` the remote
+ * scope generation.
  */
-export function keyBase(space: KeySpace, scope: string, generation: number): string {
-  return `${lengthPrefixed(space.prefix)}${lengthPrefixed(space.loader)}${lengthPrefixed(space.version)}${lengthPrefixed(scope)}${generation}|`;
+export function keyBase(space: KeySpace, scope: string): string {
+  return `${lengthPrefixed(space.prefix)}${lengthPrefixed(space.loader)}${lengthPrefixed(space.version)}${lengthPrefixed(scope)}`;
 }
 
-/** The store key of one entry: `keyBase(...)` followed by the encoded key. */
-export function sharedKey(space: KeySpace, scope: string, generation: number, encodedKey: string): string {
-  return keyBase(space, scope, generation) + encodedKey;
+/** The remote key of one entry: `keyBase(...)`, `k`, then the encoded key (last, so it needs no prefix). */
+export function sharedKey(space: KeySpace, scope: string, encodedKey: string): string {
+  return `${keyBase(space, scope)}k${encodedKey}`;
 }

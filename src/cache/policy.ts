@@ -3,7 +3,8 @@
  * negativeTtl, graceMs) and under which version. Validated once, when loaders are defined.
  */
 import { describe } from '../errors.js';
-import type { CacheStore } from './store.js';
+import { type ResilienceOptions, resolveResilience } from './remote/resilient.js';
+import type { LocalStore, RemoteStore } from './store.js';
 
 export interface SharedPolicy<K, V, Ctx> {
   /**
@@ -29,6 +30,15 @@ export interface SharedPolicy<K, V, Ctx> {
   graceMs?: number;
   /** Part of every key: bump it when the value shape changes, so old entries are never read. Default: `1`. */
   version?: string | number;
+  /**
+   * The context a background (grace) refresh runs the batch function with. Such a refresh starts in the
+   * request that found the stale entry but runs after it may have ended (its transaction closed, its
+   * signal aborted), so give it what outlives requests: e.g. `(ctx) => ({ tenantId: ctx.tenantId, db: pool })`.
+   * Called synchronously while that request is alive; if it throws, the refresh is skipped (reported
+   * once) and the stale value keeps being served. The refresh's `signal` never aborts. Default: the
+   * request's context itself.
+   */
+  refreshContext?: (context: Ctx) => Ctx;
 }
 
 export interface ResolvedPolicy<K, V, Ctx> {
@@ -42,6 +52,8 @@ export interface ResolvedPolicy<K, V, Ctx> {
   readonly negativeTtl: number;
   readonly graceMs: number;
   readonly version: string;
+  /** The context of a background refresh, or the TypeError saying why there is none. Total. */
+  readonly refreshContextOf: (context: Ctx) => Ctx | TypeError;
 }
 
 function fail(loader: string, message: string): never {
@@ -67,6 +79,7 @@ export const POLICY_OPTIONS: readonly string[] = [
   'negativeTtl',
   'graceMs',
   'version',
+  'refreshContext',
 ];
 
 /** Validates a spec's `shared` policy; every message names the loader and the option. */
@@ -152,9 +165,29 @@ export function resolvePolicy<K, V, Ctx>(
       `shared.version must be a non-empty string or a finite number, but got: ${describe(version)}.`,
     );
   }
+  const refreshContext = raw.refreshContext;
+  if (refreshContext !== undefined && typeof refreshContext !== 'function')
+    fail(
+      loader,
+      `shared.refreshContext must be a function of the context, but got: ${describe(refreshContext)}.`,
+    );
+  const refreshContextOf =
+    refreshContext === undefined
+      ? (context: Ctx) => context
+      : (context: Ctx): Ctx | TypeError => {
+          try {
+            return (refreshContext as (context: Ctx) => Ctx)(context);
+          } catch (error) {
+            return new TypeError(
+              `Loader ${JSON.stringify(loader)}: shared.refreshContext(context) threw: ${describe(error)}. The background refresh is skipped; the stale value is served until grace ends.`,
+              { cause: error },
+            );
+          }
+        };
   return {
     scopeOf,
     ttlOf,
+    refreshContextOf,
     jitter,
     negativeTtl: msOption(loader, raw, 'negativeTtl', 0),
     graceMs: msOption(loader, raw, 'graceMs', 0),
@@ -164,7 +197,9 @@ export function resolvePolicy<K, V, Ctx>(
 
 /** The options `defineLoaders` and `cached` both take about where and how entries are kept. */
 export interface StoreOptions {
-  store?: CacheStore;
+  store?: LocalStore;
+  remote?: RemoteStore;
+  remoteOptions?: ResilienceOptions;
   prefix?: string;
   now?: () => number;
   onError?: (error: Error) => void;
@@ -172,24 +207,36 @@ export interface StoreOptions {
 
 /** `StoreOptions` checked, with their defaults (no store: the caller makes its own). */
 export interface ResolvedStoreOptions {
-  readonly store: CacheStore | undefined;
+  readonly store: LocalStore | undefined;
+  readonly remote: RemoteStore | undefined;
+  readonly remoteOptions: Required<ResilienceOptions>;
   readonly prefix: string;
   readonly now: () => number;
   readonly onError: (error: Error) => void;
 }
 
-/** The required members of a `CacheStore` (see store.ts), then the optional ones. */
-const STORE_METHODS = ['getMany', 'setMany', 'deleteMany', 'increment', 'getCounters', 'close'] as const;
-const OPTIONAL_STORE_METHODS = ['peek', 'peekCounter', 'stats'] as const;
+const LOCAL_STORE_MEMBERS = ['get', 'set', 'delete', 'deleteSpaces', 'stats', 'close'] as const;
+const REMOTE_STORE_MEMBERS = ['getMany', 'setMany', 'deleteMany', 'close'] as const;
 
 /**
- * Checks store, prefix, now and onError once, up front; `subject` starts each message
+ * Checks store, remote, prefix, now and onError once, up front; `subject` starts each message
  * (`defineLoaders`, `cached "rates"`). A store missing members fails here, naming them, not later as
- * `getCounters is not a function`.
+ * `get is not a function`.
  */
 export function resolveStoreOptions(subject: string, options: StoreOptions): ResolvedStoreOptions {
-  const { store, prefix = 'loaderkit', now = Date.now, onError } = options;
-  if (store !== undefined) checkStore(subject, store);
+  const { store, remote, remoteOptions = {}, prefix = 'loaderkit', now = Date.now, onError } = options;
+  if (store !== undefined) checkMembers(subject, 'store', 'a LocalStore', store, LOCAL_STORE_MEMBERS);
+  if (remote !== undefined) checkMembers(subject, 'remote', 'a RemoteStore', remote, REMOTE_STORE_MEMBERS);
+  if (typeof remoteOptions !== 'object' || remoteOptions === null)
+    throw new TypeError(
+      `${subject}: option remoteOptions must be an object, but got: ${describe(remoteOptions)}.`,
+    );
+  let resilience: Required<ResilienceOptions>;
+  try {
+    resilience = resolveResilience(remoteOptions);
+  } catch (error) {
+    throw new TypeError(`${subject}: ${(error as Error).message}`);
+  }
   if (typeof prefix !== 'string')
     throw new TypeError(`${subject}: option prefix must be a string, but got: ${describe(prefix)}.`);
   if (typeof now !== 'function') {
@@ -204,30 +251,28 @@ export function resolveStoreOptions(subject: string, options: StoreOptions): Res
   }
   return {
     store,
+    remote,
+    remoteOptions: resilience,
     prefix,
     now,
     onError: onError ?? ((error: Error) => console.warn(`loaderkit: ${error.message}`)),
   };
 }
 
-function checkStore(subject: string, store: unknown): void {
+function checkMembers(
+  subject: string,
+  option: string,
+  kind: string,
+  store: unknown,
+  methods: readonly string[],
+): void {
   const members = (typeof store === 'object' || typeof store === 'function') && store !== null ? store : {};
   const raw = members as Record<string, unknown>;
   const missing: string[] = [];
   if (typeof raw.name !== 'string') missing.push('name');
-  for (const method of STORE_METHODS) if (typeof raw[method] !== 'function') missing.push(method);
-  // Optional members that are there but are not what they must be: named apart from missing ones.
-  const wrong: string[] = [];
-  for (const method of OPTIONAL_STORE_METHODS)
-    if (raw[method] !== undefined && typeof raw[method] !== 'function')
-      wrong.push(`${method} (not a function)`);
-  if (raw.version !== undefined && typeof raw.version !== 'number') wrong.push('version (not a number)');
-  if (missing.length === 0 && wrong.length === 0) return;
-  const problems = [
-    ...(missing.length > 0 ? [`is missing ${missing.join(', ')}`] : []),
-    ...(wrong.length > 0 ? [`has a wrong ${wrong.join(', ')}`] : []),
-  ].join(' and ');
+  for (const method of methods) if (typeof raw[method] !== 'function') missing.push(method);
+  if (missing.length === 0) return;
   throw new TypeError(
-    `${subject}: option store ${problems} (a CacheStore has a string name and the methods ${STORE_METHODS.slice(0, -1).join(', ')} and ${STORE_METHODS.at(-1)}; ${OPTIONAL_STORE_METHODS.join(', ')} and a numeric version are optional), but got: ${describe(store)}.`,
+    `${subject}: option ${option} is missing ${missing.join(', ')} (${kind} has a string name and the methods ${methods.slice(0, -1).join(', ')} and ${methods.at(-1)}), but got: ${describe(store)}.`,
   );
 }

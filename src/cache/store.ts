@@ -1,62 +1,81 @@
 /**
- * The contract every shared cache store implements: batched and async, so a remote store (Redis)
- * plugs in without touching loader code. One conformance suite (test/cache/store-conformance.ts)
- * runs against every store.
+ * The two store roles of the shared tier (see README "Stores"):
+ *
+ * - a **local store**: the in-process tier, synchronous, holding live entries (the shared value itself,
+ *   frozen, or kept to be cloned per read). A hit is a lookup, with no await and no flight.
+ * - a **remote store**: an asynchronous key-value service (Redis in `loaderkit/redis`) holding encoded
+ *   strings. One batched read and one batched write per batch; every call gets a signal that aborts at
+ *   its deadline. The shared tier never calls one directly: a resilient facade (remote/resilient.ts)
+ *   owns deadlines, error counting and the circuit breaker, and the codec (remote/codec.ts) sits between
+ *   entries and strings, so a corrupt or foreign value is a miss.
+ *
+ * Conformance suites for both roles are exported from `loaderkit/testing`.
  */
 import type { Sharing } from './immutable.js';
 
-/** One cached value with its lifetimes (epoch milliseconds). */
-export interface CacheEntry<V = unknown> {
-  readonly value: V;
+/** One entry of a local store: a shared value with its lifetimes (epoch milliseconds). */
+export interface LocalEntry {
+  /** The namespace (loader, version, scope) the entry was written for. */
+  readonly space: string;
+  /** The key it was written for (a scalar cache key, or the encoding of an object key). */
+  readonly key: unknown;
+  readonly value: unknown;
   /** How a request receives the value: as is (frozen plain data) or as a structured clone. */
   readonly sharing: Exclude<Sharing, 'unshareable'>;
   /** Until then the entry is fresh. */
   readonly freshUntil: number;
   /** Until then a stale entry may still be served while it is refreshed (grace); >= freshUntil. */
   readonly staleUntil: number;
-  /**
-   * In-process stores only: a frozen, already-resolved promise of a frozen value, which every hit
-   * returns instead of making its own. Remote stores neither keep nor return it.
-   */
-  readonly resolved?: Promise<unknown>;
+  /** An estimate of the bytes the entry holds (key and value), for byte bounds. */
+  readonly bytes: number;
+  /** A frozen, already-resolved promise of a frozen value, which every hit returns. */
+  readonly resolved: Promise<unknown> | undefined;
 }
 
-/** An entry to write, with the time the store should keep it. */
-export interface CacheWrite {
+/**
+ * The in-process tier. Synchronous and total: a method that throws is counted as a store failure and
+ * reads as a miss. Entries are addressed by space and key; a store must bound what it keeps (entries,
+ * bytes) and must never return an entry it evicted, deleted or let expire.
+ */
+export interface LocalStore {
+  /** For statistics and errors, e.g. `'memory'`. */
+  readonly name: string;
+  /** The entry at (space, key), or undefined where absent, expired, evicted or deleted. */
+  get(space: string, key: unknown): LocalEntry | undefined;
+  /** Keeps an entry for `ttlMs` (> 0) milliseconds, replacing what was at its space and key. */
+  set(entry: LocalEntry, ttlMs: number): void;
+  delete(space: string, key: unknown): void;
+  /** Drops every entry whose space starts with `prefix` (a whole scope); returns how many. */
+  deleteSpaces(prefix: string): number;
+  stats(): StoreStats;
+  /** Drops everything. Idempotent. */
+  close(): void;
+}
+
+/** One value to write to a remote store. */
+export interface RemoteWrite {
   readonly key: string;
-  readonly entry: CacheEntry;
-  /** Milliseconds the store keeps the entry (its grace end); > 0. */
+  readonly value: string;
+  /** Milliseconds the store keeps the value: a whole number >= 1. */
   readonly ttlMs: number;
 }
 
-export interface CacheStore {
-  /** For statistics and errors, e.g. `'memory'`. */
+/**
+ * A remote store: strings under string keys, each kept for a time. Every call takes a signal that aborts
+ * when loaderkit stops waiting (its deadline); a store should give up its work then, but loaderkit never
+ * waits past it either way. Answers are checked: a read that is not an array of the keys' length, of
+ * strings or null, is a failure of the whole call.
+ */
+export interface RemoteStore {
+  /** For statistics and errors, e.g. `'redis'`. */
   readonly name: string;
-  /** Entries for `keys`, aligned with them; `undefined` where absent or expired. */
-  getMany(keys: readonly string[]): Promise<Array<CacheEntry | undefined>>;
-  setMany(writes: readonly CacheWrite[]): Promise<void>;
-  deleteMany(keys: readonly string[]): Promise<void>;
-  /** Adds one to a counter and returns the new value (scope generations). Counters never expire. */
-  increment(key: string): Promise<number>;
-  /** Reads counters, aligned with `keys`; 0 where absent. */
-  getCounters(keys: readonly string[]): Promise<number[]>;
+  /** The values at `keys`, aligned with them; null where absent. One round trip. */
+  getMany(keys: readonly string[], signal: AbortSignal): Promise<ReadonlyArray<string | null>>;
+  /** Writes values with their lifetimes. One round trip. */
+  setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<void>;
+  deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void>;
   /** Releases what the store owns (connections, timers). Idempotent. */
   close(): Promise<void>;
-  /**
-   * In-process stores only: the entry for a key, synchronously. Lets fresh hits skip the async path
-   * (and the single-flight bookkeeping) entirely.
-   */
-  peek?(key: string): CacheEntry | undefined;
-  /** In-process stores only: a counter's value, synchronously. */
-  peekCounter?(key: string): number;
-  /**
-   * In-process stores only: grows whenever an entry is replaced or deleted, or a counter changes (not
-   * when an entry is added or evicted). A reader that mirrors entries or counters re-reads them when
-   * this moves.
-   */
-  readonly version?: number;
-  /** Size and eviction figures, where the store knows them. */
-  stats?(): StoreStats;
 }
 
 export interface StoreStats {

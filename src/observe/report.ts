@@ -36,3 +36,29 @@ export function isolateOnError(onError: (error: Error) => void): (error: Error) 
 export function toError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(String(thrown), { cause: thrown });
 }
+
+/** Per subject, at most this many failures go to onError per window (all are counted)… */
+const REPORTS_PER_WINDOW = 5;
+/** …of this many ms. */
+const REPORT_WINDOW_MS = 1000;
+
+/**
+ * A reporter of repeated failures (a store failing on every call) at a bounded rate: at most
+ * REPORTS_PER_WINDOW reports per REPORT_WINDOW_MS of the clock `now`, in a window that opens at the first
+ * failure after the last one closed; the rest are dropped (the caller counts them). Costs nothing
+ * while nothing fails.
+ */
+export function rateLimited(report: (error: Error) => void, now: () => number): (thrown: unknown) => void {
+  let windowEnd = Number.NEGATIVE_INFINITY;
+  let reports = 0;
+  return (thrown) => {
+    const time = now();
+    if (!(time < windowEnd)) {
+      windowEnd = time + REPORT_WINDOW_MS;
+      reports = 0;
+    }
+    if (reports >= REPORTS_PER_WINDOW) return;
+    reports++;
+    report(toError(thrown));
+  };
+}

@@ -3,7 +3,14 @@
  * (keys and the scope of the context they were made for) and, in manual mode, held until the test
  * settles them; a clock the test moves; and a store the test can watch or break.
  */
-import { type CacheStore, createMemoryStore, defineLoaders, type SharedPolicy } from '../../src/index.js';
+import {
+  createMemoryStore,
+  defineLoaders,
+  type LocalStore,
+  type RemoteStore,
+  type ResilienceOptions,
+  type SharedPolicy,
+} from '../../src/index.js';
 
 export interface Ctx {
   tenant: string;
@@ -39,7 +46,10 @@ export interface HarnessOptions {
   mapResult?: boolean;
   onMissing?: 'null' | 'error';
   maxBatchSize?: number;
-  store?: CacheStore;
+  store?: LocalStore;
+  /** A remote tier (e.g. a chaos-wrapped test remote store). */
+  remote?: RemoteStore;
+  remoteOptions?: ResilienceOptions;
   /** Start of the clock (epoch ms). */
   start?: number;
 }
@@ -104,7 +114,13 @@ export function harness(options: HarnessOptions = {}) {
         >,
       },
     },
-    { store, now, onError: (error) => errors.push(error) },
+    {
+      store,
+      now,
+      onError: (error) => errors.push(error),
+      ...(options.remote === undefined ? {} : { remote: options.remote }),
+      ...(options.remoteOptions === undefined ? {} : { remoteOptions: options.remoteOptions }),
+    },
   );
 
   return {
@@ -154,80 +170,53 @@ export async function stateAfterFlush<T>(promise: Promise<T>): Promise<State<T>>
   return box.state;
 }
 
-type StoreMethod =
-  | 'getMany'
-  | 'setMany'
-  | 'deleteMany'
-  | 'increment'
-  | 'getCounters'
-  | 'peek'
-  | 'peekCounter';
+type StoreMethod = 'get' | 'set' | 'delete' | 'deleteSpaces';
 
 /**
- * A store over a memory store that records calls and can be made to fail: `fail.set(method, 'reject')`
- * rejects that method's promise, `'throw'` throws synchronously. `inProcess: false` hides the
- * synchronous `peek` methods (as a remote store would).
+ * A local store over a memory store that records calls and can be made to fail: `fail.add(method)`
+ * makes that method throw.
  */
-export function watchedStore(inner: CacheStore, options: { inProcess?: boolean } = {}) {
-  const fail = new Map<StoreMethod, 'reject' | 'throw'>();
-  const counts: Record<StoreMethod, number> = {
-    getMany: 0,
-    setMany: 0,
-    deleteMany: 0,
-    increment: 0,
-    getCounters: 0,
-    peek: 0,
-    peekCounter: 0,
+export function watchedStore(inner: LocalStore) {
+  const fail = new Set<StoreMethod>();
+  const counts: Record<StoreMethod, number> = { get: 0, set: 0, delete: 0, deleteSpaces: 0 };
+  const writes: Array<{
+    space: string;
+    key: unknown;
+    ttlMs: number;
+    freshUntil: number;
+    staleUntil: number;
+  }> = [];
+  const check = (method: StoreMethod) => {
+    counts[method]++;
+    if (fail.has(method)) throw new Error(`store down (${method})`);
   };
-  const failure = (method: StoreMethod) => new Error(`store down (${method})`);
-  const wrapAsync =
-    <A extends unknown[], R>(method: StoreMethod, call: (...args: A) => Promise<R>) =>
-    (...args: A): Promise<R> => {
-      counts[method]++;
-      const mode = fail.get(method);
-      if (mode === 'throw') throw failure(method);
-      if (mode === 'reject') return Promise.reject(failure(method));
-      return call(...args);
-    };
-  const wrapSync =
-    <A extends unknown[], R>(method: StoreMethod, call: (...args: A) => R) =>
-    (...args: A): R => {
-      counts[method]++;
-      if (fail.has(method)) throw failure(method);
-      return call(...args);
-    };
-  const store: CacheStore = {
+  const store: LocalStore = {
     name: 'watched',
-    getMany: wrapAsync('getMany', (keys) => inner.getMany(keys)),
-    setMany: wrapAsync('setMany', (writes) => inner.setMany(writes)),
-    deleteMany: wrapAsync('deleteMany', (keys) => inner.deleteMany(keys)),
-    increment: wrapAsync('increment', (key) => inner.increment(key)),
-    getCounters: wrapAsync('getCounters', (keys) => inner.getCounters(keys)),
-    close: () => inner.close(),
-    stats: () => inner.stats?.() ?? { evictions: 0 },
-  };
-  if (options.inProcess !== false && inner.peek !== undefined && inner.peekCounter !== undefined) {
-    const peek = inner.peek.bind(inner);
-    const peekCounter = inner.peekCounter.bind(inner);
-    store.peek = wrapSync('peek', (key: string) => peek(key));
-    store.peekCounter = wrapSync('peekCounter', (key: string) => peekCounter(key));
-  }
-  return { store, fail, counts, writes: recordWrites(store) };
-}
-
-/** Records every write's ttlMs and entry (wraps setMany in place). */
-function recordWrites(store: CacheStore) {
-  const writes: Array<{ key: string; ttlMs: number; freshUntil: number; staleUntil: number }> = [];
-  const setMany = store.setMany;
-  store.setMany = (list) => {
-    for (const w of list)
+    get(space, key) {
+      check('get');
+      return inner.get(space, key);
+    },
+    set(entry, ttlMs) {
+      check('set');
       writes.push({
-        key: w.key,
-        ttlMs: w.ttlMs,
-        freshUntil: w.entry.freshUntil,
-        staleUntil: w.entry.staleUntil,
+        space: entry.space,
+        key: entry.key,
+        ttlMs,
+        freshUntil: entry.freshUntil,
+        staleUntil: entry.staleUntil,
       });
-    return setMany(list);
+      inner.set(entry, ttlMs);
+    },
+    delete(space, key) {
+      check('delete');
+      inner.delete(space, key);
+    },
+    deleteSpaces(prefix) {
+      check('deleteSpaces');
+      return inner.deleteSpaces(prefix);
+    },
+    stats: () => inner.stats(),
+    close: () => inner.close(),
   };
-  return writes;
+  return { store, fail, counts, writes };
 }

@@ -24,6 +24,18 @@ describe('entry exports', () => {
     expect(keys(await import('../../src/observe/opentelemetry.js'))).toEqual(['createLoaderTracing']);
   });
 
+  it("'loaderkit/testing'", async () => {
+    expect(keys(await import('../../src/testing/index.js'))).toEqual([
+      'CHAOS_ANSWERS',
+      'ChaosError',
+      'ConformanceError',
+      'chaosRemoteStore',
+      'createTestRemoteStore',
+      'localStoreConformance',
+      'remoteStoreConformance',
+    ]);
+  });
+
   it('package.json exports exactly these entries, each built by tsup', async () => {
     const { default: pkg } = await import('../../package.json', { with: { type: 'json' } });
     const { default: config } = await import('../../tsup.config.js');
@@ -32,6 +44,7 @@ describe('entry exports', () => {
       './prometheus',
       './opentelemetry',
       './yoga',
+      './testing',
       './package.json',
     ]);
     const entry = (config as { entry: Record<string, string> }).entry;
@@ -40,8 +53,9 @@ describe('entry exports', () => {
       prometheus: 'src/observe/prometheus.ts',
       opentelemetry: 'src/observe/opentelemetry.ts',
       yoga: 'src/yoga/use-loaders.ts',
+      testing: 'src/testing/index.ts',
     });
-    for (const name of ['prometheus', 'opentelemetry', 'yoga'])
+    for (const name of ['prometheus', 'opentelemetry', 'yoga', 'testing'])
       expect(pkg.exports[`./${name}` as keyof typeof pkg.exports]).toEqual({
         import: { types: `./dist/${name}.d.ts`, default: `./dist/${name}.js` },
         require: { types: `./dist/${name}.d.cts`, default: `./dist/${name}.cjs` },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalEntry, LocalStore, RemoteStore, StoreStats } from '../../src/cache/store.js';
+import { createMemoryStore } from '../../src/cache/stores/memory.js';
 import {
   type ConformanceCase,
   ConformanceError,
@@ -470,4 +471,11 @@ describe('createTestRemoteStore', () => {
     expect(store.size()).toBe(0);
     await expect(store.getMany(['a'], live())).rejects.toThrow('getMany after close()');
   });
+});
+
+describe('the memory store meets the local store conformance suite', () => {
+  for (const c of localStoreConformance(({ now, maxEntries, maxBytes }) =>
+    createMemoryStore({ now, maxEntries, ...(maxBytes === undefined ? {} : { maxBytes }) }),
+  ))
+    it(c.name, c.run);
 });

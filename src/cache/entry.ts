@@ -1,0 +1,209 @@
+/**
+ * Entries: what a loaded value becomes in the shared tier and what a hit hands back. One place for
+ * lifetimes (ttl, jitter, grace, negative entries), sharing (frozen, cloned, or served unshared) and
+ * the not-found rule of hits. Total: nothing here throws into a load; a ttl function or value that
+ * cannot be kept is reported once per loader and the value is served uncached.
+ */
+import { NotFoundError } from '../errors.js';
+import { fromShared, toShared } from './immutable.js';
+import type { ResolvedPolicy } from './policy.js';
+import type { LocalEntry } from './store.js';
+
+const PER_OBJECT = 16;
+const PER_PROPERTY = 8;
+/** Objects an estimate visits at most; past it the rest is charged as one object each. */
+const MAX_ESTIMATED_OBJECTS = 100_000;
+
+/**
+ * An estimate of the bytes a value holds; good enough to bound memory, cheap enough per write, and
+ * linear: an object reachable along several paths (a DAG) is counted once.
+ */
+export function estimateBytes(value: unknown): number {
+  const seen = new Set<object>();
+  const walk = (item: unknown): number => {
+    switch (typeof item) {
+      case 'string':
+        return 2 * item.length + PER_PROPERTY;
+      case 'bigint':
+        return 16;
+      case 'object': {
+        if (item === null) return PER_PROPERTY;
+        if (seen.has(item) || seen.size >= MAX_ESTIMATED_OBJECTS) return PER_OBJECT;
+        seen.add(item);
+        if (item instanceof Date) return 24;
+        if (ArrayBuffer.isView(item)) return item.byteLength + PER_OBJECT;
+        if (item instanceof ArrayBuffer) return item.byteLength + PER_OBJECT;
+        let total = PER_OBJECT;
+        if (item instanceof Map) {
+          for (const [k, v] of item) total += walk(k) + walk(v);
+        } else if (item instanceof Set) {
+          for (const v of item) total += walk(v);
+        } else if (Array.isArray(item)) {
+          for (let i = 0; i < item.length; i++) total += walk(item[i]);
+        } else {
+          for (const k of Object.keys(item))
+            total += 2 * k.length + walk((item as Record<string, unknown>)[k]);
+        }
+        return total;
+      }
+      default:
+        return PER_PROPERTY;
+    }
+  };
+  return walk(value);
+}
+
+/** The bytes a key takes in an entry: its encoding's characters, or a number's slot. */
+function keyBytes(key: unknown): number {
+  return typeof key === 'string' ? 2 * key.length + PER_PROPERTY : PER_PROPERTY;
+}
+
+/** A loaded value as the shared tier keeps it, or why it is not kept (then it is served as it is). */
+export type Kept = { readonly entry: LocalEntry; readonly keepMs: number } | null;
+
+export class EntryRules<K, V> {
+  private warnedUnshareable = false;
+  private warnedBadTtl = false;
+
+  constructor(
+    private readonly loader: string,
+    private readonly policy: ResolvedPolicy<K, V, unknown>,
+    /** Not-found keys reject with NotFoundError instead of resolving to null. */
+    readonly missingAsError: boolean,
+    /** Isolated: never throws. */
+    private readonly report: (error: Error) => void,
+  ) {}
+
+  /**
+   * The entry to keep for a value the source loaded (`null`: a not-found), or null when it is not kept:
+   * a TTL of 0, a value that cannot be shared, or a ttl function without a usable lifetime.
+   */
+  forLoaded(space: string, localKey: unknown, key: K, value: V | null, now: number): Kept {
+    const policy = this.policy;
+    if (value === null) {
+      const ttl = policy.negativeTtl;
+      if (!(ttl > 0)) return null;
+      return { entry: negativeEntry(space, localKey, now + ttl, now + ttl), keepMs: ttl };
+    }
+    const shared = this.share(value);
+    if (shared === null) return null;
+    const lifetime = policy.ttlOf(shared.value, key);
+    if (typeof lifetime !== 'number') {
+      this.warnOnce('ttl', lifetime);
+      return null;
+    }
+    let ttl = lifetime;
+    // Jitter only ever shortens: whole milliseconds rounded down, at least 1 ms, never past the TTL
+    // itself (a TTL under 1 ms, or of 10.6 ms drawn without jitter, is kept as it is, not rounded up).
+    if (ttl > 0 && policy.jitter > 0)
+      ttl = Math.min(ttl, Math.max(1, Math.floor(ttl * (1 - policy.jitter * Math.random()))));
+    if (!(ttl > 0)) return null;
+    const freshUntil = now + ttl;
+    return {
+      entry: this.entryOf(space, localKey, shared, freshUntil, freshUntil + policy.graceMs),
+      keepMs: ttl + policy.graceMs,
+    };
+  }
+
+  /**
+   * The entry for a value read from a remote store (decoded, so of plain parts), with the lifetimes it
+   * was written with: never a fresh full TTL. Null if it cannot be shared or has no time left.
+   */
+  forRemote(
+    space: string,
+    localKey: unknown,
+    value: unknown,
+    freshUntil: number,
+    staleUntil: number,
+    now: number,
+  ): Kept {
+    if (!(staleUntil > now)) return null;
+    if (value === null)
+      return { entry: negativeEntry(space, localKey, freshUntil, staleUntil), keepMs: staleUntil - now };
+    const shared = this.share(value as V);
+    if (shared === null) return null;
+    return { entry: this.entryOf(space, localKey, shared, freshUntil, staleUntil), keepMs: staleUntil - now };
+  }
+
+  /** A hit's value: the frozen shared object, a fresh clone, or a NotFoundError for a negative entry. */
+  answer(entry: LocalEntry, key: K): V | NotFoundError {
+    if (entry.value === null)
+      return this.missingAsError
+        ? new NotFoundError(key, this.loader, 'a cached not-found result')
+        : (null as V);
+    return entry.sharing === 'frozen'
+      ? (entry.value as V)
+      : fromShared({ value: entry.value as V, sharing: entry.sharing });
+  }
+
+  /** The promise a hit on `entry` returns: the entry's shared one, or one of its own (clones). */
+  promiseOf(entry: LocalEntry, key: K): Promise<V> {
+    return (entry.resolved as Promise<V> | undefined) ?? Promise.resolve(this.answer(entry, key) as V);
+  }
+
+  private entryOf(
+    space: string,
+    localKey: unknown,
+    shared: { value: unknown; sharing: 'frozen' | 'cloned' },
+    freshUntil: number,
+    staleUntil: number,
+  ): LocalEntry {
+    return {
+      space,
+      key: localKey,
+      value: shared.value,
+      sharing: shared.sharing,
+      freshUntil,
+      staleUntil,
+      bytes: keyBytes(localKey) + estimateBytes(shared.value) + 2 * PER_OBJECT,
+      resolved: shared.sharing === 'frozen' ? Object.freeze(Promise.resolve(shared.value)) : undefined,
+    };
+  }
+
+  /** The value made shareable, or null (reported once per loader) when it cannot be. */
+  private share(value: V): { value: V; sharing: 'frozen' | 'cloned' } | null {
+    const shared = sharedOrReason(value);
+    if ('reason' in shared) {
+      this.warnOnce(
+        'unshareable',
+        new TypeError(
+          `Loader ${JSON.stringify(this.loader)}: a value is served to its own request but never shared: ${shared.reason}. Return plain data (objects, arrays, strings, numbers, Dates, Maps, Sets, typed arrays) to cache it. Reported once.`,
+        ),
+      );
+      return null;
+    }
+    return shared;
+  }
+
+  private warnOnce(kind: 'ttl' | 'unshareable', error: Error): void {
+    if (kind === 'ttl') {
+      if (this.warnedBadTtl) return;
+      this.warnedBadTtl = true;
+    } else {
+      if (this.warnedUnshareable) return;
+      this.warnedUnshareable = true;
+    }
+    this.report(error);
+  }
+}
+
+const NULL_PROMISE = Object.freeze(Promise.resolve(null));
+
+function negativeEntry(space: string, key: unknown, freshUntil: number, staleUntil: number): LocalEntry {
+  return {
+    space,
+    key,
+    value: null,
+    sharing: 'frozen',
+    freshUntil,
+    staleUntil,
+    bytes: keyBytes(key) + 2 * PER_OBJECT,
+    resolved: NULL_PROMISE,
+  };
+}
+
+// TEMPORARY adapter until the sharing rules land.
+function sharedOrReason<V>(value: V): { value: V; sharing: 'frozen' | 'cloned' } | { reason: string } {
+  const shared = toShared(value);
+  return shared === null ? { reason: 'a function, symbol, class instance or cycle' } : shared;
+}

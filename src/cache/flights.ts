@@ -1,0 +1,93 @@
+/**
+ * Single-flight: one source load per shared key at a time, which concurrent batches join. Flights are
+ * keyed by remote key (namespace.ts) and registered synchronously, before any await, so batches see each
+ * other whatever the stores do. A flight leaves the register as soon as its source answers: a write-back
+ * never extends it. Poisoning (an invalidation or a newer load) makes a flight finish for its callers
+ * without writing back, and removes it so later loads start their own.
+ */
+import type { Audience } from './audience.js';
+
+export interface Flight<V> {
+  readonly promise: Promise<V>;
+  readonly resolve: (value: V) => void;
+  readonly reject: (error: unknown) => void;
+  /** Invalidated or superseded while in flight: its result must not be written back. */
+  poisoned: boolean;
+  /** The requests waiting on the source call that answers this flight. */
+  readonly audience: Audience | null;
+}
+
+function newFlight<V>(audience: Audience | null): Flight<V> {
+  let resolve!: (value: V) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<V>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A flight nobody joined may reject unobserved; its owner reports the error through its own batch.
+  promise.catch(() => {});
+  return { promise, resolve, reject, poisoned: false, audience };
+}
+
+export class Flights<V> {
+  /** Flights other loads of the same key join. */
+  private readonly joinable = new Map<string, Flight<V>>();
+  /** Grace refreshes: superseded like other flights, but never joined (readers keep the stale value). */
+  private readonly background = new Map<string, Flight<V>>();
+
+  /** The flight of a key in the air, if any: a joinable one, or with `background` a grace refresh. */
+  find(key: string, background = false): Flight<V> | undefined {
+    return (background ? this.background : this.joinable).get(key);
+  }
+
+  isRefreshing(key: string): boolean {
+    return this.background.has(key);
+  }
+
+  /** Opens and registers a flight; one already registered for the key is replaced (not poisoned). */
+  open(key: string, audience: Audience | null, background: boolean): Flight<V> {
+    const flight = newFlight<V>(audience);
+    (background ? this.background : this.joinable).set(key, flight);
+    return flight;
+  }
+
+  /** An unregistered flight: it answers its own callers and never writes back. */
+  static detached<V>(): Flight<V> {
+    const flight = newFlight<V>(null);
+    flight.poisoned = true;
+    return flight;
+  }
+
+  /** Unregisters a flight whose source answered (if it is still the registered one). */
+  land(key: string, flight: Flight<V>): void {
+    if (this.joinable.get(key) === flight) this.joinable.delete(key);
+    else if (this.background.get(key) === flight) this.background.delete(key);
+  }
+
+  /** Poisons the flights of a key: they finish for their callers but never write back. */
+  poison(key: string): void {
+    for (const register of [this.joinable, this.background]) {
+      const flight = register.get(key);
+      if (flight !== undefined) {
+        flight.poisoned = true;
+        register.delete(key);
+      }
+    }
+  }
+
+  /** Poisons every flight whose key starts with `prefix` (a whole scope). */
+  poisonPrefix(prefix: string): void {
+    for (const register of [this.joinable, this.background]) {
+      for (const [key, flight] of register) {
+        if (!key.startsWith(prefix)) continue;
+        flight.poisoned = true;
+        register.delete(key);
+      }
+    }
+  }
+
+  /** Flights in the air (tests and statistics). */
+  get size(): number {
+    return this.joinable.size + this.background.size;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Namespaces: where the entries of one scope of one loader live. A scope's namespace names its two
+ * local spaces (scalar keys are looked up as they are, with no string built per hit; object keys by
+ * their encoding), the prefix of its remote keys, and its remote generation key. Bounded: at most
+ * MAX_NAMESPACES are kept (least recently used go), and nothing is interned per key.
+ */
+import { LRUCache } from 'lru-cache';
+import { encodeKey, type KeySpace, keyBase } from './keys.js';
+
+/** Namespaces kept per loader; a scope not among them is rebuilt (a few string concatenations). */
+const MAX_NAMESPACES = 1000;
+
+export interface Namespace {
+  readonly scope: string;
+  /** The prefix of every space and key of the scope (`deleteSpaces` drops a scope by it). */
+  readonly base: string;
+  /** The local space of scalar keys. */
+  readonly scalarSpace: string;
+  /** The local space of object keys (by their encoding): a string key never meets an object key. */
+  readonly objectSpace: string;
+  /** Every remote entry key of the scope starts with it (flights are keyed by remote keys too). */
+  readonly entryPrefix: string;
+  /** Where a remote store keeps the scope's generation token. */
+  readonly generationKey: string;
+}
+
+/** Where one key lives: its local space and key, and its remote (and flight) key. */
+export interface KeyAddress {
+  readonly space: string;
+  readonly localKey: unknown;
+  readonly remoteKey: string;
+}
+
+export class Namespaces {
+  private readonly known = new LRUCache<string, Namespace>({ max: MAX_NAMESPACES });
+  private last: Namespace | null = null;
+
+  constructor(private readonly space: KeySpace) {}
+
+  /** The namespace of a scope string (see policy.ts scopeOf). */
+  of(scope: string): Namespace {
+    const last = this.last;
+    if (last !== null && last.scope === scope) return last;
+    let namespace = this.known.get(scope);
+    if (namespace === undefined) {
+      const base = keyBase(this.space, scope);
+      namespace = {
+        scope,
+        base,
+        scalarSpace: `${base}s`,
+        objectSpace: `${base}o`,
+        entryPrefix: `${base}k`,
+        generationKey: `${base}g`,
+      };
+      this.known.set(scope, namespace);
+    }
+    this.last = namespace;
+    return namespace;
+  }
+
+  /** The local address of a cache key; throws the key's TypeError for one the encoding refuses. */
+  static local(namespace: Namespace, cacheKey: unknown): { space: string; localKey: unknown } {
+    if (typeof cacheKey === 'object' && cacheKey !== null)
+      return { space: namespace.objectSpace, localKey: encodeKey(cacheKey) };
+    // Refuses functions and symbols like object keys do (a Map would take them).
+    if (typeof cacheKey === 'function' || typeof cacheKey === 'symbol') encodeKey(cacheKey);
+    return { space: namespace.scalarSpace, localKey: cacheKey };
+  }
+
+  /** The full address of a cache key (local and remote); throws for a key the encoding refuses. */
+  static address(namespace: Namespace, cacheKey: unknown): KeyAddress {
+    const { space, localKey } = Namespaces.local(namespace, cacheKey);
+    const encoded = space === namespace.objectSpace ? (localKey as string) : encodeKey(cacheKey);
+    return { space, localKey, remoteKey: namespace.entryPrefix + encoded };
+  }
+}

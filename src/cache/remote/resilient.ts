@@ -1,0 +1,241 @@
+/**
+ * The resilient facade over a remote store (in the manner of bentocache's remote cache): every call has
+ * a deadline, failures are counted and reported at a bounded rate, answers are checked, write-backs are
+ * bounded, and a circuit breaker stops calling a store that keeps failing until a probe succeeds. The
+ * shared tier only ever talks to a remote store through here, and nothing here throws or hangs: a call
+ * that fails, times out or is skipped answers `null` / `false` and the load goes on without the store.
+ */
+import { describe } from '../../errors.js';
+import { unref } from '../clock.js';
+import type { RemoteStore, RemoteWrite } from '../store.js';
+
+export interface ResilienceOptions {
+  /** Milliseconds loaderkit waits for one remote call (read, write or delete). Default: `50`. */
+  timeoutMs?: number;
+  /** Consecutive failures that open the circuit breaker. Default: `5`. */
+  breakerThreshold?: number;
+  /** Milliseconds the breaker stays open before one probe call is let through. Default: `1000`. */
+  breakerCooldownMs?: number;
+  /** Write-backs in the air at most; more are dropped (counted). Default: `64`. */
+  maxPendingWrites?: number;
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** The facade's figures (in `createLoaders.stats().remote`). */
+export interface RemoteStats {
+  readonly name: string;
+  readonly breaker: BreakerState;
+  /** Calls made (not skipped). */
+  readonly calls: number;
+  /** Calls that threw, rejected, answered garbage or timed out. */
+  readonly failures: number;
+  readonly timeouts: number;
+  /** Calls not made because the breaker was open. */
+  readonly skipped: number;
+  /** Values that were no entry of ours (corrupt, foreign, another key's): read as misses. */
+  readonly garbage: number;
+  /** Write-backs dropped because maxPendingWrites were in the air. */
+  readonly writesDropped: number;
+  readonly pendingWrites: number;
+}
+
+/** Why a call did not answer: the error reported. */
+export class RemoteTimeoutError extends Error {
+  override readonly name = 'RemoteTimeoutError';
+}
+
+const FAILED = Symbol('failed');
+
+function checkedInteger(value: unknown, name: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || !Number.isInteger(value))
+    throw new TypeError(`remote option ${name} must be an integer >= ${min}, but got: ${describe(value)}.`);
+  return value;
+}
+
+const RESILIENCE_OPTIONS = ['timeoutMs', 'breakerThreshold', 'breakerCooldownMs', 'maxPendingWrites'];
+
+/** Checks `remoteOptions` (every message names the option and echoes the bad value), with defaults. */
+export function resolveResilience(options: ResilienceOptions): Required<ResilienceOptions> {
+  for (const name of Object.keys(options))
+    if (!RESILIENCE_OPTIONS.includes(name))
+      throw new TypeError(
+        `unknown remote option ${JSON.stringify(name)}; valid remote options: ${RESILIENCE_OPTIONS.join(', ')}.`,
+      );
+  return {
+    timeoutMs: checkedInteger(options.timeoutMs, 'timeoutMs', 1, 50),
+    breakerThreshold: checkedInteger(options.breakerThreshold, 'breakerThreshold', 1, 5),
+    breakerCooldownMs: checkedInteger(options.breakerCooldownMs, 'breakerCooldownMs', 0, 1000),
+    maxPendingWrites: checkedInteger(options.maxPendingWrites, 'maxPendingWrites', 0, 64),
+  };
+}
+
+export class ResilientRemote {
+  private readonly timeoutMs: number;
+  private readonly threshold: number;
+  private readonly cooldownMs: number;
+  private readonly maxPendingWrites: number;
+  private consecutiveFailures = 0;
+  private openUntil = 0;
+  private probing = false;
+  private calls = 0;
+  private failures = 0;
+  private timeouts = 0;
+  private skipped = 0;
+  private garbage = 0;
+  private writesDropped = 0;
+  private pendingWrites = 0;
+
+  constructor(
+    readonly store: RemoteStore,
+    options: Required<ResilienceOptions>,
+    /** Told about failures (rate-limited by the caller); never throws. */
+    private readonly report: (error: unknown) => void,
+    private readonly now: () => number,
+  ) {
+    this.timeoutMs = options.timeoutMs;
+    this.threshold = options.breakerThreshold;
+    this.cooldownMs = options.breakerCooldownMs;
+    this.maxPendingWrites = options.maxPendingWrites;
+  }
+
+  /** The values at keys (null where absent or not a string), or null when the read failed. */
+  async read(keys: readonly string[]): Promise<Array<string | null> | null> {
+    const answer = await this.call(
+      'getMany',
+      (signal) => this.store.getMany(keys, signal),
+      (value) =>
+        Array.isArray(value) && value.length === keys.length
+          ? null
+          : `answered getMany of ${keys.length} keys with ${describe(value)}`,
+    );
+    if (answer === FAILED) return null;
+    const values = answer as ReadonlyArray<unknown>;
+    const out = new Array<string | null>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const value = values[i];
+      if (typeof value === 'string') out[i] = value;
+      else {
+        if (value !== null) this.garbage++;
+        out[i] = null;
+      }
+    }
+    return out;
+  }
+
+  /** A write-back behind the loads: not awaited by anyone, bounded in number, never throws. */
+  writeBehind(writes: readonly RemoteWrite[]): void {
+    if (this.pendingWrites >= this.maxPendingWrites) {
+      this.writesDropped += writes.length;
+      return;
+    }
+    this.pendingWrites++;
+    void this.write(writes).finally(() => {
+      this.pendingWrites--;
+    });
+  }
+
+  /** Writes and tells whether the store took them. */
+  async write(writes: readonly RemoteWrite[]): Promise<boolean> {
+    return (await this.call('setMany', (signal) => this.store.setMany(writes, signal))) !== FAILED;
+  }
+
+  /** Deletes and tells whether the store took it. */
+  async remove(keys: readonly string[]): Promise<boolean> {
+    return (await this.call('deleteMany', (signal) => this.store.deleteMany(keys, signal))) !== FAILED;
+  }
+
+  /** A value that was no entry of ours was read (counted). */
+  noteGarbage(): void {
+    this.garbage++;
+  }
+
+  get breaker(): BreakerState {
+    if (this.openUntil === 0) return 'closed';
+    return this.now() < this.openUntil ? 'open' : 'half-open';
+  }
+
+  stats(): RemoteStats {
+    return {
+      name: this.store.name,
+      breaker: this.breaker,
+      calls: this.calls,
+      failures: this.failures,
+      timeouts: this.timeouts,
+      skipped: this.skipped,
+      garbage: this.garbage,
+      writesDropped: this.writesDropped,
+      pendingWrites: this.pendingWrites,
+    };
+  }
+
+  /**
+   * Runs one store call under the deadline and the breaker. Resolves with its answer, or FAILED when it
+   * threw, rejected, timed out, answered what `check` refuses, or was skipped by the open breaker.
+   */
+  private call(
+    method: string,
+    run: (signal: AbortSignal) => Promise<unknown>,
+    check?: (value: unknown) => string | null,
+  ): Promise<unknown> {
+    const state = this.breaker;
+    if (state === 'open' || (state === 'half-open' && this.probing)) {
+      this.skipped++;
+      return Promise.resolve(FAILED);
+    }
+    const probe = state === 'half-open';
+    if (probe) this.probing = true;
+    this.calls++;
+    const controller = new AbortController();
+    return new Promise<unknown>((resolve) => {
+      let settled = false;
+      const finish = (value: unknown, failure: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (probe) this.probing = false;
+        if (failure === undefined) {
+          this.consecutiveFailures = 0;
+          this.openUntil = 0;
+          resolve(value);
+          return;
+        }
+        this.failures++;
+        this.consecutiveFailures++;
+        if (probe || this.consecutiveFailures >= this.threshold)
+          this.openUntil = this.now() + this.cooldownMs;
+        this.report(failure);
+        resolve(FAILED);
+      };
+      const timer = setTimeout(() => {
+        this.timeouts++;
+        const error = new RemoteTimeoutError(
+          `remote store ${JSON.stringify(this.store.name)}: ${method} did not answer within ${this.timeoutMs} ms; the load went on without it.`,
+        );
+        controller.abort(error);
+        finish(undefined, error);
+      }, this.timeoutMs);
+      unref(timer);
+      let pending: unknown;
+      try {
+        pending = run(controller.signal);
+      } catch (error) {
+        finish(undefined, error ?? new Error(`remote store ${method} threw ${describe(error)}`));
+        return;
+      }
+      Promise.resolve(pending).then(
+        (value) => {
+          const problem = check?.(value) ?? null;
+          if (problem === null) finish(value, undefined);
+          else {
+            this.garbage++;
+            finish(undefined, new TypeError(`remote store ${JSON.stringify(this.store.name)} ${problem}.`));
+          }
+        },
+        (error: unknown) =>
+          finish(undefined, error ?? new Error(`remote store ${method} rejected with ${describe(error)}`)),
+      );
+    });
+  }
+}
