@@ -15,11 +15,12 @@ import { hotClock } from './clock.js';
 import { EntryRules } from './entry.js';
 import { type Flight, Flights } from './flights.js';
 import type { KeySpace } from './keys.js';
+import { LocalTier } from './local-tier.js';
 import { type KeyAddress, type Namespace, Namespaces } from './namespace.js';
 import type { ResolvedPolicy } from './policy.js';
-import { decodeEntry, encodeEntry } from './remote/codec.js';
 import type { ResilientRemote } from './remote/resilient.js';
-import type { LocalEntry, LocalStore, RemoteWrite } from './store.js';
+import { RemoteTier } from './remote/tier.js';
+import type { LocalEntry, LocalStore } from './store.js';
 
 /** Loads keys from the source, aligned with them; per-key failures are `Error` values. */
 export type Source<K, V, Ctx> = (
@@ -30,17 +31,6 @@ export type Source<K, V, Ctx> = (
 
 /** How `loadBatch` treats the stores: see there. */
 export type LoadMode = 'read' | 'fresh' | 'background';
-
-/**
- * The longest a remote store keeps anything: entries are written for at most half of it, and a scope's
- * generation token for all of it, so an entry never outlives the token it was written under.
- */
-const REMOTE_KEEP_MS = 14 * 24 * 3600 * 1000;
-
-/** The key equality of a Map. */
-function sameValueZero(a: unknown, b: unknown): boolean {
-  return a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b));
-}
 
 function asError(reason: unknown): Error {
   return isError(reason) ? reason : new Error(String(reason), { cause: reason });
@@ -80,7 +70,8 @@ export class SharedCache<K, V, Ctx> {
   /** The clock of freshness checks on the sync hit path (see coarseClock). */
   private readonly clock: () => number;
   private readonly options: SharedCacheOptions<K, V, Ctx>;
-  private warnedUnwritable = false;
+  private readonly local: LocalTier;
+  private readonly remote: RemoteTier | null;
   private warnedRefreshContext = false;
 
   constructor(options: SharedCacheOptions<K, V, Ctx>) {
@@ -93,6 +84,12 @@ export class SharedCache<K, V, Ctx> {
       options.onError,
     );
     this.clock = hotClock(options.now);
+    this.local = new LocalTier(options.local, (error) => {
+      this.counters.errors++;
+      options.onStoreError(error);
+    });
+    this.remote =
+      options.remote === null ? null : new RemoteTier(options.remote, options.space.loader, options.onError);
   }
 
   /** The scope string of a request context (throws, failing closed, for a bad scope). */
@@ -111,10 +108,12 @@ export class SharedCache<K, V, Ctx> {
       const namespace = this.namespaces.of(scope);
       const cacheKey = this.options.cacheKeyOf(key);
       // Scalars (the common case) are looked up as they are: no allocation, no string built.
-      entry =
-        typeof cacheKey === 'number' || typeof cacheKey === 'string'
-          ? this.localGet(namespace.scalarSpace, cacheKey)
-          : this.localGetAt(Namespaces.local(namespace, cacheKey));
+      if (typeof cacheKey === 'number' || typeof cacheKey === 'string') {
+        entry = this.local.get(namespace.scalarSpace, cacheKey);
+      } else {
+        const { space, localKey } = Namespaces.local(namespace, cacheKey);
+        entry = this.local.get(space, localKey);
+      }
     } catch {
       return undefined;
     }
@@ -172,7 +171,7 @@ export class SharedCache<K, V, Ctx> {
         continue;
       }
       if (mode === 'read') {
-        const entry = this.localGet(address.space, address.localKey);
+        const entry = this.local.get(address.space, address.localKey);
         if (entry !== undefined && now < entry.staleUntil) {
           out[i] = this.rules.answer(entry, key);
           if (now < entry.freshUntil) hits++;
@@ -185,7 +184,7 @@ export class SharedCache<K, V, Ctx> {
       } else if (mode === 'fresh') {
         // A refresh fences at once: readers from now on miss and join this load, never the old value.
         this.flights.poison(address.remoteKey);
-        this.localDelete(address.space, address.localKey);
+        this.local.delete(address.space, address.localKey);
       }
       pending.push({ index: i, key, address });
     }
@@ -256,7 +255,7 @@ export class SharedCache<K, V, Ctx> {
     request: LoaderCounters | null,
     mode: LoadMode,
   ): Promise<void> {
-    const remote = this.options.remote;
+    const remote = this.remote;
     let missing: number[] = owned.map((_, j) => j);
     /** The remote generation the batch read (the token its writes carry), or how to get it. */
     let generation: string | null | Promise<string | null> = null;
@@ -267,9 +266,7 @@ export class SharedCache<K, V, Ctx> {
         generation = read.generation;
       } else {
         // Refreshes read no entries, but their write needs the generation: read beside the source.
-        generation = remote
-          .read([namespace.generationKey])
-          .then((values) => (values === null ? null : (values[0] ?? '0')));
+        generation = remote.generation(namespace);
       }
     }
     if (missing.length === 0) return;
@@ -318,69 +315,59 @@ export class SharedCache<K, V, Ctx> {
       else flight.resolve(keep === null ? (value as V) : (this.rules.answer(keep.entry, item.key) as V));
       this.flights.land(item.address.remoteKey, flight);
       if (keep === null || flight.poisoned) continue;
-      this.localSet(keep.entry, keep.keepMs);
+      this.local.set(keep.entry, keep.keepMs);
       kept.push({ item, entry: keep.entry, flight });
     }
     this.count(request, 'writes', kept.length);
-    if (remote !== null && kept.length > 0) void this.writeRemote(remote, kept, generation, now);
+    if (remote !== null && kept.length > 0) void this.writeBehind(remote, kept, generation, now);
   }
 
   /**
-   * One remote round trip for a batch: the scope's generation token and every key's entry. Entries of
-   * this generation answer their flights (and fill the local tier with their remaining lifetime); the
-   * rest are missing. A failed read leaves all missing, and the batch writes nothing remote.
+   * One remote round trip for a batch (remote/tier.ts). Entries of the scope's current generation answer
+   * their flights and fill the local tier with their remaining lifetime; the rest are missing. A failed
+   * read leaves all missing, and the batch then writes nothing remote (it does not know the generation).
    */
   private async readRemote(
-    remote: ResilientRemote,
+    remote: RemoteTier,
     owned: Pending<K>[],
     flights: Flight<V>[],
     namespace: Namespace,
     context: Ctx,
     request: LoaderCounters | null,
   ): Promise<{ missing: number[]; generation: string | null }> {
-    const keys = new Array<string>(owned.length + 1);
-    keys[0] = namespace.generationKey;
-    for (let j = 0; j < owned.length; j++) keys[j + 1] = owned[j]!.address.remoteKey;
-    const values = await remote.read(keys);
-    const all = owned.map((_, j) => j);
-    if (values === null) {
-      this.counters.errors++;
-      if (request !== null) request.errors++;
-      return { missing: all, generation: null };
+    const read = await remote.read(
+      namespace,
+      owned.map((item) => item.address.remoteKey),
+    );
+    if (read === null) {
+      this.count(request, 'errors', 1);
+      return { missing: owned.map((_, j) => j), generation: null };
     }
-    const generation = values[0] ?? '0';
     const now = this.options.now();
     const missing: number[] = [];
     const stale: K[] = [];
     for (let j = 0; j < owned.length; j++) {
       const item = owned[j]!;
-      const text = values[j + 1] ?? null;
-      if (text === null) {
-        missing.push(j);
-        continue;
-      }
-      const decoded = decodeEntry(text, item.address.remoteKey, generation);
-      if ('miss' in decoded) {
-        remote.noteGarbage();
-        missing.push(j);
-        continue;
-      }
-      const keep = this.rules.forRemote(
-        item.address.space,
-        item.address.localKey,
-        decoded.value,
-        decoded.freshUntil,
-        decoded.staleUntil,
-        now,
-      );
-      if (keep === null) {
+      const decoded = read.entries[j]!;
+      const keep =
+        decoded === null
+          ? null
+          : this.rules.forRemote(
+              item.address.space,
+              item.address.localKey,
+              decoded.value,
+              decoded.freshUntil,
+              decoded.staleUntil,
+              now,
+            );
+      if (decoded === null || keep === null) {
         missing.push(j);
         continue;
       }
       const flight = flights[j]!;
       flight.resolve(this.rules.answer(keep.entry, item.key) as V);
       this.flights.land(item.address.remoteKey, flight);
-      if (!flight.poisoned) this.localSet(keep.entry, keep.keepMs);
+      if (!flight.poisoned) this.local.set(keep.entry, keep.keepMs);
       if (now < decoded.freshUntil) this.count(request, 'sharedHits', 1);
       else {
         this.count(request, 'staleHits', 1);
@@ -388,12 +375,12 @@ export class SharedCache<K, V, Ctx> {
       }
     }
     if (stale.length > 0) this.refreshInBackground(stale, namespace.scope, context);
-    return { missing, generation };
+    return { missing, generation: read.generation };
   }
 
-  /** Encodes kept entries and writes them behind, under the generation the batch read. */
-  private async writeRemote(
-    remote: ResilientRemote,
+  /** Writes kept entries behind, under the generation the batch read, skipping those fenced meanwhile. */
+  private async writeBehind(
+    remote: RemoteTier,
     kept: ReadonlyArray<{
       readonly item: Pending<K>;
       readonly entry: LocalEntry;
@@ -404,32 +391,10 @@ export class SharedCache<K, V, Ctx> {
   ): Promise<void> {
     const token = await generation;
     if (token === null) return;
-    const writes: RemoteWrite[] = [];
-    for (const { item, entry, flight } of kept) {
-      if (flight.poisoned) continue;
-      const text = encodeEntry({
-        key: item.address.remoteKey,
-        generation: token,
-        freshUntil: entry.freshUntil,
-        staleUntil: entry.staleUntil,
-        value: entry.value,
-      });
-      if (typeof text !== 'string') {
-        remote.noteGarbage();
-        if (!this.warnedUnwritable) {
-          this.warnedUnwritable = true;
-          this.options.onError(
-            new TypeError(
-              `Loader ${JSON.stringify(this.options.space.loader)}: a value is kept in process but not written to the remote store: ${text.refused}. Reported once.`,
-            ),
-          );
-        }
-        continue;
-      }
-      const ttlMs = Math.min(REMOTE_KEEP_MS / 2, Math.ceil(entry.staleUntil - now));
-      if (ttlMs >= 1) writes.push({ key: item.address.remoteKey, value: text, ttlMs });
-    }
-    if (writes.length > 0) remote.writeBehind(writes);
+    const entries: Array<{ key: string; entry: LocalEntry }> = [];
+    for (const { item, entry, flight } of kept)
+      if (!flight.poisoned) entries.push({ key: item.address.remoteKey, entry });
+    remote.writeBehind(entries, token, now);
   }
 
   /** One source call for the stale keys of a batch; on failure the stale entries keep serving. */
@@ -460,7 +425,7 @@ export class SharedCache<K, V, Ctx> {
       return; // the refresh's batch rejects the key
     }
     this.flights.poison(address.remoteKey);
-    this.localDelete(address.space, address.localKey);
+    this.local.delete(address.space, address.localKey);
   }
 
   /**
@@ -479,12 +444,11 @@ export class SharedCache<K, V, Ctx> {
         continue; // a key the encoding refuses was never cached
       }
       this.flights.poison(address.remoteKey);
-      this.localDelete(address.space, address.localKey);
+      this.local.delete(address.space, address.localKey);
       remoteKeys.push(address.remoteKey);
     }
-    const remote = this.options.remote;
-    if (remote === null || remoteKeys.length === 0) return;
-    if (!(await remote.remove(remoteKeys))) this.failInvalidation('invalidate');
+    if (this.remote === null || remoteKeys.length === 0) return;
+    if (!(await this.remote.delete(remoteKeys))) this.failInvalidation('invalidate');
   }
 
   /**
@@ -495,16 +459,9 @@ export class SharedCache<K, V, Ctx> {
   async invalidateScope(scope: string): Promise<void> {
     const namespace = this.namespaces.of(scope);
     this.flights.poisonPrefix(namespace.entryPrefix);
-    try {
-      this.options.local.deleteSpaces(namespace.base);
-    } catch (error) {
-      this.storeFailed(error);
-    }
-    const remote = this.options.remote;
-    if (remote === null) return;
-    const token = `${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}`;
-    const ok = await remote.write([{ key: namespace.generationKey, value: token, ttlMs: REMOTE_KEEP_MS }]);
-    if (!ok) this.failInvalidation('invalidateScope');
+    this.local.deleteSpaces(namespace.base);
+    if (this.remote === null) return;
+    if (!(await this.remote.newGeneration(namespace))) this.failInvalidation('invalidateScope');
   }
 
   private failInvalidation(method: string): never {
@@ -517,54 +474,6 @@ export class SharedCache<K, V, Ctx> {
   /** Flights in the air (tests). */
   get flightCount(): number {
     return this.flights.size;
-  }
-
-  /** `local.get`, checked and failing open: a throwing store or an entry for another key is a miss. */
-  private localGet(space: string, key: unknown): LocalEntry | undefined {
-    let entry: LocalEntry | undefined;
-    try {
-      entry = this.options.local.get(space, key);
-    } catch (error) {
-      this.storeFailed(error);
-      return undefined;
-    }
-    if (entry === undefined) return undefined;
-    if (
-      typeof entry !== 'object' ||
-      entry === null ||
-      entry.space !== space ||
-      // SameValueZero, as the store's Map: an entry answered for another key is a miss.
-      !sameValueZero(entry.key, key) ||
-      !(entry.staleUntil >= entry.freshUntil)
-    ) {
-      return undefined;
-    }
-    return entry;
-  }
-
-  private localGetAt(address: { space: string; localKey: unknown }): LocalEntry | undefined {
-    return this.localGet(address.space, address.localKey);
-  }
-
-  private localSet(entry: LocalEntry, keepMs: number): void {
-    try {
-      this.options.local.set(entry, keepMs);
-    } catch (error) {
-      this.storeFailed(error);
-    }
-  }
-
-  private localDelete(space: string, key: unknown): void {
-    try {
-      this.options.local.delete(space, key);
-    } catch (error) {
-      this.storeFailed(error);
-    }
-  }
-
-  private storeFailed(error: unknown): void {
-    this.counters.errors++;
-    this.options.onStoreError(error);
   }
 
   /** Adds to a counter of this loader and of the request (per batch or per miss, never per hit). */

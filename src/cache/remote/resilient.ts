@@ -37,6 +37,8 @@ export interface RemoteStats {
   readonly garbage: number;
   /** Write-backs dropped because maxPendingWrites were in the air. */
   readonly writesDropped: number;
+  /** Values kept in process but not written, because the codec refused them (too large, not encodable). */
+  readonly unwritable: number;
   readonly pendingWrites: number;
 }
 
@@ -85,6 +87,7 @@ export class ResilientRemote {
   private skipped = 0;
   private garbage = 0;
   private writesDropped = 0;
+  private unwritable = 0;
   private pendingWrites = 0;
 
   constructor(
@@ -151,6 +154,11 @@ export class ResilientRemote {
     this.garbage++;
   }
 
+  /** A value the codec refused was not written (counted). */
+  noteUnwritable(): void {
+    this.unwritable++;
+  }
+
   get breaker(): BreakerState {
     if (this.openUntil === 0) return 'closed';
     return this.now() < this.openUntil ? 'open' : 'half-open';
@@ -166,6 +174,7 @@ export class ResilientRemote {
       skipped: this.skipped,
       garbage: this.garbage,
       writesDropped: this.writesDropped,
+      unwritable: this.unwritable,
       pendingWrites: this.pendingWrites,
     };
   }
