@@ -16,7 +16,16 @@ describe('the remote codec', () => {
   });
 
   it('refuses what JSON would not give back exactly', () => {
-    for (const value of [new Date(0), new Map(), -0, new Array(3), { a: undefined }, Number.NaN, 1n, () => 1]) {
+    for (const value of [
+      new Date(0),
+      new Map(),
+      -0,
+      new Array(3),
+      { a: undefined },
+      Number.NaN,
+      1n,
+      () => 1,
+    ]) {
       expect(encodeEntry(envelope(value))).toMatchObject({ refused: expect.any(String) });
     }
     const cyclic: Record<string, unknown> = {};

@@ -249,3 +249,23 @@ describe('invalidation across the remote tier', () => {
     expect(fromB.state.status).toBe('fulfilled');
   });
 });
+
+describe('a request leaving while the remote store hangs', () => {
+  it('its signal rejects its own loads at once; another request waiting on the same flight gets its value', async () => {
+    const clock = 1_000_000;
+    const chaos = chaosRemoteStore(createTestRemoteStore({ now: () => clock }));
+    const h = harness({ remote: chaos.store, remoteOptions: { timeoutMs: 200 }, start: clock });
+    chaos.hangIgnoringSignal({ methods: ['getMany'], times: 1 });
+    const controller = new AbortController();
+    const leaving = track(h.create({ tenant: 'acme' }, { signal: controller.signal }).items.load(1));
+    const staying = track(h.request().items.load(1));
+    await flush();
+    controller.abort(new Error('client went away'));
+    await flush();
+    expect(leaving.state).toMatchObject({ status: 'rejected', reason: { message: 'client went away' } });
+    expect(staying.state.status).toBe('pending');
+    await sleep(250); // the read's deadline
+    await flush();
+    expect(staying.state).toEqual({ status: 'fulfilled', value: item(1, 1) });
+  });
+});
