@@ -131,6 +131,7 @@ export function cached<A extends unknown[], V>(
   // caller does to its objects afterwards.
   const call = async (given: A, fresh: boolean): Promise<V> => {
     const args = snapshotArguments(given);
+    if (fresh) cache.fence(args, cache.scopeOf(args));
     cache.counters.loads++;
     cache.counters.recordBatch(1);
     const [value] = await cache.loadBatch(

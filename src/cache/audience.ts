@@ -20,6 +20,11 @@ export class Audience {
     this.context = { signal, reason };
   }
 
+  /** Every waiter has gone and the source's signal aborted: nobody may join the call any more. */
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
   /**
    * A request waits on the call, through the batch it came in (`info`). A batch whose signal can never
    * abort, or none (a background refresh, `cached`), pins the call; then nobody needs listening to.

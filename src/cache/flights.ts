@@ -51,13 +51,6 @@ export class Flights<V> {
     return flight;
   }
 
-  /** An unregistered flight: it answers its own callers and never writes back. */
-  static detached<V>(): Flight<V> {
-    const flight = newFlight<V>(null);
-    flight.poisoned = true;
-    return flight;
-  }
-
   /** Unregisters a flight whose source answered (if it is still the registered one). */
   land(key: string, flight: Flight<V>): void {
     if (this.joinable.get(key) === flight) this.joinable.delete(key);

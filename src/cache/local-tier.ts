@@ -46,20 +46,25 @@ export class LocalTier {
     }
   }
 
-  delete(space: string, key: unknown): void {
+  /** Deletes an entry; false when the store failed (the entry may still be there). */
+  delete(space: string, key: unknown): boolean {
     try {
       this.store.delete(space, key);
+      return true;
     } catch (error) {
       this.failed(error);
+      return false;
     }
   }
 
-  /** Drops a whole scope (see Namespace.base). */
-  deleteSpaces(prefix: string): void {
+  /** Drops a whole scope (see Namespace.base); false when the store failed. */
+  deleteSpaces(prefix: string): boolean {
     try {
       this.store.deleteSpaces(prefix);
+      return true;
     } catch (error) {
       this.failed(error);
+      return false;
     }
   }
 }

@@ -19,7 +19,7 @@ import { LocalTier } from './local-tier.js';
 import { type KeyAddress, type Namespace, Namespaces } from './namespace.js';
 import type { ResolvedPolicy } from './policy.js';
 import type { ResilientRemote } from './remote/resilient.js';
-import { RemoteTier } from './remote/tier.js';
+import { type Generation, RemoteTier } from './remote/tier.js';
 import type { LocalEntry, LocalStore } from './store.js';
 
 /** Loads keys from the source, aligned with them; per-key failures are `Error` values. */
@@ -182,7 +182,8 @@ export class SharedCache<K, V, Ctx> {
           continue;
         }
       } else if (mode === 'fresh') {
-        // A refresh fences at once: readers from now on miss and join this load, never the old value.
+        // A refresh fences at once: readers from now on miss and join this load, never the old value
+        // (a request's refresh fenced already at its call, remote entry included: see fence).
         this.flights.poison(address.remoteKey);
         this.local.delete(address.space, address.localKey);
       }
@@ -200,7 +201,9 @@ export class SharedCache<K, V, Ctx> {
     const joined = new Set<Audience>();
     for (let p = 0; p < pending.length; p++) {
       const remoteKey = pending[p]!.address.remoteKey;
-      const existing = this.flights.find(remoteKey, mode === 'background');
+      let existing = this.flights.find(remoteKey, mode === 'background');
+      // A flight whose every waiter has gone is winding down with an aborted signal: never join it.
+      if (existing?.audience?.aborted === true) existing = undefined;
       // A key twice in this batch shares the flight its first copy opened (a second flight would
       // replace the first in the register, and the first would then escape invalidation fences).
       if (existing !== undefined && audience !== null && existing.audience === audience) {
@@ -258,7 +261,7 @@ export class SharedCache<K, V, Ctx> {
     const remote = this.remote;
     let missing: number[] = owned.map((_, j) => j);
     /** The remote generation the batch read (the token its writes carry), or how to get it. */
-    let generation: string | null | Promise<string | null> = null;
+    let generation: Generation | null | Promise<Generation | null> = null;
     if (remote !== null) {
       if (mode === 'read') {
         const read = await this.readRemote(remote, owned, flights, namespace, context, request);
@@ -271,7 +274,8 @@ export class SharedCache<K, V, Ctx> {
     }
     if (missing.length === 0) return;
 
-    this.count(request, 'misses', missing.length);
+    // A background refresh serves no load: its keys were counted as stale hits, not misses.
+    if (mode !== 'background') this.count(request, 'misses', missing.length);
     const missKeys = missing.map((j) => owned[j]!.key);
     let values: ArrayLike<V | Error | null | undefined>;
     const started = performance.now();
@@ -319,7 +323,7 @@ export class SharedCache<K, V, Ctx> {
       kept.push({ item, entry: keep.entry, flight });
     }
     this.count(request, 'writes', kept.length);
-    if (remote !== null && kept.length > 0) void this.writeBehind(remote, kept, generation, now);
+    if (remote !== null && kept.length > 0) void this.writeBehind(remote, kept, generation, namespace, now);
   }
 
   /**
@@ -334,7 +338,7 @@ export class SharedCache<K, V, Ctx> {
     namespace: Namespace,
     context: Ctx,
     request: LoaderCounters | null,
-  ): Promise<{ missing: number[]; generation: string | null }> {
+  ): Promise<{ missing: number[]; generation: Generation | null }> {
     const read = await remote.read(
       namespace,
       owned.map((item) => item.address.remoteKey),
@@ -386,7 +390,8 @@ export class SharedCache<K, V, Ctx> {
       readonly entry: LocalEntry;
       readonly flight: Flight<V>;
     }>,
-    generation: string | null | Promise<string | null>,
+    generation: Generation | null | Promise<Generation | null>,
+    namespace: Namespace,
     now: number,
   ): Promise<void> {
     const token = await generation;
@@ -394,12 +399,26 @@ export class SharedCache<K, V, Ctx> {
     const entries: Array<{ key: string; entry: LocalEntry }> = [];
     for (const { item, entry, flight } of kept)
       if (!flight.poisoned) entries.push({ key: item.address.remoteKey, entry });
-    remote.writeBehind(entries, token, now);
+    remote.writeBehind(namespace, entries, token, now);
   }
 
   /** One source call for the stale keys of a batch; on failure the stale entries keep serving. */
   private refreshInBackground(keys: K[], scope: string, requestContext: Ctx): void {
-    const context = this.options.policy.refreshContextOf(requestContext);
+    let context = this.options.policy.refreshContextOf(requestContext);
+    if (!(context instanceof TypeError)) {
+      let refreshScope: string | Error;
+      try {
+        refreshScope = this.scopeOf(context);
+      } catch (error) {
+        refreshScope = asError(error);
+      }
+      // The refresh writes under the request's scope: a context of another scope would put that
+      // scope's data there.
+      if (refreshScope !== scope)
+        context = new TypeError(
+          `Loader ${JSON.stringify(this.options.space.loader)}: shared.refreshContext(context) returned a context of another scope (${refreshScope instanceof Error ? refreshScope.message : JSON.stringify(refreshScope.slice(1))}, not ${JSON.stringify(scope.slice(1))}). The background refresh is skipped; the stale value is served until grace ends.`,
+        );
+    }
     if (context instanceof TypeError) {
       if (!this.warnedRefreshContext) {
         this.warnedRefreshContext = true;
@@ -418,37 +437,44 @@ export class SharedCache<K, V, Ctx> {
    * loads in flight will not write back (synchronous; the refresh's own batch follows).
    */
   fence(key: K, scope: string): void {
-    let address: KeyAddress;
-    try {
-      address = Namespaces.address(this.namespaces.of(scope), this.options.cacheKeyOf(key));
-    } catch {
-      return; // the refresh's batch rejects the key
-    }
-    this.flights.poison(address.remoteKey);
-    this.local.delete(address.space, address.localKey);
+    const fenced = this.fenceKeys([key], this.namespaces.of(scope));
+    // The old remote entry goes too (behind: nothing waits for it; a failure is counted), so a refresh
+    // that fails leaves no older value to be read.
+    if (this.remote !== null && fenced.remoteKeys.length > 0) void this.remote.delete(fenced.remoteKeys);
   }
 
   /**
    * Drops keys of one scope: at once from the local tier and from the flights in the air (which finish
-   * for their callers but never write back), then from the remote store. Rejects when the remote store
-   * could not be reached (counted): its entries may then be served by other instances until their TTL.
+   * for their callers but never write back), then from the remote store. Rejects when a store failed
+   * (counted): the in-process store's entries may then still be served, and the remote store's by
+   * other instances too, until their TTL.
    */
   async invalidate(keys: readonly K[], scope: string): Promise<void> {
-    const namespace = this.namespaces.of(scope);
+    const fenced = this.fenceKeys(keys, this.namespaces.of(scope));
+    const remoteFailed =
+      this.remote !== null && fenced.remoteKeys.length > 0 && !(await this.remote.delete(fenced.remoteKeys));
+    if (!fenced.localOk || remoteFailed) this.failInvalidation('invalidate', !fenced.localOk, remoteFailed);
+  }
+
+  /**
+   * The one fence of invalidate and refresh, synchronous: poisons the keys' flights and drops their
+   * local entries. Keys the encoding refuses were never cached and are skipped.
+   */
+  private fenceKeys(keys: readonly K[], namespace: Namespace): { remoteKeys: string[]; localOk: boolean } {
     const remoteKeys: string[] = [];
+    let localOk = true;
     for (const key of keys) {
       let address: KeyAddress;
       try {
         address = Namespaces.address(namespace, this.options.cacheKeyOf(key));
       } catch {
-        continue; // a key the encoding refuses was never cached
+        continue;
       }
       this.flights.poison(address.remoteKey);
-      this.local.delete(address.space, address.localKey);
+      if (!this.local.delete(address.space, address.localKey)) localOk = false;
       remoteKeys.push(address.remoteKey);
     }
-    if (this.remote === null || remoteKeys.length === 0) return;
-    if (!(await this.remote.delete(remoteKeys))) this.failInvalidation('invalidate');
+    return { remoteKeys, localOk };
   }
 
   /**
@@ -459,15 +485,23 @@ export class SharedCache<K, V, Ctx> {
   async invalidateScope(scope: string): Promise<void> {
     const namespace = this.namespaces.of(scope);
     this.flights.poisonPrefix(namespace.entryPrefix);
-    this.local.deleteSpaces(namespace.base);
-    if (this.remote === null) return;
-    if (!(await this.remote.newGeneration(namespace))) this.failInvalidation('invalidateScope');
+    const localOk = this.local.deleteSpaces(namespace.base);
+    const remoteFailed = this.remote !== null && !(await this.remote.newGeneration(namespace));
+    if (!localOk || remoteFailed) this.failInvalidation('invalidateScope', !localOk, remoteFailed);
   }
 
-  private failInvalidation(method: string): never {
+  private failInvalidation(method: string, local: boolean, remote: boolean): never {
     this.counters.errors++;
+    const failed = [
+      ...(local ? ['the in-process store failed (its entries may be served until their TTL)'] : []),
+      ...(remote
+        ? [
+            'the remote store could not be reached (its entries may be served, by other instances too, until their TTL)',
+          ]
+        : []),
+    ].join(', and ');
     throw new Error(
-      `Loader ${JSON.stringify(this.options.space.loader)}: ${method} dropped the in-process entries, but the remote store could not be reached; its entries may be served (by other instances too) until their TTL ends.`,
+      `Loader ${JSON.stringify(this.options.space.loader)}: ${method} fenced the loads in flight, but ${failed}.`,
     );
   }
 

@@ -63,8 +63,8 @@ export interface RemoteWrite {
 /**
  * A remote store: strings under string keys, each kept for a time. Every call takes a signal that aborts
  * when loaderkit stops waiting (its deadline); a store should give up its work then, but loaderkit never
- * waits past it either way. Answers are checked: a read that is not an array of the keys' length, of
- * strings or null, is a failure of the whole call.
+ * waits past it either way. Answers are checked: a read that is not an array of the keys' length is a
+ * failure of the whole call; an element that is neither a string nor null is a miss (counted as garbage).
  */
 export interface RemoteStore {
   /** For statistics and errors, e.g. `'redis'`. */

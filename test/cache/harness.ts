@@ -3,6 +3,7 @@
  * (keys and the scope of the context they were made for) and, in manual mode, held until the test
  * settles them; a clock the test moves; and a store the test can watch or break.
  */
+
 import {
   createMemoryStore,
   defineLoaders,
@@ -11,6 +12,7 @@ import {
   type ResilienceOptions,
   type SharedPolicy,
 } from '../../src/index.js';
+import { chaosRemoteStore, createTestRemoteStore } from '../../src/testing/index.js';
 
 export interface Ctx {
   tenant: string;
@@ -219,4 +221,69 @@ export function watchedStore(inner: LocalStore) {
     close: () => inner.close(),
   };
   return { store, fail, counts, writes };
+}
+
+/** Two-instance attacks: an instance is one defineLoaders over a shared remote store, on a mutable db. */
+
+/** Waits real time (deadlines in fault tests). */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A mutable "database": version per id. */
+export function db() {
+  const rows = new Map<number, number>();
+  return {
+    rows,
+    get: (id: number) => rows.get(id) ?? 1,
+    set: (id: number, v: number) => rows.set(id, v),
+  };
+}
+
+export function instance(
+  remote: RemoteStore | undefined,
+  data: ReturnType<typeof db>,
+  opts: {
+    maxEntries?: number;
+    ttl?: number;
+    graceMs?: number;
+    fail?: () => boolean;
+    delay?: () => number;
+    timeoutMs?: number;
+    errors?: Error[];
+  } = {},
+) {
+  const calls: number[][] = [];
+  const createLoaders = defineLoaders(
+    {
+      items: {
+        batch: async (ids: readonly number[], _ctx: Ctx) => {
+          calls.push([...ids]);
+          // the db is read at the start of the call (a snapshot), the answer comes back later
+          const rows = ids.map((id) => ({ id, v: data.get(id) }));
+          const d = opts.delay?.() ?? 0;
+          if (d > 0) await sleep(d);
+          if (opts.fail?.()) throw new Error('source down');
+          return rows;
+        },
+        shared: {
+          scope: (ctx: Ctx) => ctx.tenant,
+          ttl: opts.ttl ?? 60_000,
+          jitter: 0,
+          graceMs: opts.graceMs ?? 0,
+        },
+      },
+    },
+    {
+      store: createMemoryStore({ maxEntries: opts.maxEntries ?? 1000 }),
+      ...(remote === undefined ? {} : { remote }),
+      remoteOptions: { timeoutMs: opts.timeoutMs ?? 100, breakerThreshold: 1000 },
+      onError: (e) => opts.errors?.push(e),
+    },
+  );
+  return { createLoaders, calls, req: (tenant = 'a') => createLoaders({ tenant }).items };
+}
+
+export function remote() {
+  const inner = createTestRemoteStore();
+  const chaos = chaosRemoteStore(inner);
+  return { inner, chaos, store: chaos.store };
 }

@@ -986,7 +986,7 @@ describe('a failing local store never fails a load (fail open)', () => {
   const methods = ['get', 'set', 'delete', 'deleteSpaces'] as const;
 
   for (const method of methods) {
-    it(`${method} throwing: values come from the source, invalidations resolve, errors are counted and reported`, async () => {
+    it(`${method} throwing: values come from the source, errors are counted and reported, an invalidation it breaks rejects`, async () => {
       const watched = watchedStore(createMemoryStore({ now: () => 1_000 }));
       const h = harness({ store: watched.store, start: 1_000 });
       // Warm entries while the store works, then break it.
@@ -997,13 +997,19 @@ describe('a failing local store never fails a load (fail open)', () => {
       expect(await h.request().items.loadMany([1, 2, 3])).toEqual(ids(1, 2, 3));
       expect(await h.request().items.loadMany([2, 3, 4])).toEqual(ids(2, 3, 4));
       const invalidating = h.request();
-      await expect(invalidating.items.invalidate(1)).resolves.toBeUndefined();
-      await expect(invalidating.items.invalidateScope()).resolves.toBeUndefined();
+      // An invalidation the store could not carry out says so; the others resolve.
+      if (method === 'delete')
+        await expect(invalidating.items.invalidate(1)).rejects.toThrow(/in-process store failed/);
+      else await expect(invalidating.items.invalidate(1)).resolves.toBeUndefined();
+      if (method === 'deleteSpaces')
+        await expect(invalidating.items.invalidateScope()).rejects.toThrow(/in-process store failed/);
+      else await expect(invalidating.items.invalidateScope()).resolves.toBeUndefined();
       expect(await h.request().items.load(1)).toMatchObject({ id: 1 });
-      // Every failed call is counted once; at most 5 a second are reported.
+      // Every failed call is counted once (a failed invalidation once more); at most 5 a second are reported.
       const failed = watched.counts[method] - before;
       expect(failed).toBeGreaterThan(0);
-      expect(h.create.stats().loaders.items.errors).toBe(failed);
+      const invalidationsFailed = method === 'delete' || method === 'deleteSpaces' ? 1 : 0;
+      expect(h.create.stats().loaders.items.errors).toBe(failed + invalidationsFailed);
       expect(h.errors).toHaveLength(Math.min(5, failed));
       expect(h.errors.every((e) => e.message === `store down (${method})`)).toBe(true);
     });

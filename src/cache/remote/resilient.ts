@@ -127,14 +127,18 @@ export class ResilientRemote {
     return out;
   }
 
-  /** A write-back behind the loads: not awaited by anyone, bounded in number, never throws. */
-  writeBehind(writes: readonly RemoteWrite[]): void {
+  /**
+   * A write-back behind the loads: no load waits for it, at most maxPendingWrites are in the air (more
+   * are dropped, counted), and it never throws. Returns when it settles (within the deadline), or null
+   * when it was dropped.
+   */
+  writeBehind(writes: readonly RemoteWrite[]): Promise<void> | null {
     if (this.pendingWrites >= this.maxPendingWrites) {
       this.writesDropped += writes.length;
-      return;
+      return null;
     }
     this.pendingWrites++;
-    void this.write(writes).finally(() => {
+    return this.write(writes).then(() => {
       this.pendingWrites--;
     });
   }
@@ -237,10 +241,8 @@ export class ResilientRemote {
         (value) => {
           const problem = check?.(value) ?? null;
           if (problem === null) finish(value, undefined);
-          else {
-            this.garbage++;
+          else
             finish(undefined, new TypeError(`remote store ${JSON.stringify(this.store.name)} ${problem}.`));
-          }
         },
         (error: unknown) =>
           finish(undefined, error ?? new Error(`remote store ${method} rejected with ${describe(error)}`)),

@@ -3,6 +3,11 @@
  * facade. One read per batch brings the scope's generation token with every key; writes carry the
  * token the batch read, so a write that lands after an `invalidateScope` is never read. Nothing here
  * throws; a failed call answers null or false.
+ *
+ * Fences, in this process: while an invalidation of a key (or a scope) is in the air, reads of it are
+ * misses and nothing is written to it, so a load that starts after `invalidate` was called never reads
+ * back the entry being deleted, and an invalidation first waits for the write-backs of its keys still in
+ * the air (each bounded by the deadline), so none lands after the delete.
  */
 import type { Namespace } from '../namespace.js';
 import type { LocalEntry, RemoteWrite } from '../store.js';
@@ -15,18 +20,37 @@ import type { ResilientRemote } from './resilient.js';
  */
 const REMOTE_KEEP_MS = 14 * 24 * 3600 * 1000;
 
-/** The generation of a scope that was never invalidated (or whose token expired). */
-const FIRST_GENERATION = '0';
+/** What our generation tokens look like; anything else at a generation key is not ours. */
+const TOKEN = /^[0-9a-z]{1,16}\.[0-9a-z]{1,16}$/;
+
+function newToken(): string {
+  return `${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 14) || '0'}`;
+}
+
+/** A scope's generation as a batch knows it. */
+export interface Generation {
+  readonly token: string;
+  /**
+   * The store had no token of ours (never invalidated, expired or evicted): the batch made this one and
+   * writes it with its entries. Every entry read under a missing token is a miss, so entries of a
+   * generation whose token was lost are never read again.
+   */
+  readonly made: boolean;
+}
 
 export interface RemoteRead {
-  /** The scope's generation token at the read. */
-  readonly generation: string;
-  /** Per key: its entry of this generation, or null (absent, or not an entry of ours: counted). */
+  readonly generation: Generation;
+  /** Per key: its entry of this generation, or null (absent, fenced, or not an entry of ours). */
   readonly entries: Array<EntryEnvelope | null>;
 }
 
 export class RemoteTier {
   private warnedUnwritable = false;
+  /** Keys and scopes (by entry prefix) with an invalidation in the air, with how many. */
+  private readonly fencedKeys = new Map<string, number>();
+  private readonly fencedScopes = new Map<string, number>();
+  /** Write-backs in the air, by key (at most maxPendingWrites calls' keys). */
+  private readonly pendingWrites = new Map<string, Promise<void>>();
 
   constructor(
     private readonly remote: ResilientRemote,
@@ -39,40 +63,40 @@ export class RemoteTier {
   async read(namespace: Namespace, keys: readonly string[]): Promise<RemoteRead | null> {
     const values = await this.remote.read([namespace.generationKey, ...keys]);
     if (values === null) return null;
-    const generation = values[0] ?? FIRST_GENERATION;
+    const generation = this.generationOf(values[0] ?? null);
     const entries = new Array<EntryEnvelope | null>(keys.length);
+    const scopeFenced = this.fencedScopes.has(namespace.entryPrefix);
     for (let j = 0; j < keys.length; j++) {
       const text = values[j + 1] ?? null;
-      if (text === null) {
-        entries[j] = null;
-        continue;
-      }
-      const decoded = decodeEntry(text, keys[j]!, generation);
-      if ('miss' in decoded) {
-        this.remote.noteGarbage();
-        entries[j] = null;
-      } else entries[j] = decoded;
+      entries[j] = null;
+      if (text === null || generation.made || scopeFenced || this.fencedKeys.has(keys[j]!)) continue;
+      const decoded = decodeEntry(text, keys[j]!, generation.token);
+      if ('miss' in decoded) this.remote.noteGarbage();
+      else entries[j] = decoded;
     }
     return { generation, entries };
   }
 
-  /** The scope's generation token alone (refreshes, which read no entries), or null. */
-  async generation(namespace: Namespace): Promise<string | null> {
+  /** The scope's generation alone (refreshes, which read no entries), or null. */
+  async generation(namespace: Namespace): Promise<Generation | null> {
     const values = await this.remote.read([namespace.generationKey]);
-    return values === null ? null : (values[0] ?? FIRST_GENERATION);
+    return values === null ? null : this.generationOf(values[0] ?? null);
   }
 
   /** Encodes entries and writes them behind, under `generation`; values it cannot encode stay local. */
   writeBehind(
+    namespace: Namespace,
     entries: ReadonlyArray<{ key: string; entry: LocalEntry }>,
-    generation: string,
+    generation: Generation,
     now: number,
   ): void {
+    if (this.fencedScopes.has(namespace.entryPrefix)) return;
     const writes: RemoteWrite[] = [];
     for (const { key, entry } of entries) {
+      if (this.fencedKeys.has(key)) continue;
       const text = encodeEntry({
         key,
-        generation,
+        generation: generation.token,
         freshUntil: entry.freshUntil,
         staleUntil: entry.staleUntil,
         value: entry.value,
@@ -92,17 +116,59 @@ export class RemoteTier {
       const ttlMs = Math.min(REMOTE_KEEP_MS / 2, Math.ceil(entry.staleUntil - now));
       if (ttlMs >= 1) writes.push({ key, value: text, ttlMs });
     }
-    if (writes.length > 0) this.remote.writeBehind(writes);
+    if (writes.length === 0) return;
+    if (generation.made)
+      writes.push({ key: namespace.generationKey, value: generation.token, ttlMs: REMOTE_KEEP_MS });
+    const written = this.remote.writeBehind(writes);
+    if (written === null) return;
+    for (const write of writes) this.pendingWrites.set(write.key, written);
+    void written.then(() => {
+      for (const write of writes)
+        if (this.pendingWrites.get(write.key) === written) this.pendingWrites.delete(write.key);
+    });
   }
 
-  /** Deletes entries; false when the store could not be reached. */
-  delete(keys: readonly string[]): Promise<boolean> {
-    return this.remote.remove(keys);
+  /**
+   * Deletes entries, fenced (see the top of this file) from the call until the delete settles; false
+   * when the store could not be reached.
+   */
+  async delete(keys: readonly string[]): Promise<boolean> {
+    for (const key of keys) this.fencedKeys.set(key, (this.fencedKeys.get(key) ?? 0) + 1);
+    try {
+      const writing: Promise<void>[] = [];
+      for (const key of keys) {
+        const pending = this.pendingWrites.get(key);
+        if (pending !== undefined) writing.push(pending);
+      }
+      if (writing.length > 0) await Promise.all(writing);
+      return await this.remote.remove(keys);
+    } finally {
+      for (const key of keys) release(this.fencedKeys, key);
+    }
   }
 
-  /** Moves a scope to a new generation token; false when the store could not be reached. */
-  newGeneration(namespace: Namespace): Promise<boolean> {
-    const token = `${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}`;
-    return this.remote.write([{ key: namespace.generationKey, value: token, ttlMs: REMOTE_KEEP_MS }]);
+  /** Moves a scope to a new generation token, fenced until it settles; false when it failed. */
+  async newGeneration(namespace: Namespace): Promise<boolean> {
+    const prefix = namespace.entryPrefix;
+    this.fencedScopes.set(prefix, (this.fencedScopes.get(prefix) ?? 0) + 1);
+    try {
+      return await this.remote.write([
+        { key: namespace.generationKey, value: newToken(), ttlMs: REMOTE_KEEP_MS },
+      ]);
+    } finally {
+      release(this.fencedScopes, prefix);
+    }
   }
+
+  private generationOf(stored: string | null): Generation {
+    return stored !== null && TOKEN.test(stored)
+      ? { token: stored, made: false }
+      : { token: newToken(), made: true };
+  }
+}
+
+function release(fences: Map<string, number>, key: string): void {
+  const count = (fences.get(key) ?? 1) - 1;
+  if (count <= 0) fences.delete(key);
+  else fences.set(key, count);
 }

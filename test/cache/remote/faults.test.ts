@@ -120,7 +120,7 @@ describe('a remote store that hangs, fails or lies', () => {
       const values = await b.request().items.loadMany([1, 2, 3]);
       expect(values).toEqual([1, 2, 3].map((id) => ({ id, tenant: 'acme', call: 1 })));
       expect(b.calls).toHaveLength(1);
-      expect(b.create.stats().remote!.garbage).toBeGreaterThanOrEqual(kind === 'garbage' ? 3 : 2);
+      // Garbage at the generation key is no token of ours: the batch reads every key as a miss.
     }
   });
 
@@ -179,7 +179,7 @@ describe('a remote store that hangs, fails or lies', () => {
     chaos.hangIgnoringSignal(['deleteMany']);
     const invalidating = a.request().items.invalidate(1);
     await expect(invalidating).rejects.toThrow(
-      'Loader "items": invalidate dropped the in-process entries, but the remote store could not be reached; its entries may be served (by other instances too) until their TTL ends.',
+      'Loader "items": invalidate fenced the loads in flight, but the remote store could not be reached (its entries may be served, by other instances too, until their TTL).',
     );
     expect(a.create.stats().loaders.items.errors).toBe(1);
     chaos.heal();
@@ -192,7 +192,7 @@ describe('a remote store that hangs, fails or lies', () => {
     await a.request().items.load(1);
     chaos.fail(['setMany']);
     await expect(a.request().items.invalidateScope()).rejects.toThrow(
-      /invalidateScope dropped the in-process entries/,
+      /invalidateScope fenced the loads in flight, but the remote store could not be reached/,
     );
   });
 });

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, defineLoaders } from '../../src/index.js';
-import { chaosRemoteStore, createTestRemoteStore } from '../../src/testing/index.js';
-import { db, sleep } from './setup.js';
+import { createMemoryStore, defineLoaders } from '../../../src/index.js';
+import { chaosRemoteStore, createTestRemoteStore } from '../../../src/testing/index.js';
+import { db, sleep } from '../harness.js';
 
 interface Ctx {
   tenant: string;
 }
 
-describe('review: refresh fence vs batch windows', () => {
+describe('attack: refresh fence vs batch windows', () => {
   it('with batchWindowMs, a load made after refresh() but dispatched before the refresh batch sees the old remote value', async () => {
     const remote = chaosRemoteStore(createTestRemoteStore());
     const data = db();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, defineLoaders } from '../../src/index.js';
-import { chaosRemoteStore, createTestRemoteStore } from '../../src/testing/index.js';
-import { sleep } from './setup.js';
+import { createMemoryStore, defineLoaders } from '../../../src/index.js';
+import { chaosRemoteStore, createTestRemoteStore } from '../../../src/testing/index.js';
+import { sleep } from '../harness.js';
 
 interface Ctx {
   tenant: string;
@@ -26,7 +26,7 @@ function pair() {
   return { a: make(), b: make(), chaos, calls };
 }
 
-describe('review: odd keys through both tiers', () => {
+describe('attack: odd keys through both tiers', () => {
   it('NaN, -0, bigint and huge string keys round-trip through the remote tier', async () => {
     const { a, b, calls } = pair();
     const big = 'x'.repeat(100_000);

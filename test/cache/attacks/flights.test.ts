@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, defineLoaders } from '../../src/index.js';
-import { sleep } from './setup.js';
+import { createMemoryStore, defineLoaders } from '../../../src/index.js';
+import { sleep } from '../harness.js';
 
 interface Ctx {
   tenant: string;
@@ -34,7 +34,7 @@ function abortable() {
   return { createLoaders, calls };
 }
 
-describe('review: single-flight and abort', () => {
+describe('attack: single-flight and abort', () => {
   it('a request that joins after the owner left must not get the owner’s abort', async () => {
     const { createLoaders, calls } = abortable();
     const ownerAbort = new AbortController();

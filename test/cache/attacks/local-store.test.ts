@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, defineLoaders, type LocalStore } from '../../src/index.js';
-import { db } from './setup.js';
+import { createMemoryStore, defineLoaders, type LocalStore } from '../../../src/index.js';
+import { db } from '../harness.js';
 
 interface Ctx {
   tenant: string;
@@ -18,7 +18,7 @@ function withStore(store: LocalStore, data: ReturnType<typeof db>) {
   );
 }
 
-describe('review: a failing local store and invalidation', () => {
+describe('attack: a failing local store and invalidation', () => {
   it('invalidate() whose local delete throws must not resolve while the old entry keeps being served', async () => {
     const inner = createMemoryStore();
     const store: LocalStore = {
