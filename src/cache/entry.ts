@@ -162,7 +162,7 @@ export class EntryRules<K, V> {
 
   /** The value made shareable, or null (reported once per loader) when it cannot be. */
   private share(value: V): { value: V; sharing: 'frozen' | 'cloned' } | null {
-    const shared = sharedOrReason(value);
+    const shared = toShared(value);
     if ('reason' in shared) {
       this.warnOnce(
         'unshareable',
@@ -200,10 +200,4 @@ function negativeEntry(space: string, key: unknown, freshUntil: number, staleUnt
     bytes: keyBytes(key) + 2 * PER_OBJECT,
     resolved: NULL_PROMISE,
   };
-}
-
-// TEMPORARY adapter until the sharing rules land.
-function sharedOrReason<V>(value: V): { value: V; sharing: 'frozen' | 'cloned' } | { reason: string } {
-  const shared = toShared(value);
-  return shared === null ? { reason: 'a function, symbol, class instance or cycle' } : shared;
 }
