@@ -1,46 +1,40 @@
-import { describe, expect, it } from 'vitest';
-import { coarseClock } from '../../src/cache/clock.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { COARSE_CLOCK_READS, coarseClock } from '../../src/cache/clock.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('coarseClock', () => {
-  it('works where setTimeout returns a number (browsers, some edge runtimes)', () => {
-    const timers: Array<() => void> = [];
-    // A browser-like setTimeout: returns a numeric id, which has no unref.
-    const setTimer = (fn: () => void, _ms: number): number => timers.push(fn);
-    const now = coarseClock(setTimer);
-    const first = now();
-    expect(first).toBeGreaterThan(0);
-    expect(now()).toBe(first); // reused until the timer clears it
-    expect(timers).toHaveLength(1);
-    timers[0]!();
-    expect(now()).toBeGreaterThanOrEqual(first);
-    expect(timers).toHaveLength(2);
+  it('shares one Date.now() among reads of one stretch, and re-reads after the microtasks queued so far (issue #10)', async () => {
+    let time = 1_000;
+    const dateNow = vi.spyOn(Date, 'now').mockImplementation(() => time);
+    const now = coarseClock();
+    expect(now()).toBe(1_000);
+    time = 1_100; // 100 ms pass inside one synchronous stretch
+    expect(now()).toBe(1_000);
+    expect(dateNow).toHaveBeenCalledTimes(1);
+    await Promise.resolve();
+    // The microtask queued at the first read has run: the next read is exact again.
+    expect(now()).toBe(1_100);
+    expect(dateNow).toHaveBeenCalledTimes(2);
   });
 
-  it('works with a global setTimeout that returns a number', () => {
-    const original = globalThis.setTimeout;
-    const timers: Array<() => void> = [];
-    globalThis.setTimeout = ((fn: () => void) => timers.push(fn)) as unknown as typeof setTimeout;
-    try {
-      const now = coarseClock();
-      expect(now()).toBeGreaterThan(0);
-      expect(timers).toHaveLength(1);
-    } finally {
-      globalThis.setTimeout = original;
-    }
+  it(`re-reads Date.now() after ${COARSE_CLOCK_READS} reads even within one stretch`, () => {
+    let time = 5_000;
+    const dateNow = vi.spyOn(Date, 'now').mockImplementation(() => time);
+    const now = coarseClock();
+    now();
+    time = 5_020;
+    for (let i = 0; i < COARSE_CLOCK_READS; i++) expect(now()).toBe(5_000);
+    expect(now()).toBe(5_020);
+    expect(dateNow).toHaveBeenCalledTimes(2);
   });
 
-  it("unrefs Node's timers, so the clock never keeps a process alive", () => {
-    let unrefs = 0;
-    const setTimer = (fn: () => void, ms: number) => {
-      const timer = setTimeout(fn, ms);
-      return {
-        unref() {
-          unrefs++;
-          timer.unref();
-        },
-      };
-    };
-    coarseClock(setTimer)();
-    expect(unrefs).toBe(1);
+  it('arms no timer at all (nothing to unref, nothing left pending where setTimeout returns a number)', () => {
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    const now = coarseClock();
+    for (let i = 0; i < 1_000; i++) now();
+    expect(setTimeoutSpy).not.toHaveBeenCalled();
   });
 });
