@@ -125,6 +125,14 @@ export class EntryRules<K, V> {
     return { entry: this.entryOf(space, localKey, shared, freshUntil, staleUntil), keepMs: staleUntil - now };
   }
 
+  /**
+   * Whether a hit on `entry` can be answered synchronously at `now` (memoized at load() time): it is
+   * fresh, and not a not-found that must reject (those take the batched way, which rejects them).
+   */
+  answersSync(entry: LocalEntry, now: number): boolean {
+    return now < entry.freshUntil && !(entry.value === null && this.missingAsError);
+  }
+
   /** A hit's value: the frozen shared object, a fresh clone, or a NotFoundError for a negative entry. */
   answer(entry: LocalEntry, key: K): V | NotFoundError {
     if (entry.value === null)

@@ -117,8 +117,7 @@ export class SharedCache<K, V, Ctx> {
     } catch {
       return undefined;
     }
-    if (entry === undefined || this.clock() >= entry.freshUntil) return undefined;
-    if (entry.value === null && this.options.missingAsError) return undefined;
+    if (entry === undefined || !this.rules.answersSync(entry, this.clock())) return undefined;
     this.counters.sharedHits++;
     this.counters.syncHits++;
     if (request !== null) {
