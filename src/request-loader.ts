@@ -14,7 +14,7 @@ import {
   preResolved,
   type ResolvedOptions,
 } from './loader/options.js';
-import { LoaderCounters, type LoaderStats } from './observe/stats.js';
+import { countedSourceCall, LoaderCounters, type LoaderStats } from './observe/stats.js';
 
 /** What a request loader needs from its definition; built once by `defineLoaders`. */
 export interface LoaderDefinition<K, V, Ctx> {
@@ -341,29 +341,11 @@ export class RequestLoader<K, V> {
     };
   }
 
-  /** A source call without a shared tier: counted like the shared tier counts its misses. */
-  private async callSource(keys: readonly K[], info: BatchLoadContext): Promise<ArrayLike<unknown>> {
-    const started = performance.now();
-    for (const counters of [this.counters, this.definition.counters]) {
-      counters.sourceCalls++;
-      counters.misses += keys.length;
-    }
-    try {
-      const values = await this.definition.source(keys, this.context, info);
-      let errors = 0;
-      for (let i = 0; i < values.length; i++) if (isError(values[i])) errors++;
-      this.counters.errors += errors;
-      this.definition.counters.errors += errors;
-      return values;
-    } catch (error) {
-      this.counters.errors++;
-      this.definition.counters.errors++;
-      throw error;
-    } finally {
-      const ms = performance.now() - started;
-      this.counters.sourceMs += ms;
-      this.definition.counters.sourceMs += ms;
-    }
+  /** A source call without a shared tier, counted by the rule of every path (countedSourceCall). */
+  private callSource(keys: readonly K[], info: BatchLoadContext): Promise<ArrayLike<unknown>> {
+    return countedSourceCall(this.definition.counters, this.counters, keys.length, true, () =>
+      this.definition.source(keys, this.context, info),
+    );
   }
 
   /**

@@ -859,3 +859,20 @@ describe('batch contract violations of a spec', () => {
     }
   });
 });
+
+describe('one counting rule for every path (issue #10)', () => {
+  it('a not-found is not an error, with or without shared; per-key errors and failed calls are', async () => {
+    const batch = async (ids: readonly number[]) =>
+      ids.map((id) => (id === 0 ? null : id === 1 ? new Error('bad') : id));
+    const create = defineLoaders({
+      plain: { batch, onMissing: 'error' },
+      shared: { batch, onMissing: 'error', shared: { scope: 'global', ttl: 1_000 } },
+    });
+    const loaders = create({});
+    await Promise.allSettled([0, 1, 2].map((id) => loaders.plain.load(id)));
+    await Promise.allSettled([0, 1, 2].map((id) => loaders.shared.load(id)));
+    const { plain, shared } = create.stats().loaders;
+    for (const stats of [plain, shared])
+      expect(stats).toMatchObject({ sourceCalls: 1, misses: 3, errors: 1 });
+  });
+});

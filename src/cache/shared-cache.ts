@@ -9,7 +9,7 @@
  */
 import { isError, NotFoundError } from '../errors.js';
 import type { BatchLoadContext } from '../loader/options.js';
-import { LoaderCounters } from '../observe/stats.js';
+import { countedSourceCall, LoaderCounters } from '../observe/stats.js';
 import { Audience } from './audience.js';
 import { hotClock } from './clock.js';
 import { EntryRules } from './entry.js';
@@ -273,20 +273,16 @@ export class SharedCache<K, V, Ctx> {
     }
     if (missing.length === 0) return;
 
-    // A background refresh serves no load: its keys were counted as stale hits, not misses.
-    if (mode !== 'background') this.count(request, 'misses', missing.length);
     const missKeys = missing.map((j) => owned[j]!.key);
     let values: ArrayLike<V | Error | null | undefined>;
-    const started = performance.now();
-    this.count(request, 'sourceCalls', 1);
     try {
-      values = await this.options.source(missKeys, context, info);
+      // A background refresh serves no load: its keys were counted as stale hits, not misses.
+      values = await countedSourceCall(this.counters, request, missKeys.length, mode !== 'background', () =>
+        this.options.source(missKeys, context, info),
+      );
     } catch (error) {
-      this.count(request, 'errors', 1);
       for (const j of missing) flights[j]!.reject(error);
       throw error;
-    } finally {
-      this.count(request, 'sourceMs', performance.now() - started);
     }
 
     const now = this.options.now();
@@ -298,7 +294,6 @@ export class SharedCache<K, V, Ctx> {
       const flight = flights[j]!;
       const value = values[m];
       if (isError(value) && !(value instanceof NotFoundError)) {
-        this.count(request, 'errors', 1);
         flight.reject(value);
         this.flights.land(item.address.remoteKey, flight);
         continue;
@@ -516,13 +511,4 @@ export class SharedCache<K, V, Ctx> {
   }
 }
 
-type NumericCounter =
-  | 'syncHits'
-  | 'joins'
-  | 'sharedHits'
-  | 'staleHits'
-  | 'misses'
-  | 'sourceCalls'
-  | 'sourceMs'
-  | 'errors'
-  | 'writes';
+type NumericCounter = 'syncHits' | 'joins' | 'sharedHits' | 'staleHits' | 'errors' | 'writes';

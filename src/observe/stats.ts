@@ -1,3 +1,5 @@
+import { isError, NotFoundError } from '../errors.js';
+
 /**
  * Counters per loader: kept per request (for the response trace) and per process (for `stats()`).
  * Plain number fields: an increment is a property add.
@@ -85,4 +87,40 @@ export interface LoaderStats {
   readonly memoHitRate: number;
   /** (sharedHits + staleHits) / keys looked up in the shared store. */
   readonly sharedHitRate: number;
+}
+
+/**
+ * One call of a batch function, counted by the one rule of every path (plain, shared, `cached`): a
+ * source call, its keys as misses (unless `misses` is false: a background refresh serves no load), its
+ * milliseconds, and as errors a failed call (1) or its per-key `Error` values (a NotFoundError is a
+ * not-found, not an error). Counts go to the loader's counters and, when given, the request's.
+ */
+export async function countedSourceCall<T extends ArrayLike<unknown>>(
+  loader: LoaderCounters,
+  request: LoaderCounters | null,
+  keys: number,
+  misses: boolean,
+  call: () => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  let errors = 0;
+  try {
+    const values = await call();
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (isError(value) && !(value instanceof NotFoundError)) errors++;
+    }
+    return values;
+  } catch (error) {
+    errors = 1;
+    throw error;
+  } finally {
+    const ms = performance.now() - started;
+    for (const counters of request === null ? [loader] : [loader, request]) {
+      counters.sourceCalls++;
+      if (misses) counters.misses += keys;
+      counters.errors += errors;
+      counters.sourceMs += ms;
+    }
+  }
 }
