@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cached, createMemoryStore, defineLoaders } from '../../../src/index.js';
+import { createMemoryStore, defineLoaders } from '../../../src/index.js';
 import { chaosRemoteStore, createTestRemoteStore } from '../../../src/testing/index.js';
 import { sleep } from '../harness.js';
 
