@@ -14,6 +14,7 @@ import { Audience } from './audience.js';
 import { hotClock } from './clock.js';
 import { EntryRules } from './entry.js';
 import { type Flight, Flights } from './flights.js';
+import { Invalidation } from './invalidation.js';
 import type { KeySpace } from './keys.js';
 import { LocalTier } from './local-tier.js';
 import { type KeyAddress, type Namespace, Namespaces } from './namespace.js';
@@ -72,6 +73,7 @@ export class SharedCache<K, V, Ctx> {
   private readonly options: SharedCacheOptions<K, V, Ctx>;
   private readonly local: LocalTier;
   private readonly remote: RemoteTier | null;
+  private readonly invalidation: Invalidation<K>;
   private warnedRefreshContext = false;
 
   constructor(options: SharedCacheOptions<K, V, Ctx>) {
@@ -90,6 +92,14 @@ export class SharedCache<K, V, Ctx> {
     });
     this.remote =
       options.remote === null ? null : new RemoteTier(options.remote, options.space.loader, options.onError);
+    this.invalidation = new Invalidation<K>(
+      options.space.loader,
+      this.flights,
+      this.local,
+      this.remote,
+      options.cacheKeyOf,
+      this.counters,
+    );
   }
 
   /** The scope string of a request context (throws, failing closed, for a bad scope). */
@@ -183,8 +193,7 @@ export class SharedCache<K, V, Ctx> {
       } else if (mode === 'fresh') {
         // A refresh fences at once: readers from now on miss and join this load, never the old value
         // (a request's refresh fenced already at its call, remote entry included: see fence).
-        this.flights.poison(address.remoteKey);
-        this.local.delete(address.space, address.localKey);
+        this.invalidation.fenceAddress(address);
       }
       pending.push({ index: i, key, address });
     }
@@ -428,75 +437,20 @@ export class SharedCache<K, V, Ctx> {
 
   /**
    * A refresh of a key is coming: from now on no load of the scope sees the entry from before it, and
-   * loads in flight will not write back (synchronous; the refresh's own batch follows).
+   * loads in flight will not write back (synchronous; the refresh's own batch follows). See invalidation.ts.
    */
   fence(key: K, scope: string): void {
-    const fenced = this.fenceKeys([key], this.namespaces.of(scope));
-    // The old remote entry goes too (behind: nothing waits for it; a failure is counted), so a refresh
-    // that fails leaves no older value to be read.
-    if (this.remote !== null && fenced.remoteKeys.length > 0) void this.remote.delete(fenced.remoteKeys);
+    this.invalidation.fence(this.namespaces.of(scope), key);
   }
 
-  /**
-   * Drops keys of one scope: at once from the local tier and from the flights in the air (which finish
-   * for their callers but never write back), then from the remote store. Rejects when a store failed
-   * (counted): the in-process store's entries may then still be served, and the remote store's by
-   * other instances too, until their TTL.
-   */
-  async invalidate(keys: readonly K[], scope: string): Promise<void> {
-    const fenced = this.fenceKeys(keys, this.namespaces.of(scope));
-    const remoteFailed =
-      this.remote !== null && fenced.remoteKeys.length > 0 && !(await this.remote.delete(fenced.remoteKeys));
-    if (!fenced.localOk || remoteFailed) this.failInvalidation('invalidate', !fenced.localOk, remoteFailed);
+  /** Drops keys of one scope from every tier; see invalidation.ts. */
+  invalidate(keys: readonly K[], scope: string): Promise<void> {
+    return this.invalidation.invalidate(this.namespaces.of(scope), keys);
   }
 
-  /**
-   * The one fence of invalidate and refresh, synchronous: poisons the keys' flights and drops their
-   * local entries. Keys the encoding refuses were never cached and are skipped.
-   */
-  private fenceKeys(keys: readonly K[], namespace: Namespace): { remoteKeys: string[]; localOk: boolean } {
-    const remoteKeys: string[] = [];
-    let localOk = true;
-    for (const key of keys) {
-      let address: KeyAddress;
-      try {
-        address = Namespaces.address(namespace, this.options.cacheKeyOf(key));
-      } catch {
-        continue;
-      }
-      this.flights.poison(address.remoteKey);
-      if (!this.local.delete(address.space, address.localKey)) localOk = false;
-      remoteKeys.push(address.remoteKey);
-    }
-    return { remoteKeys, localOk };
-  }
-
-  /**
-   * Invalidates every entry of a scope at once: the local tier drops the scope's spaces and the flights
-   * in the air are poisoned, synchronously; the remote store gets a new generation token, so its old
-   * entries are never read again (they expire by TTL). Rejects when the remote store could not be reached.
-   */
-  async invalidateScope(scope: string): Promise<void> {
-    const namespace = this.namespaces.of(scope);
-    this.flights.poisonPrefix(namespace.entryPrefix);
-    const localOk = this.local.deleteSpaces(namespace.base);
-    const remoteFailed = this.remote !== null && !(await this.remote.newGeneration(namespace));
-    if (!localOk || remoteFailed) this.failInvalidation('invalidateScope', !localOk, remoteFailed);
-  }
-
-  private failInvalidation(method: string, local: boolean, remote: boolean): never {
-    this.counters.errors++;
-    const failed = [
-      ...(local ? ['the in-process store failed (its entries may be served until their TTL)'] : []),
-      ...(remote
-        ? [
-            'the remote store could not be reached (its entries may be served, by other instances too, until their TTL)',
-          ]
-        : []),
-    ].join(', and ');
-    throw new Error(
-      `Loader ${JSON.stringify(this.options.space.loader)}: ${method} fenced the loads in flight, but ${failed}.`,
-    );
+  /** Drops every entry of a scope; see invalidation.ts. */
+  invalidateScope(scope: string): Promise<void> {
+    return this.invalidation.invalidateScope(this.namespaces.of(scope));
   }
 
   /** Flights in the air (tests). */

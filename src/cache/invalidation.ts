@@ -1,0 +1,95 @@
+/**
+ * Invalidation of one loader's shared entries: `invalidate` (keys), `invalidateScope` and the fence of a
+ * refresh. Every one fences synchronously, at the call: the flights in the air are poisoned (they answer
+ * their callers but never write back, to either tier, and no later load joins them) and the in-process
+ * entries go. Then the remote tier deletes the keys or moves the scope to a new generation token (with
+ * its own in-process fence while that is in the air, see remote/tier.ts). An invalidation a store could
+ * not carry out rejects, saying which store, and is counted.
+ */
+import type { LoaderCounters } from '../observe/stats.js';
+import type { LocalTier } from './local-tier.js';
+import { type KeyAddress, type Namespace, Namespaces } from './namespace.js';
+import type { RemoteTier } from './remote/tier.js';
+
+export class Invalidation<K> {
+  constructor(
+    private readonly loader: string,
+    /** The loader's flights (Flights), of which invalidation only poisons. */
+    private readonly flights: { poison(key: string): void; poisonPrefix(prefix: string): void },
+    private readonly local: LocalTier,
+    private readonly remote: RemoteTier | null,
+    private readonly cacheKeyOf: (key: K) => unknown,
+    private readonly counters: LoaderCounters,
+  ) {}
+
+  /** The fence of one address: its flights poisoned, its local entry dropped; false if the local store failed. */
+  fenceAddress(address: KeyAddress): boolean {
+    this.flights.poison(address.remoteKey);
+    return this.local.delete(address.space, address.localKey);
+  }
+
+  /**
+   * A refresh of a key is coming: fenced now, and its remote entry deleted behind (nothing waits for it;
+   * a failure is counted), so a refresh that fails leaves no older value to be read.
+   */
+  fence(namespace: Namespace, key: K): void {
+    const fenced = this.fenceKeys(namespace, [key]);
+    if (this.remote !== null && fenced.remoteKeys.length > 0) void this.remote.delete(fenced.remoteKeys);
+  }
+
+  /**
+   * Drops keys of one scope: fenced at once, then deleted from the remote store. Rejects when a store
+   * failed: the in-process store's entries may then still be served, and the remote store's by other
+   * instances too, until their TTL.
+   */
+  async invalidate(namespace: Namespace, keys: readonly K[]): Promise<void> {
+    const fenced = this.fenceKeys(namespace, keys);
+    const remoteFailed =
+      this.remote !== null && fenced.remoteKeys.length > 0 && !(await this.remote.delete(fenced.remoteKeys));
+    if (!fenced.localOk || remoteFailed) this.fail('invalidate', !fenced.localOk, remoteFailed);
+  }
+
+  /**
+   * Invalidates every entry of a scope: its flights poisoned and its in-process spaces dropped, at once;
+   * then a new generation token, so the remote store's old entries are never read again (they expire
+   * by TTL).
+   */
+  async invalidateScope(namespace: Namespace): Promise<void> {
+    this.flights.poisonPrefix(namespace.entryPrefix);
+    const localOk = this.local.deleteSpaces(namespace.base);
+    const remoteFailed = this.remote !== null && !(await this.remote.newGeneration(namespace));
+    if (!localOk || remoteFailed) this.fail('invalidateScope', !localOk, remoteFailed);
+  }
+
+  /** Fences keys (those the encoding refuses were never cached and are skipped). */
+  private fenceKeys(namespace: Namespace, keys: readonly K[]): { remoteKeys: string[]; localOk: boolean } {
+    const remoteKeys: string[] = [];
+    let localOk = true;
+    for (const key of keys) {
+      let address: KeyAddress;
+      try {
+        address = Namespaces.address(namespace, this.cacheKeyOf(key));
+      } catch {
+        continue;
+      }
+      if (!this.fenceAddress(address)) localOk = false;
+      remoteKeys.push(address.remoteKey);
+    }
+    return { remoteKeys, localOk };
+  }
+
+  private fail(method: string, local: boolean, remote: boolean): never {
+    this.counters.errors++;
+    const failed = [
+      ...(local ? ['the in-process store failed (its entries may be served until their TTL)'] : []),
+      ...(remote
+        ? [
+            'the remote store could not be reached (its entries may be served, by other instances too, until their TTL)',
+          ]
+        : []),
+    ].join(', and ');
+    throw new Error(
+      `Loader ${JSON.stringify(this.loader)}: ${method} fenced the loads in flight, but ${failed}.`,
+    );
+  }
+}
