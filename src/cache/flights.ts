@@ -78,9 +78,4 @@ export class Flights<V> {
       }
     }
   }
-
-  /** Flights in the air (tests and statistics). */
-  get size(): number {
-    return this.joinable.size + this.background.size;
-  }
 }

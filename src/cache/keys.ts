@@ -162,7 +162,19 @@ export function keyBase(space: KeySpace, scope: string): string {
   return `${lengthPrefixed(space.prefix)}${lengthPrefixed(space.loader)}${lengthPrefixed(space.version)}${lengthPrefixed(scope)}`;
 }
 
+/** The one-letter roles that follow a key base (see keyBase). */
+export const KEY_ROLE = {
+  /** The local space of scalar keys. */
+  scalar: 's',
+  /** The local space of object keys (by their encoding). */
+  object: 'o',
+  /** Remote entries (and flights). */
+  entry: 'k',
+  /** A scope's remote generation token. */
+  generation: 'g',
+} as const;
+
 /** The remote key of one entry: `keyBase(...)`, `k`, then the encoded key (last, so it needs no prefix). */
 export function sharedKey(space: KeySpace, scope: string, encodedKey: string): string {
-  return `${keyBase(space, scope)}k${encodedKey}`;
+  return keyBase(space, scope) + KEY_ROLE.entry + encodedKey;
 }

@@ -5,7 +5,7 @@
  * MAX_NAMESPACES are kept (least recently used go), and nothing is interned per key.
  */
 import { LRUCache } from 'lru-cache';
-import { encodeKey, type KeySpace, keyBase } from './keys.js';
+import { encodeKey, KEY_ROLE, type KeySpace, keyBase } from './keys.js';
 
 /** Namespaces kept per loader; a scope not among them is rebuilt (a few string concatenations). */
 const MAX_NAMESPACES = 1000;
@@ -47,10 +47,10 @@ export class Namespaces {
       namespace = {
         scope,
         base,
-        scalarSpace: `${base}s`,
-        objectSpace: `${base}o`,
-        entryPrefix: `${base}k`,
-        generationKey: `${base}g`,
+        scalarSpace: base + KEY_ROLE.scalar,
+        objectSpace: base + KEY_ROLE.object,
+        entryPrefix: base + KEY_ROLE.entry,
+        generationKey: base + KEY_ROLE.generation,
       };
       this.known.set(scope, namespace);
     }

@@ -453,11 +453,6 @@ export class SharedCache<K, V, Ctx> {
     return this.invalidation.invalidateScope(this.namespaces.of(scope));
   }
 
-  /** Flights in the air (tests). */
-  get flightCount(): number {
-    return this.flights.size;
-  }
-
   /** Adds to a counter of this loader and of the request (per batch or per miss, never per hit). */
   private count(request: LoaderCounters | null, field: NumericCounter, amount: number): void {
     this.counters[field] += amount;
