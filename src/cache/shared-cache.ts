@@ -186,7 +186,7 @@ export class SharedCache<K, V, Ctx> {
           if (now < entry.freshUntil) hits++;
           else {
             this.count(request, 'staleHits', 1);
-            if (!this.flights.isRefreshing(address.remoteKey)) stale.push(key);
+            stale.push(key);
           }
           continue;
         }
@@ -406,7 +406,19 @@ export class SharedCache<K, V, Ctx> {
   }
 
   /** One source call for the stale keys of a batch; on failure the stale entries keep serving. */
-  private refreshInBackground(keys: K[], scope: string, requestContext: Ctx): void {
+  private refreshInBackground(staleKeys: K[], scope: string, requestContext: Ctx): void {
+    // One refresh per key at a time, whichever tier served it stale.
+    const namespace = this.namespaces.of(scope);
+    const keys = staleKeys.filter((key) => {
+      try {
+        return !this.flights.isRefreshing(
+          Namespaces.address(namespace, this.options.cacheKeyOf(key)).remoteKey,
+        );
+      } catch {
+        return false;
+      }
+    });
+    if (keys.length === 0) return;
     let context = this.options.policy.refreshContextOf(requestContext);
     if (!(context instanceof TypeError)) {
       let refreshScope: string | Error;
