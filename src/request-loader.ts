@@ -3,7 +3,8 @@
  * per-request memo, plus invalidate / refresh / warmup and statistics. One load is followable:
  *   memo (DataLoader) → shared tier (SharedCache: single-flight → store → source → write-back).
  */
-import type { SharedCache } from './cache/shared-cache.js';
+import { writeMark } from './cache/namespace.js';
+import { ABSENT, type SharedCache } from './cache/shared-cache.js';
 import type { LocalEntry } from './cache/store.js';
 import { isError } from './errors.js';
 import { alignResults } from './loader/align.js';
@@ -77,6 +78,14 @@ export class RequestLoader<K, V> {
    * changes meanwhile (a context that switches tenants needs a new createLoaders).
    */
   private scope: string | undefined = undefined;
+  /**
+   * Keys the shared peek found absent since the last batch, and the write mark of the first of them: a
+   * batch made of exactly these keys need not read the local tier again (see SharedCache.loadBatch).
+   */
+  private absentPeeks = 0;
+  private absentSince = -1;
+  /** Some key may have gone to the batch without being peeked absent (the batch then reads them all). */
+  private unpeeked = false;
   /** Loads that bypass the shared read (`fresh`, `refresh`); made on first use. */
   private direct: DataLoader<K, V, unknown> | null = null;
 
@@ -102,22 +111,20 @@ export class RequestLoader<K, V> {
   load(key: K, options?: RequestLoadOptions): Promise<V> {
     this.counters.loads++;
     this.definition.counters.loads++;
+    const shared = this.definition.shared;
     if (options === undefined) {
       // A fresh shared entry goes into the memo, so the memo answers it as a hit: with the batch
       // pending on this loader (dataloader's timing), never earlier than the misses of its level.
-      const shared = this.definition.shared;
-      // A request that has gone (its signal aborted) gets its rejection from the memo, counted nowhere.
-      if (
-        shared !== null &&
-        key !== null &&
-        key !== undefined &&
-        this.memo.peek(key) === undefined &&
-        this.core.signal?.aborted !== true
-      )
-        this.memoizeShared(shared, key);
+      if (shared !== null) {
+        // A request that has gone (its signal aborted) gets its rejection from the memo, counted nowhere.
+        if (key !== null && key !== undefined && this.core.signal?.aborted !== true) {
+          if (this.memo.peek(key) === undefined) this.memoizeShared(shared, key);
+        } else this.unpeeked = true;
+      }
       return this.memo.load(key);
     }
     if (options.fresh === true) return this.loadFresh(key, options);
+    if (shared !== null) this.unpeeked = true;
     return this.memo.load(key, options);
   }
 
@@ -137,6 +144,7 @@ export class RequestLoader<K, V> {
     }
     this.counters.loads += keys.length;
     this.definition.counters.loads += keys.length;
+    if (this.definition.shared !== null) this.unpeeked = true;
     return this.memo.loadMany(keys, options);
   }
 
@@ -224,13 +232,21 @@ export class RequestLoader<K, V> {
    * source load.
    */
   private memoizeShared(shared: SharedCache<K, V, unknown>, key: K): void {
-    let entry: LocalEntry | undefined;
+    let entry: LocalEntry | typeof ABSENT | undefined;
     try {
-      entry = shared.peekFresh(key, this.scopeOf(shared), this.counters);
+      entry = shared.peek(key, this.scopeOf(shared), this.counters);
     } catch {
+      this.unpeeked = true;
       return;
     }
-    if (entry === undefined) return;
+    if (entry === ABSENT) {
+      if (this.absentPeeks++ === 0) this.absentSince = writeMark();
+      return;
+    }
+    if (entry === undefined) {
+      this.unpeeked = true;
+      return;
+    }
     this.memo[MEMOIZE](key, shared.promiseOf(entry, key));
     if (this.definition.primes.length > 0) this.primeSiblings([key], [shared.valueOf(entry, key)]);
   }
@@ -294,6 +310,14 @@ export class RequestLoader<K, V> {
     let values: ArrayLike<unknown>;
     try {
       if (definition.shared !== null) {
+        let peekedAbsent = -1;
+        if (!fresh) {
+          // Only a batch of exactly the keys peeked absent (not one of several batches they were split
+          // into, nor one with keys that were not peeked) skips the local read.
+          if (!this.unpeeked && this.absentPeeks === keys.length) peekedAbsent = this.absentSince;
+          this.absentPeeks = 0;
+          this.unpeeked = false;
+        }
         values = await definition.shared.loadBatch(
           keys,
           this.batchScope(definition.shared),
@@ -301,6 +325,7 @@ export class RequestLoader<K, V> {
           info,
           this.counters,
           fresh ? 'fresh' : 'read',
+          peekedAbsent,
         );
       } else {
         values = await this.callSource(keys, info);

@@ -219,7 +219,7 @@ describe('a store failing on every call', () => {
     expect(errors).toHaveLength(5);
     time += 1; // a new window: its first failures are reported again
     await createLoaders({}).users.load(5001);
-    expect(errors).toHaveLength(7); // the load's two reads (the sync hit path, then its batch)
+    expect(errors).toHaveLength(6); // the load reads the local tier once (its batch does not again)
     expect(createLoaders.stats().loaders.users.errors).toBe(failures());
   });
 });

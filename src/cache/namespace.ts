@@ -22,6 +22,28 @@ export interface Namespace {
   readonly entryPrefix: string;
   /** Where a remote store keeps the scope's generation token. */
   readonly generationKey: string;
+  /** The write mark (see writeMark) of the last local write in this scope, or of its creation. */
+  lastWrite: number;
+}
+
+/**
+ * Local writes, counted process-wide: a key seen absent in the local tier when the mark was `m` is still
+ * absent while its namespace's `lastWrite <= m` (writes are the only way in; deletes only take out). Lets
+ * a batch skip the local read of keys its request loader just peeked. A namespace rebuilt after the LRU
+ * dropped it starts past every earlier mark. (Two loader definitions over one store and one loader name
+ * write one space without seeing each other's marks: a peeked key then misses a hit the other wrote in the
+ * batch window, a source load more, never a wrong answer.)
+ */
+let localWrites = 0;
+
+/** The current write mark. */
+export function writeMark(): number {
+  return localWrites;
+}
+
+/** Records a local write in a namespace. */
+export function markWrite(namespace: Namespace): void {
+  namespace.lastWrite = ++localWrites;
 }
 
 /** Where one key lives: its local space and key, and its remote (and flight) key. */
@@ -51,6 +73,7 @@ export class Namespaces {
         objectSpace: base + KEY_ROLE.object,
         entryPrefix: base + KEY_ROLE.entry,
         generationKey: base + KEY_ROLE.generation,
+        lastWrite: ++localWrites,
       };
       this.known.set(scope, namespace);
     }

@@ -17,7 +17,7 @@ import { type Flight, Flights } from './flights.js';
 import { Invalidation } from './invalidation.js';
 import type { KeySpace } from './keys.js';
 import { LocalTier } from './local-tier.js';
-import { type KeyAddress, type Namespace, Namespaces } from './namespace.js';
+import { type KeyAddress, markWrite, type Namespace, Namespaces } from './namespace.js';
 import type { ResolvedPolicy } from './policy.js';
 import type { ResilientRemote } from './remote/resilient.js';
 import { type Generation, RemoteTier } from './remote/tier.js';
@@ -29,6 +29,9 @@ export type Source<K, V, Ctx> = (
   context: Ctx,
   info: BatchLoadContext | undefined,
 ) => Promise<ArrayLike<V | Error | null | undefined>>;
+
+/** What `peek` answers for a key the local tier holds nothing for. */
+export const ABSENT: unique symbol = Symbol('loaderkit.absent');
 
 /** How `loadBatch` treats the stores: see there. */
 export type LoadMode = 'read' | 'fresh' | 'background';
@@ -108,11 +111,13 @@ export class SharedCache<K, V, Ctx> {
   }
 
   /**
-   * A fresh local entry for one key, synchronously, or undefined (absent, stale, a not-found that must
-   * reject, a refused key, a failing store). Lets a request loader memoize shared hits without a flight
-   * (the memo then answers them with their level's batch). Counts the hit.
+   * The local tier's answer for one key, synchronously: a fresh entry, ABSENT (the tier holds nothing for
+   * it), or undefined (anything else: stale, a not-found that must reject, a refused key, a failing
+   * store; the batch looks again). Lets a request loader memoize shared hits without a flight (the memo
+   * then answers them with their level's batch), and tell its batch which keys it need not read again.
+   * Counts the hit.
    */
-  peekFresh(key: K, scope: string, request: LoaderCounters | null): LocalEntry | undefined {
+  peek(key: K, scope: string, request: LoaderCounters | null): LocalEntry | typeof ABSENT | undefined {
     let entry: LocalEntry | undefined;
     try {
       const namespace = this.namespaces.of(scope);
@@ -127,7 +132,9 @@ export class SharedCache<K, V, Ctx> {
     } catch {
       return undefined;
     }
-    if (entry === undefined || !this.rules.answersSync(entry, this.clock())) return undefined;
+    // Nothing, or nothing usable (a failing or lying store): the batch would read a miss again.
+    if (entry === undefined) return ABSENT;
+    if (!this.rules.answersSync(entry, this.clock())) return undefined;
     this.counters.sharedHits++;
     this.counters.syncHits++;
     if (request !== null) {
@@ -153,6 +160,8 @@ export class SharedCache<K, V, Ctx> {
    * the keys (their results are not written back); `'background'` is a grace refresh: it skips the
    * reads too, but nobody joins it, so requests meanwhile keep getting the stale value. Resolves with one
    * value or `Error` per key; rejects only when the source call itself failed for keys this batch owned.
+   * `peekedAbsent` is the write mark (namespace.ts) at which `peek` found every key of the batch absent,
+   * or -1: when nothing was written to the scope since, the local tier is not read again.
    */
   async loadBatch(
     keys: readonly K[],
@@ -161,8 +170,10 @@ export class SharedCache<K, V, Ctx> {
     info: BatchLoadContext | undefined,
     request: LoaderCounters | null,
     mode: LoadMode,
+    peekedAbsent = -1,
   ): Promise<Array<V | Error>> {
     const namespace = this.namespaces.of(scope);
+    const readLocal = mode === 'read' && !(peekedAbsent >= 0 && namespace.lastWrite <= peekedAbsent);
     const out = new Array<V | Error>(keys.length);
     const now = this.options.now();
     const pending: Pending<K>[] = [];
@@ -179,7 +190,7 @@ export class SharedCache<K, V, Ctx> {
         out[i] = asError(error);
         continue;
       }
-      if (mode === 'read') {
+      if (readLocal) {
         const entry = this.local.get(address.space, address.localKey);
         if (entry !== undefined && now < entry.staleUntil) {
           out[i] = this.rules.answer(entry, key);
@@ -323,6 +334,7 @@ export class SharedCache<K, V, Ctx> {
       this.flights.land(item.address.remoteKey, flight);
       if (keep === null || flight.poisoned) continue;
       this.local.set(keep.entry, keep.keepMs);
+      markWrite(namespace);
       kept.push({ item, entry: keep.entry, flight });
     }
     this.count(request, 'writes', kept.length);
@@ -374,7 +386,10 @@ export class SharedCache<K, V, Ctx> {
       const flight = flights[j]!;
       flight.resolve(this.rules.answer(keep.entry, item.key) as V);
       this.flights.land(item.address.remoteKey, flight);
-      if (!flight.poisoned) this.local.set(keep.entry, keep.keepMs);
+      if (!flight.poisoned) {
+        this.local.set(keep.entry, keep.keepMs);
+        markWrite(namespace);
+      }
       if (now < decoded.freshUntil) this.count(request, 'sharedHits', 1);
       else {
         this.count(request, 'staleHits', 1);

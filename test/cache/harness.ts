@@ -188,6 +188,8 @@ export function watchedStore(inner: LocalStore) {
     freshUntil: number;
     staleUntil: number;
   }> = [];
+  /** The keys `get` was called with, in order. */
+  const reads: unknown[] = [];
   const check = (method: StoreMethod) => {
     counts[method]++;
     if (fail.has(method)) throw new Error(`store down (${method})`);
@@ -196,6 +198,7 @@ export function watchedStore(inner: LocalStore) {
     name: 'watched',
     get(space, key) {
       check('get');
+      reads.push(key);
       return inner.get(space, key);
     },
     set(entry, ttlMs) {
@@ -220,7 +223,7 @@ export function watchedStore(inner: LocalStore) {
     stats: () => inner.stats(),
     close: () => inner.close(),
   };
-  return { store, fail, counts, writes };
+  return { store, fail, counts, writes, reads };
 }
 
 /** Two-instance attacks: an instance is one defineLoaders over a shared remote store, on a mutable db. */
