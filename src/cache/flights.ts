@@ -5,7 +5,8 @@
  * never extends it. Poisoning (an invalidation or a newer load) makes a flight finish for its callers
  * without writing back, and removes it so later loads start their own.
  */
-import type { Audience } from './audience.js';
+import type { BatchLoadContext } from '../loader/options.js';
+import { Audience } from './audience.js';
 
 export interface Flight<V> {
   readonly promise: Promise<V>;
@@ -78,4 +79,65 @@ export class Flights<V> {
       }
     }
   }
+}
+
+/** What a batch claimed: one promise per key, and the flights it owns (opened by it) beside their keys. */
+export interface Claim<V, T> {
+  readonly promises: Promise<V>[];
+  readonly owned: T[];
+  readonly flights: Flight<V>[];
+  /** The requests waiting on the owned flights' source call (null when it owns none). */
+  readonly audience: Audience | null;
+  /** Keys that joined flights other batches own. */
+  readonly joins: number;
+}
+
+/**
+ * Joins or opens the flights of a batch's keys, synchronously (concurrent batches see each other).
+ * `join` false (refreshes) never joins: it opens flights that replace the registered ones.
+ */
+export function claimFlights<V, T extends { readonly address: { readonly remoteKey: string } }>(
+  register: Flights<V>,
+  items: readonly T[],
+  join: boolean,
+  background: boolean,
+  info: BatchLoadContext | undefined,
+): Claim<V, T> {
+  const promises = new Array<Promise<V>>(items.length);
+  const owned: T[] = [];
+  const flights: Flight<V>[] = [];
+  let audience: Audience | null = null;
+  let joins = 0;
+  const joined = new Set<Audience>();
+  for (let p = 0; p < items.length; p++) {
+    const remoteKey = items[p]!.address.remoteKey;
+    let existing = register.find(remoteKey, background);
+    // A flight whose every waiter has gone is winding down with an aborted signal: never join it.
+    if (existing?.audience?.aborted === true) existing = undefined;
+    // A key twice in this batch shares the flight its first copy opened (a second flight would replace
+    // the first in the register, and the first would then escape invalidation fences).
+    if (existing !== undefined && audience !== null && existing.audience === audience) {
+      promises[p] = existing.promise;
+      continue;
+    }
+    if (existing !== undefined && join) {
+      promises[p] = existing.promise;
+      // The source call goes on while any request waits on it (see Audience).
+      if (existing.audience !== null && !joined.has(existing.audience)) {
+        joined.add(existing.audience);
+        existing.audience.attend(info);
+      }
+      joins++;
+      continue;
+    }
+    if (audience === null) {
+      audience = new Audience(info?.reason ?? 'schedule');
+      audience.attend(info);
+    }
+    const flight = register.open(remoteKey, audience, background);
+    promises[p] = flight.promise;
+    owned.push(items[p]!);
+    flights.push(flight);
+  }
+  return { promises, owned, flights, audience, joins };
 }

@@ -52,8 +52,11 @@ export interface ResolvedPolicy<K, V, Ctx> {
   readonly negativeTtl: number;
   readonly graceMs: number;
   readonly version: string;
-  /** The context of a background refresh, or the TypeError saying why there is none. Total. */
-  readonly refreshContextOf: (context: Ctx) => Ctx | TypeError;
+  /**
+   * The context of a background refresh of the request context's entries in `scope`, or the TypeError
+   * saying why there is none (refreshContext threw, or gave a context of another scope). Total.
+   */
+  readonly refreshContextOf: (context: Ctx, scope: string) => Ctx | TypeError;
 }
 
 function fail(loader: string, message: string): never {
@@ -171,19 +174,33 @@ export function resolvePolicy<K, V, Ctx>(
       loader,
       `shared.refreshContext must be a function of the context, but got: ${describe(refreshContext)}.`,
     );
-  const refreshContextOf =
-    refreshContext === undefined
-      ? (context: Ctx) => context
-      : (context: Ctx): Ctx | TypeError => {
-          try {
-            return (refreshContext as (context: Ctx) => Ctx)(context);
-          } catch (error) {
-            return new TypeError(
-              `Loader ${JSON.stringify(loader)}: shared.refreshContext(context) threw: ${describe(error)}. The background refresh is skipped; the stale value is served until grace ends.`,
-              { cause: error },
-            );
-          }
-        };
+  const skipped = (why: string, cause?: unknown) =>
+    new TypeError(
+      `Loader ${JSON.stringify(loader)}: shared.refreshContext(context) ${why}. The background refresh is skipped; the stale value is served until grace ends.`,
+      cause === undefined ? undefined : { cause },
+    );
+  // The refresh writes under the request's scope: a context of another scope would put that scope's
+  // data there.
+  const refreshContextOf = (context: Ctx, scope: string): Ctx | TypeError => {
+    if (refreshContext === undefined) return context;
+    let refresh: Ctx;
+    let refreshScope: string;
+    try {
+      refresh = (refreshContext as (context: Ctx) => Ctx)(context);
+    } catch (error) {
+      return skipped(`threw: ${describe(error)}`, error);
+    }
+    try {
+      refreshScope = scopeOf(refresh);
+    } catch (error) {
+      return skipped(`returned a context whose scope fails (${describe(error)})`, error);
+    }
+    if (refreshScope !== scope)
+      return skipped(
+        `returned a context of another scope (${JSON.stringify(refreshScope.slice(1))}, not ${JSON.stringify(scope.slice(1))})`,
+      );
+    return refresh;
+  };
   return {
     scopeOf,
     ttlOf,

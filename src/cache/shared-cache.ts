@@ -10,10 +10,9 @@
 import { isError, NotFoundError } from '../errors.js';
 import type { BatchLoadContext } from '../loader/options.js';
 import { countedSourceCall, LoaderCounters } from '../observe/stats.js';
-import { Audience } from './audience.js';
 import { hotClock } from './clock.js';
 import { EntryRules } from './entry.js';
-import { type Flight, Flights } from './flights.js';
+import { claimFlights, type Flight, Flights } from './flights.js';
 import { Invalidation } from './invalidation.js';
 import type { KeySpace } from './keys.js';
 import { LocalTier } from './local-tier.js';
@@ -213,41 +212,14 @@ export class SharedCache<K, V, Ctx> {
     if (pending.length === 0) return out;
 
     // 2. Join or open flights synchronously, so concurrent batches see each other.
-    const promises = new Array<Promise<V>>(pending.length);
-    const owned: Pending<K>[] = [];
-    const flights: Flight<V>[] = [];
-    let audience: Audience | null = null;
-    const joined = new Set<Audience>();
-    for (let p = 0; p < pending.length; p++) {
-      const remoteKey = pending[p]!.address.remoteKey;
-      let existing = this.flights.find(remoteKey, mode === 'background');
-      // A flight whose every waiter has gone is winding down with an aborted signal: never join it.
-      if (existing?.audience?.aborted === true) existing = undefined;
-      // A key twice in this batch shares the flight its first copy opened (a second flight would
-      // replace the first in the register, and the first would then escape invalidation fences).
-      if (existing !== undefined && audience !== null && existing.audience === audience) {
-        promises[p] = existing.promise;
-        continue;
-      }
-      if (existing !== undefined && mode === 'read') {
-        promises[p] = existing.promise;
-        // The source call goes on while any request waits on it (see Audience).
-        if (existing.audience !== null && !joined.has(existing.audience)) {
-          joined.add(existing.audience);
-          existing.audience.attend(info);
-        }
-        this.count(request, 'joins', 1);
-        continue;
-      }
-      if (audience === null) {
-        audience = new Audience(info?.reason ?? 'schedule');
-        audience.attend(info);
-      }
-      const flight = this.flights.open(remoteKey, audience, mode === 'background');
-      promises[p] = flight.promise;
-      owned.push(pending[p]!);
-      flights.push(flight);
-    }
+    const { promises, owned, flights, audience, joins } = claimFlights(
+      this.flights,
+      pending,
+      mode === 'read',
+      mode === 'background',
+      info,
+    );
+    this.count(request, 'joins', joins);
     if (owned.length > 0) {
       try {
         await this.fill(owned, flights, namespace, context, audience!.context, request, mode);
@@ -434,21 +406,7 @@ export class SharedCache<K, V, Ctx> {
       }
     });
     if (keys.length === 0) return;
-    let context = this.options.policy.refreshContextOf(requestContext);
-    if (!(context instanceof TypeError)) {
-      let refreshScope: string | Error;
-      try {
-        refreshScope = this.scopeOf(context);
-      } catch (error) {
-        refreshScope = asError(error);
-      }
-      // The refresh writes under the request's scope: a context of another scope would put that
-      // scope's data there.
-      if (refreshScope !== scope)
-        context = new TypeError(
-          `Loader ${JSON.stringify(this.options.space.loader)}: shared.refreshContext(context) returned a context of another scope (${refreshScope instanceof Error ? refreshScope.message : JSON.stringify(refreshScope.slice(1))}, not ${JSON.stringify(scope.slice(1))}). The background refresh is skipped; the stale value is served until grace ends.`,
-        );
-    }
+    const context = this.options.policy.refreshContextOf(requestContext, scope);
     if (context instanceof TypeError) {
       if (!this.warnedRefreshContext) {
         this.warnedRefreshContext = true;
