@@ -362,9 +362,12 @@ export class SharedCache<K, V, Ctx> {
         this.local.set(keep.entry, keep.keepMs);
         markWrite(namespace);
       }
-      if (now < decoded.freshUntil) this.count(request, 'sharedHits', 1);
-      else {
+      if (now < decoded.freshUntil) {
+        this.count(request, 'sharedHits', 1);
+        this.count(request, 'remoteHits', 1);
+      } else {
         this.count(request, 'staleHits', 1);
+        this.count(request, 'remoteStaleHits', 1);
         stale.push(item.key);
       }
     }
@@ -445,4 +448,12 @@ export class SharedCache<K, V, Ctx> {
   }
 }
 
-type NumericCounter = 'syncHits' | 'joins' | 'sharedHits' | 'staleHits' | 'errors' | 'writes';
+type NumericCounter =
+  | 'syncHits'
+  | 'joins'
+  | 'sharedHits'
+  | 'staleHits'
+  | 'remoteHits'
+  | 'remoteStaleHits'
+  | 'errors'
+  | 'writes';

@@ -17,6 +17,10 @@ export class LoaderCounters {
   syncHits = 0;
   /** Keys answered by a stale shared entry within grace (a refresh runs). */
   staleHits = 0;
+  /** Of the shared hits, those the remote tier answered (the in-process tier did not have them). */
+  remoteHits = 0;
+  /** Of the stale hits, those the remote tier answered. */
+  remoteStaleHits = 0;
   /** Keys that went to the batch function. */
   misses = 0;
   /** Keys that joined another request's in-flight load of the same key and scope. */
@@ -52,6 +56,8 @@ export class LoaderCounters {
       memoHits,
       sharedHits: this.sharedHits,
       staleHits: this.staleHits,
+      remoteHits: this.remoteHits,
+      remoteStaleHits: this.remoteStaleHits,
       misses: this.misses,
       joins: this.joins,
       batches: this.batches,
@@ -74,6 +80,10 @@ export interface LoaderStats {
   readonly memoHits: number;
   readonly sharedHits: number;
   readonly staleHits: number;
+  /** Of sharedHits, those answered by the remote tier (e.g. Redis), not the in-process one. */
+  readonly remoteHits: number;
+  /** Of staleHits, those answered by the remote tier. */
+  readonly remoteStaleHits: number;
   readonly misses: number;
   readonly joins: number;
   readonly batches: number;
