@@ -7,6 +7,7 @@ export default defineConfig({
     opentelemetry: 'src/observe/opentelemetry.ts',
     yoga: 'src/yoga/use-loaders.ts',
     testing: 'src/testing/index.ts',
+    redis: 'src/redis.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

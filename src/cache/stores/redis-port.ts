@@ -1,0 +1,124 @@
+/**
+ * One small client port over the two Redis clients loaderkit supports, node-redis (`redis` 5 and 6) and
+ * ioredis (5 and 6). The store (redis.ts) speaks only this port: raw commands, one pipelined round trip of
+ * many commands (never MULTI), readiness, and the client's error events. Clients are recognised by their
+ * shape, so neither package is imported (both stay optional peers).
+ *
+ * Readiness is what keeps a dead Redis from growing a queue: a port whose connection is not ready refuses
+ * at once instead of handing the command to the client, whose offline queue (on by default in both
+ * clients) would hold it until a reconnect.
+ */
+import { describe } from '../../errors.js';
+
+export interface RedisPort {
+  /** `'node-redis'` or `'ioredis'`. */
+  readonly client: string;
+  /** Whether a command sent now goes out on an open, ready connection. */
+  ready(): boolean;
+  /** Sends one command (e.g. `['MGET', 'a', 'b']`) and resolves with its reply. */
+  command(args: readonly string[]): Promise<unknown>;
+  /**
+   * Sends commands in one round trip, without a transaction; resolves with each reply or the Error that
+   * command failed with (rejects only when the round trip itself failed).
+   */
+  pipeline(commands: ReadonlyArray<readonly string[]>): Promise<unknown[]>;
+  /** Listens to the client's `error` events; returns what stops listening. */
+  onError(listener: (error: unknown) => void): () => void;
+}
+
+/** The part of a node-redis client (v5, v6) the port uses. */
+interface NodeRedisClient {
+  readonly isReady: boolean;
+  sendCommand(args: string[]): Promise<unknown>;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  off(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+/** The part of an ioredis client (v5, v6) the port uses. */
+interface IoRedisClient {
+  readonly status: string;
+  call(command: string, ...args: string[]): Promise<unknown>;
+  pipeline(commands: string[][]): { exec(): Promise<Array<[Error | null, unknown]> | null> };
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  off(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+function isNodeRedis(client: object): client is NodeRedisClient {
+  const c = client as Record<string, unknown>;
+  return typeof c.sendCommand === 'function' && typeof c.isReady === 'boolean' && typeof c.on === 'function';
+}
+
+function isIoRedis(client: object): client is IoRedisClient {
+  const c = client as Record<string, unknown>;
+  return (
+    typeof c.call === 'function' &&
+    typeof c.pipeline === 'function' &&
+    typeof c.status === 'string' &&
+    typeof c.on === 'function'
+  );
+}
+
+/** A reply as a string where it is one: clients set up to map blob strings to Buffers give Buffers. */
+function text(reply: unknown): unknown {
+  if (reply instanceof Uint8Array)
+    return Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength).toString();
+  if (Array.isArray(reply)) {
+    for (let i = 0; i < reply.length; i++) if (reply[i] instanceof Uint8Array) return reply.map(text);
+  }
+  return reply;
+}
+
+function nodeRedisPort(client: NodeRedisClient): RedisPort {
+  return {
+    client: 'node-redis',
+    ready: () => client.isReady,
+    command: (args) => client.sendCommand(args as string[]).then(text),
+    // node-redis writes the commands of one tick in one go: a pipeline without MULTI.
+    pipeline: (commands) =>
+      Promise.all(
+        commands.map((args) =>
+          client
+            .sendCommand(args as string[])
+            .then(text, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
+        ),
+      ),
+    onError(listener) {
+      client.on('error', listener);
+      return () => void client.off('error', listener);
+    },
+  };
+}
+
+function ioRedisPort(client: IoRedisClient): RedisPort {
+  return {
+    client: 'ioredis',
+    ready: () => client.status === 'ready',
+    command: ([name, ...args]) => client.call(name!, ...args).then(text),
+    async pipeline(commands) {
+      // ioredis looks pipelined commands up as its methods, by lower-case name.
+      const replies = await client
+        .pipeline(commands.map(([name, ...args]) => [name!.toLowerCase(), ...args]))
+        .exec();
+      if (replies === null) throw new Error('ioredis pipeline was discarded');
+      return replies.map(([error, reply]) => error ?? text(reply));
+    },
+    onError(listener) {
+      client.on('error', listener);
+      return () => void client.off('error', listener);
+    },
+  };
+}
+
+/**
+ * The port of a user's client: a node-redis client (`createClient()` of `redis` 5 or 6) or an ioredis
+ * client (`new Redis()` of `ioredis` 5 or 6). Throws a TypeError naming what it got otherwise.
+ */
+export function redisPort(client: unknown): RedisPort {
+  if (typeof client === 'object' && client !== null) {
+    if (isNodeRedis(client)) return nodeRedisPort(client);
+    if (isIoRedis(client)) return ioRedisPort(client);
+  }
+  throw new TypeError(
+    `createRedisStore option client must be a node-redis client (createClient() of redis 5 or 6) or an ioredis client (new Redis() of ioredis 5 or 6), but got: ${describe(client)}.`,
+  );
+}

@@ -1,0 +1,121 @@
+/**
+ * A remote store on Redis (`loaderkit/redis`), over a node-redis or ioredis client the user passes. One
+ * batch is one MGET (its keys and the scope's generation); a write-back is one pipelined round trip of
+ * `SET key value PX ms`; an invalidation one DEL. Deadlines, the circuit breaker and the checks of every
+ * answer are the resilient facade's (remote/resilient.ts), which wraps every remote store alike; this
+ * file only speaks Redis. A value of another type at one of our keys (a hash, a list) reads as absent
+ * (MGET answers nil for it) and is replaced by the next write.
+ */
+import { describe } from '../../errors.js';
+import { isolateOnError } from '../../observe/report.js';
+import type { RemoteStore, RemoteWrite } from '../store.js';
+import { type RedisPort, redisPort } from './redis-port.js';
+
+export interface RedisStoreOptions {
+  /**
+   * A connected node-redis client (`createClient()` of `redis` 5 or 6, after `await client.connect()`)
+   * or ioredis client (`new Redis()` of `ioredis` 5 or 6). Required. The store never closes it: it is
+   * yours. Its offline queue and retries may stay as you set them: while the connection is not ready the
+   * store sends nothing (the load goes to the source), so nothing of loaderkit's waits in that queue.
+   */
+  client: unknown;
+  /** The store's name in statistics and errors. Default: `'redis'`. */
+  name?: string;
+  /**
+   * Told about the client's `error` events (connection lost, refused…), which the store listens to so
+   * that a client without a listener of yours does not crash the process (node-redis throws an `error`
+   * event nobody listens to). Failed calls reach `onError` of `defineLoaders` anyway. Isolated: what it
+   * throws is swallowed. Default: nothing (the events are only kept from crashing the process).
+   */
+  onError?: (error: Error) => void;
+}
+
+const OPTIONS = ['client', 'name', 'onError'];
+
+/** Why a Redis call was not made: the connection is not ready (it would have waited in a queue). */
+export class RedisNotReadyError extends Error {
+  override readonly name = 'RedisNotReadyError';
+}
+
+/**
+ * Creates a remote store on Redis; pass it as `remote` to `defineLoaders` (or `cached`):
+ * `defineLoaders(specs, { remote: createRedisStore({ client }) })`.
+ */
+export function createRedisStore(options: RedisStoreOptions): RemoteStore {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(
+      `createRedisStore takes an options object ({ client }), but got: ${describe(options)}.`,
+    );
+  for (const name of Object.keys(options))
+    if (!OPTIONS.includes(name))
+      throw new TypeError(
+        `createRedisStore: unknown option ${JSON.stringify(name)}; valid options: ${OPTIONS.join(', ')}.`,
+      );
+  const port = redisPort(options.client);
+  const name = options.name ?? 'redis';
+  if (typeof name !== 'string' || name === '')
+    throw new TypeError(
+      `createRedisStore option name must be a non-empty string, but got: ${describe(name)}.`,
+    );
+  if (options.onError !== undefined && typeof options.onError !== 'function')
+    throw new TypeError(
+      `createRedisStore option onError must be a function of the error, but got: ${describe(options.onError)}.`,
+    );
+  const report = options.onError === undefined ? null : isolateOnError(options.onError);
+  const stopListening = port.onError((error) =>
+    report?.(error instanceof Error ? error : new Error(String(error), { cause: error })),
+  );
+  let closed = false;
+
+  /** Refuses a call that would wait: after close, after the deadline, or with no ready connection. */
+  const usable = (method: string, signal: AbortSignal) => {
+    if (closed) throw new Error(`redis store ${JSON.stringify(name)} is closed (${method}).`);
+    signal.throwIfAborted();
+    if (!port.ready())
+      throw new RedisNotReadyError(
+        `redis store ${JSON.stringify(name)}: the ${port.client} connection is not ready; ${method} was not sent (nothing waits in the client's offline queue).`,
+      );
+  };
+
+  return {
+    name,
+    async getMany(keys: readonly string[], signal: AbortSignal): Promise<ReadonlyArray<string | null>> {
+      if (keys.length === 0) return [];
+      usable('getMany', signal);
+      return (await port.command(['MGET', ...keys])) as ReadonlyArray<string | null>;
+    },
+    async setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<void> {
+      if (writes.length === 0) return;
+      usable('setMany', signal);
+      const replies = await port.pipeline(
+        writes.map((write) => ['SET', write.key, write.value, 'PX', String(write.ttlMs)]),
+      );
+      let failed = 0;
+      let first: Error | undefined;
+      for (const reply of replies)
+        if (reply instanceof Error) {
+          failed++;
+          first ??= reply;
+        }
+      if (first !== undefined)
+        throw new Error(
+          `redis store ${JSON.stringify(name)}: ${failed} of ${writes.length} SETs failed: ${first.message}`,
+          {
+            cause: first,
+          },
+        );
+    },
+    async deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void> {
+      if (keys.length === 0) return;
+      usable('deleteMany', signal);
+      await port.command(['DEL', ...keys]);
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      stopListening();
+    },
+  };
+}
+
+export type { RedisPort };

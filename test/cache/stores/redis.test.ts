@@ -1,0 +1,104 @@
+/**
+ * The Redis store against real, private redis-server processes, with every supported client: the remote
+ * store contract, and what one batch costs in commands (INFO commandstats) and round trips (a counting
+ * proxy between client and server).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineLoaders } from '../../../src/index.js';
+import { createRedisStore } from '../../../src/redis.js';
+import { remoteStoreConformance } from '../../../src/testing/index.js';
+import { CLIENTS, type RedisServer, roundTripProxy, startRedis, type TestClient } from '../../redis.js';
+
+interface Ctx {
+  tenant: string;
+}
+
+let server: RedisServer;
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
+  describe('remote store conformance', () => {
+    const clients: TestClient[] = [];
+    afterAll(async () => {
+      for (const client of clients) await client.close();
+    });
+    for (const c of remoteStoreConformance(async () => {
+      const client = await kind.connect(server.port);
+      clients.push(client);
+      return createRedisStore({ client: client.client });
+    }))
+      it(c.name, c.run);
+  });
+
+  it('a batch of L2 hits costs one MGET in one round trip; a batch of misses adds one pipelined round trip of SETs', async () => {
+    const proxy = await roundTripProxy(server.port);
+    const client = await kind.connect(proxy.port);
+    const source: number[][] = [];
+    const define = () =>
+      defineLoaders(
+        {
+          users: {
+            batch: async (ids: readonly number[], _ctx: Ctx) => {
+              source.push([...ids]);
+              return ids.map((id) => ({ id, name: `user ${id}` }));
+            },
+            shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
+          },
+        },
+        // A prefix of its own per client kind, so runs never share keys.
+        { remote: createRedisStore({ client: client.client }), prefix: `count-${kind.name}` },
+      );
+    try {
+      const keys = Array.from({ length: 100 }, (_, i) => i + 1);
+      const first = define();
+      await server.resetStats();
+      proxy.reset();
+      const loaders = first({ tenant: 'acme' });
+      const values = await Promise.all(keys.map((id) => loaders.users.load(id)));
+      expect(values[41]).toEqual({ id: 42, name: 'user 42' });
+      expect(source).toEqual([keys]);
+      // The write-back runs behind the load: wait for it to land.
+      await until(async () => (await server.commandCounts()).set === 101);
+      // The read (generation + 100 keys), then the 100 entries and the scope's new generation token.
+      expect(await server.commandCounts()).toEqual({ mget: 1, set: 101 });
+      expect(proxy.roundTrips).toBe(2);
+
+      // A second instance (its own in-process tier) finds every key in Redis.
+      const second = define();
+      await server.resetStats();
+      proxy.reset();
+      const other = second({ tenant: 'acme' });
+      expect(await Promise.all(keys.map((id) => other.users.load(id)))).toEqual(values);
+      expect(source).toEqual([keys]);
+      expect(await server.commandCounts()).toEqual({ mget: 1 });
+      expect(proxy.roundTrips).toBe(1);
+      expect(second.stats().loaders.users).toMatchObject({ sharedHits: 100, remoteHits: 100, misses: 0 });
+
+      // And now its in-process tier has them: no Redis at all.
+      await server.resetStats();
+      proxy.reset();
+      const again = second({ tenant: 'acme' });
+      expect(await Promise.all(keys.map((id) => again.users.load(id)))).toEqual(values);
+      expect(await server.commandCounts()).toEqual({});
+      expect(proxy.roundTrips).toBe(0);
+      await first.close();
+      await second.close();
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+});
+
+async function until(check: () => Promise<boolean>, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

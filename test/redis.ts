@@ -1,0 +1,263 @@
+/**
+ * Real Redis for tests and benchmarks: private redis-server processes on free ports (started, paused,
+ * killed and restarted by the test), a TCP proxy that counts round trips, and the four clients loaderkit
+ * supports (node-redis 5 and 6, ioredis 5 and 6). Every process started here is killed when the test
+ * process exits.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import net from 'node:net';
+import { Redis as IoRedis5 } from 'ioredis';
+import { Redis as IoRedis6 } from 'ioredis6';
+import { createClient as createClient6 } from 'redis';
+import { createClient as createClient5 } from 'redis5';
+
+const started = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
+
+/** A free TCP port on 127.0.0.1 (bound and released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs redis-cli against a port; rejects after `timeoutMs` (a paused server never answers). */
+export function redisCli(port: number, args: readonly string[], timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'redis-cli',
+      ['-h', '127.0.0.1', '-p', String(port), ...args],
+      { timeout: timeoutMs },
+      (error, stdout) => (error ? reject(error) : resolve(stdout.trim())),
+    );
+  });
+}
+
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** The running process's pid (changes on restart). */
+  readonly pid: number;
+  /** SIGSTOP: the server hangs with its sockets open. */
+  pause(): void;
+  /** SIGCONT. */
+  resume(): void;
+  /** SIGKILL, and waits for the process to be gone (connections are refused from then on). */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port (empty: nothing is persisted). */
+  restart(): Promise<void>;
+  cli(...args: string[]): Promise<string>;
+  /** Calls per command since the last resetStats, from INFO commandstats (lower-case names). */
+  commandCounts(): Promise<Record<string, number>>;
+  resetStats(): Promise<void>;
+  /** Kills the server for good. */
+  close(): Promise<void>;
+}
+
+async function waitUntilUp(port: number, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${child.exitCode}`);
+    try {
+      if ((await redisCli(port, ['PING'], 500)) === 'PONG') return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`redis-server on ${port} did not come up`);
+}
+
+/** Starts a private redis-server (no persistence) with extra config arguments, e.g. `['--maxmemory', '2mb']`. */
+export async function startRedis(args: readonly string[] = []): Promise<RedisServer> {
+  const port = await freePort();
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
+      { stdio: 'ignore' },
+    );
+    started.add(child);
+    child.on('exit', () => started.delete(child));
+    await waitUntilUp(port, child);
+  };
+  const kill = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    });
+  await launch();
+  const server: RedisServer = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child.pid!;
+    },
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
+    kill,
+    restart: launch,
+    cli: (...cliArgs) => redisCli(port, cliArgs),
+    async commandCounts() {
+      const info = await redisCli(port, ['INFO', 'commandstats']);
+      const counts: Record<string, number> = {};
+      for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+        counts[match[1]!] = Number(match[2]);
+      // The counting itself and the reset are not the code under test.
+      for (const name of Object.keys(counts)) if (/^(info|config|ping)\b/.test(name)) delete counts[name];
+      return counts;
+    },
+    async resetStats() {
+      await redisCli(port, ['CONFIG', 'RESETSTAT']);
+    },
+    close: kill,
+  };
+  return server;
+}
+
+/**
+ * A TCP proxy in front of a server that counts round trips: a burst of bytes from a client that follows
+ * an answer (or opens the connection) is one round trip; commands pipelined in one write are one.
+ */
+export async function roundTripProxy(target: number): Promise<{
+  readonly port: number;
+  readonly roundTrips: number;
+  reset(): void;
+  close(): Promise<void>;
+}> {
+  let roundTrips = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target, '127.0.0.1');
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    sockets.add(client);
+    sockets.add(upstream);
+    let answered = true;
+    client.on('data', (chunk) => {
+      if (answered) roundTrips++;
+      answered = false;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      answered = true;
+      client.write(chunk);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', end);
+    upstream.on('close', end);
+    client.on('error', end);
+    upstream.on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    get roundTrips() {
+      return roundTrips;
+    },
+    reset() {
+      roundTrips = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A connected client of one of the supported libraries, and how to end it. */
+export interface TestClient {
+  readonly client: unknown;
+  /** Ends the connection without waiting on the server (works on a dead or paused one). */
+  close(): Promise<void>;
+}
+
+export interface ClientKind {
+  readonly name: string;
+  readonly library: 'node-redis' | 'ioredis';
+  /**
+   * Connects with the library's defaults (offline queue and retries on, as most users leave them),
+   * except a fast reconnect so tests need not wait long after a restart.
+   */
+  connect(port: number): Promise<TestClient>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the two majors' generic client types do not unify.
+type AnyCreateClient = (options: object) => any;
+
+function nodeRedis(name: string, create: AnyCreateClient): ClientKind {
+  return {
+    name,
+    library: 'node-redis',
+    async connect(port) {
+      const client = create({
+        url: `redis://127.0.0.1:${port}`,
+        socket: { reconnectStrategy: (retries: number) => Math.min(20 + retries * 20, 200) },
+      });
+      // No error listener of the test's own: the store's must keep the client from crashing the process.
+      await client.connect();
+      return {
+        client,
+        async close() {
+          try {
+            client.destroy();
+          } catch {
+            // already closed
+          }
+        },
+      };
+    },
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the two majors' client classes do not unify.
+type AnyIoRedis = new (options: object) => any;
+
+function ioredis(name: string, Redis: AnyIoRedis): ClientKind {
+  return {
+    name,
+    library: 'ioredis',
+    async connect(port) {
+      const client = new Redis({
+        host: '127.0.0.1',
+        port,
+        lazyConnect: true,
+        retryStrategy: (times: number) => Math.min(20 + times * 20, 200),
+      });
+      await client.connect();
+      return {
+        client,
+        async close() {
+          client.disconnect(false);
+        },
+      };
+    },
+  };
+}
+
+/** Every supported client library and major version. */
+export const CLIENTS: readonly ClientKind[] = [
+  nodeRedis('redis 6', createClient6),
+  nodeRedis('redis 5', createClient5),
+  ioredis('ioredis 5', IoRedis5),
+  ioredis('ioredis 6', IoRedis6),
+];
+
+/** One client per library (its newest major): fault tests run each. */
+export const FAULT_CLIENTS: readonly ClientKind[] = [CLIENTS[0]!, CLIENTS[3]!];
