@@ -1,12 +1,23 @@
 /**
  * Prometheus metrics for loaderkit, on prom-client (an optional peer dependency): import from
- * `loaderkit/prometheus`. Names are snake_case with a prefix, durations in seconds, and the only
- * labels are the loader name, the cache tier and the lookup result, so cardinality stays bounded by
- * the number of loaders.
+ * `loaderkit/prometheus`. Names are snake_case with a prefix, durations in seconds, and the labels are
+ * the loader name, the remote store's name and small fixed sets (tier, result, reason, state), so
+ * cardinality stays bounded by the number of loaders.
  */
-import { Counter, type CounterConfiguration, Histogram, type Registry, register } from 'prom-client';
+import {
+  Counter,
+  type CounterConfiguration,
+  Gauge,
+  type GaugeConfiguration,
+  Histogram,
+  type Registry,
+  register,
+} from 'prom-client';
+import type { BreakerState, RemoteStats } from '../cache/remote/resilient.js';
+import type { StoreStats } from '../cache/store.js';
 import { assertCreateLoaders, type CreateLoaders } from '../define.js';
 import { describe } from '../errors.js';
+import type { LoaderStats } from './stats.js';
 
 export interface LoaderMetricsOptions {
   /** Where the metrics are registered. Default: prom-client's global `register`. */
@@ -24,13 +35,42 @@ export interface LoaderMetrics {
   dispose(): void;
 }
 
+/** What `createLoaders.stats()` answers, typed for reading. */
+interface Snapshot {
+  readonly loaders: Record<string, LoaderStats>;
+  readonly store: StoreStats | undefined;
+  readonly remote: RemoteStats | undefined;
+}
+
+const BREAKER_STATES: readonly BreakerState[] = ['closed', 'half-open', 'open'];
+
+/** A counter increment: a finite number, never negative (prom-client refuses negative increments). */
+function count(value: number): number {
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}
+
 /**
  * Registers, for every loader of `createLoaders`:
  * - `<prefix>batch_size` (histogram, `loader`): keys per batch after the request memo;
  * - `<prefix>source_duration_seconds` (histogram, `loader`, `result` = ok | error): batch function calls;
- * - `<prefix>cache_lookups_total` (counter, `loader`, `tier` = memo | shared, `result` = hit | stale | miss);
- * - `<prefix>errors_total` (counter, `loader`): failed batches, per-key errors and store failures.
- * Counters are read from the loaders' statistics when scraped, so loads pay nothing for them.
+ * - `<prefix>cache_lookups_total` (counter, `loader`, `tier` = memo | l1 | l2, `result` = hit | stale |
+ *   miss): lookups per tier; l1 (in-process) and l2 (remote, only with a remote store) series only for
+ *   loaders that use the shared tier;
+ * - `<prefix>errors_total` (counter, `loader`): failed batches, per-key errors and store failures;
+ * - with a remote store, labelled `store` (its name):
+ *   - `<prefix>remote_calls_total` (counter): calls made to it (not skipped);
+ *   - `<prefix>remote_errors_total` (counter, `reason` = error | timeout | garbage | skipped): calls that
+ *     failed, calls that timed out, values that were no entry of ours, calls the open breaker skipped;
+ *   - `<prefix>remote_writes_dropped_total` (counter, `reason` = queue_full | unwritable): values not
+ *     written because maxPendingWrites were in the air, or because the codec refused them;
+ *   - `<prefix>remote_pending_writes` (gauge): write-backs in the air;
+ *   - `<prefix>remote_breaker_state` (gauge, `state` = closed | half-open | open): 1 for the current
+ *     state of the circuit breaker, 0 for the others;
+ * - with an in-process store (made on first use of a shared loader, unless given):
+ *   - `<prefix>l1_entries` and `<prefix>l1_bytes` (gauges): what it holds, where the store reports it;
+ *   - `<prefix>l1_evictions_total` (counter): entries dropped to make room.
+ * Everything but the histograms is read from `createLoaders.stats()` when scraped (once per scrape), so
+ * loads pay nothing for it.
  */
 export function createLoaderMetrics(
   createLoaders: CreateLoaders<any>,
@@ -45,55 +85,193 @@ export function createLoaderMetrics(
   }
   const registry = options.registry ?? register;
   const registers = [registry];
-  const batchSize = new Histogram({
-    name: `${prefix}batch_size`,
-    help: 'Keys per batch a loader hands on after the request memo.',
-    labelNames: ['loader'],
-    buckets: options.batchSizeBuckets ?? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
-    registers,
-  });
-  const sourceDuration = new Histogram({
-    name: `${prefix}source_duration_seconds`,
-    help: 'Duration of batch function calls.',
-    labelNames: ['loader', 'result'],
-    ...(options.durationBuckets === undefined ? {} : { buckets: options.durationBuckets }),
-    registers,
-  });
-  const stats = () =>
-    createLoaders.stats().loaders as Record<
-      string,
-      ReturnType<typeof createLoaders.stats>['loaders'][string]
-    >;
-  // The counters live in the registry and fill themselves from the statistics on each scrape.
-  new Counter({
-    name: `${prefix}cache_lookups_total`,
-    help: 'Cache lookups by loader, tier (memo, shared) and result (hit, stale, miss).',
-    labelNames: ['loader', 'tier', 'result'],
-    registers,
-    collect(this: Counter<'loader' | 'tier' | 'result'>) {
-      this.reset();
-      for (const [loader, s] of Object.entries(stats())) {
-        this.inc({ loader, tier: 'memo', result: 'hit' }, s.memoHits);
-        this.inc({ loader, tier: 'memo', result: 'miss' }, s.loads - s.memoHits);
-        const shared = s.sharedHits + s.staleHits;
-        if (shared > 0 || s.joins > 0 || s.writes > 0) {
-          this.inc({ loader, tier: 'shared', result: 'hit' }, s.sharedHits);
-          this.inc({ loader, tier: 'shared', result: 'stale' }, s.staleHits);
-          this.inc({ loader, tier: 'shared', result: 'miss' }, s.misses);
+  /** Names of the metrics registered so far (a name another metric holds throws, and stays theirs). */
+  const names: string[] = [];
+  const removeAll = (): void => {
+    for (const name of names.splice(0)) registry.removeSingleMetric(name);
+  };
+  /** Registers the metric `make` builds under `<prefix><name>`, to be removed by dispose. */
+  const add = <M>(name: string, make: (name: string) => M): M => {
+    const metric = make(`${prefix}${name}`);
+    names.push(`${prefix}${name}`);
+    return metric;
+  };
+
+  // One snapshot per scrape: the registry collects every metric in the same tick, so they all agree.
+  let current: Snapshot | undefined;
+  const snapshot = (): Snapshot => {
+    if (current === undefined) {
+      current = createLoaders.stats() as Snapshot;
+      queueMicrotask(() => {
+        current = undefined;
+      });
+    }
+    return current;
+  };
+  /** A counter that fills itself from the snapshot on each scrape. */
+  const counter = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    fill: (metric: Counter<L>, stats: Snapshot) => void,
+  ): void => {
+    add(
+      name,
+      (full) =>
+        new Counter({
+          name: full,
+          help,
+          labelNames,
+          registers,
+          collect(this: Counter<L>) {
+            this.reset();
+            fill(this, snapshot());
+          },
+        } as CounterConfiguration<L>),
+    );
+  };
+  /** A gauge that sets itself from the snapshot on each scrape. */
+  const gauge = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    fill: (metric: Gauge<L>, stats: Snapshot) => void,
+  ): void => {
+    add(
+      name,
+      (full) =>
+        new Gauge({
+          name: full,
+          help,
+          labelNames,
+          registers,
+          collect(this: Gauge<L>) {
+            this.reset();
+            fill(this, snapshot());
+          },
+        } as GaugeConfiguration<L>),
+    );
+  };
+  /** A metric without labels shows its value, or no sample at all where there is none. */
+  const single = (metric: Counter | Gauge, value: number | undefined, set: (value: number) => void) => {
+    if (typeof value === 'number' && Number.isFinite(value)) set(value);
+    else metric.remove();
+  };
+
+  let batchSize: Histogram<'loader'>;
+  let sourceDuration: Histogram<'loader' | 'result'>;
+  try {
+    batchSize = add(
+      'batch_size',
+      (name) =>
+        new Histogram({
+          name,
+          help: 'Keys per batch a loader hands on after the request memo.',
+          labelNames: ['loader'],
+          buckets: options.batchSizeBuckets ?? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+          registers,
+        }),
+    );
+    sourceDuration = add(
+      'source_duration_seconds',
+      (name) =>
+        new Histogram({
+          name,
+          help: 'Duration of batch function calls.',
+          labelNames: ['loader', 'result'],
+          ...(options.durationBuckets === undefined ? {} : { buckets: options.durationBuckets }),
+          registers,
+        }),
+    );
+    counter(
+      'cache_lookups_total',
+      'Cache lookups by loader, tier (memo, l1 in-process, l2 remote) and result (hit, stale, miss).',
+      ['loader', 'tier', 'result'],
+      (metric, { loaders, remote }) => {
+        for (const [loader, s] of Object.entries(loaders)) {
+          metric.inc({ loader, tier: 'memo', result: 'hit' }, count(s.memoHits));
+          metric.inc({ loader, tier: 'memo', result: 'miss' }, count(s.loads - s.memoHits));
+          if (s.sharedHits + s.staleHits > 0 || s.joins > 0 || s.writes > 0) {
+            metric.inc({ loader, tier: 'l1', result: 'hit' }, count(s.sharedHits - s.remoteHits));
+            metric.inc({ loader, tier: 'l1', result: 'stale' }, count(s.staleHits - s.remoteStaleHits));
+            metric.inc(
+              { loader, tier: 'l1', result: 'miss' },
+              count(s.joins + s.remoteHits + s.remoteStaleHits + s.misses),
+            );
+            if (remote !== undefined) {
+              metric.inc({ loader, tier: 'l2', result: 'hit' }, count(s.remoteHits));
+              metric.inc({ loader, tier: 'l2', result: 'stale' }, count(s.remoteStaleHits));
+              metric.inc({ loader, tier: 'l2', result: 'miss' }, count(s.misses));
+            }
+          }
         }
-      }
-    },
-  } as CounterConfiguration<'loader' | 'tier' | 'result'>);
-  new Counter({
-    name: `${prefix}errors_total`,
-    help: 'Failed batches, per-key errors and shared store failures, by loader.',
-    labelNames: ['loader'],
-    registers,
-    collect(this: Counter<'loader'>) {
-      this.reset();
-      for (const [loader, s] of Object.entries(stats())) this.inc({ loader }, s.errors);
-    },
-  } as CounterConfiguration<'loader'>);
+      },
+    );
+    counter(
+      'errors_total',
+      'Failed batches, per-key errors and shared store failures, by loader.',
+      ['loader'],
+      (metric, { loaders }) => {
+        for (const [loader, s] of Object.entries(loaders)) metric.inc({ loader }, count(s.errors));
+      },
+    );
+    counter('remote_calls_total', 'Calls made to the remote store (not skipped).', ['store'], (metric, s) => {
+      if (s.remote !== undefined) metric.inc({ store: s.remote.name }, count(s.remote.calls));
+    });
+    counter(
+      'remote_errors_total',
+      'Remote store problems by reason: error (call failed), timeout, garbage (not an entry of ours), skipped (breaker open).',
+      ['store', 'reason'],
+      (metric, { remote }) => {
+        if (remote === undefined) return;
+        const store = remote.name;
+        metric.inc({ store, reason: 'error' }, count(remote.failures - remote.timeouts));
+        metric.inc({ store, reason: 'timeout' }, count(remote.timeouts));
+        metric.inc({ store, reason: 'garbage' }, count(remote.garbage));
+        metric.inc({ store, reason: 'skipped' }, count(remote.skipped));
+      },
+    );
+    counter(
+      'remote_writes_dropped_total',
+      'Values not written to the remote store: queue_full (maxPendingWrites in the air), unwritable (the codec refused them).',
+      ['store', 'reason'],
+      (metric, { remote }) => {
+        if (remote === undefined) return;
+        metric.inc({ store: remote.name, reason: 'queue_full' }, count(remote.writesDropped));
+        metric.inc({ store: remote.name, reason: 'unwritable' }, count(remote.unwritable));
+      },
+    );
+    gauge('remote_pending_writes', 'Remote write-backs in the air.', ['store'], (metric, { remote }) => {
+      if (remote !== undefined) metric.set({ store: remote.name }, remote.pendingWrites);
+    });
+    gauge(
+      'remote_breaker_state',
+      'State of the remote store circuit breaker: 1 for the current state, 0 for the others.',
+      ['store', 'state'],
+      (metric, { remote }) => {
+        if (remote === undefined) return;
+        for (const state of BREAKER_STATES)
+          metric.set({ store: remote.name, state }, state === remote.breaker ? 1 : 0);
+      },
+    );
+    gauge('l1_entries', 'Entries in the in-process store.', [], (metric, { store }) =>
+      single(metric, store?.entries, (value) => metric.set(value)),
+    );
+    gauge('l1_bytes', 'Estimated bytes in the in-process store.', [], (metric, { store }) =>
+      single(metric, store?.bytes, (value) => metric.set(value)),
+    );
+    counter(
+      'l1_evictions_total',
+      'Entries the in-process store dropped to make room.',
+      [],
+      (metric, { store }) => single(metric, store?.evictions, (value) => metric.inc(count(value))),
+    );
+  } catch (error) {
+    // A metric that could not be registered (its name taken) leaves none of ours behind.
+    removeAll();
+    throw error;
+  }
+
   const stop = createLoaders.observe({
     batch: (loader, size) => {
       batchSize.observe({ loader }, size);
@@ -105,9 +283,7 @@ export function createLoaderMetrics(
   return {
     dispose() {
       stop();
-      for (const name of ['batch_size', 'source_duration_seconds', 'cache_lookups_total', 'errors_total']) {
-        registry.removeSingleMetric(`${prefix}${name}`);
-      }
+      removeAll();
     },
   };
 }

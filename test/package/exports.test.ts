@@ -24,6 +24,10 @@ describe('entry exports', () => {
     expect(keys(await import('../../src/observe/opentelemetry.js'))).toEqual(['createLoaderTracing']);
   });
 
+  it("'loaderkit/redis'", async () => {
+    expect(keys(await import('../../src/redis.js'))).toEqual(['RedisNotReadyError', 'createRedisStore']);
+  });
+
   it("'loaderkit/testing'", async () => {
     expect(keys(await import('../../src/testing/index.js'))).toEqual([
       'CHAOS_ANSWERS',
@@ -45,6 +49,7 @@ describe('entry exports', () => {
       './opentelemetry',
       './yoga',
       './testing',
+      './redis',
       './package.json',
     ]);
     const entry = (config as { entry: Record<string, string> }).entry;
@@ -54,12 +59,17 @@ describe('entry exports', () => {
       opentelemetry: 'src/observe/opentelemetry.ts',
       yoga: 'src/yoga/use-loaders.ts',
       testing: 'src/testing/index.ts',
+      redis: 'src/redis.ts',
     });
-    for (const name of ['prometheus', 'opentelemetry', 'yoga', 'testing'])
+    for (const name of ['prometheus', 'opentelemetry', 'yoga', 'testing', 'redis'])
       expect(pkg.exports[`./${name}` as keyof typeof pkg.exports]).toEqual({
         import: { types: `./dist/${name}.d.ts`, default: `./dist/${name}.js` },
         require: { types: `./dist/${name}.d.cts`, default: `./dist/${name}.cjs` },
       });
     expect(pkg.peerDependenciesMeta['graphql-yoga']).toEqual({ optional: true });
+    // The Redis clients are optional peers: loaderkit/redis takes the user's client and imports neither.
+    expect(pkg.peerDependencies).toMatchObject({ redis: '^5.0.0 || ^6.0.0', ioredis: '^5.0.0 || ^6.0.0' });
+    expect(pkg.peerDependenciesMeta.redis).toEqual({ optional: true });
+    expect(pkg.peerDependenciesMeta.ioredis).toEqual({ optional: true });
   });
 });

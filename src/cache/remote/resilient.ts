@@ -40,7 +40,15 @@ export interface RemoteStats {
   /** Values kept in process but not written, because the codec refused them (too large, not encodable). */
   readonly unwritable: number;
   readonly pendingWrites: number;
+  /**
+   * Calls that passed their deadline and have still not settled (the store is holding them, e.g. a
+   * paused server): at most MAX_ABANDONED; while that many are held, no call is made (counted skipped).
+   */
+  readonly abandoned: number;
 }
+
+/** Most calls past their deadline a store may hold unsettled before loaderkit stops calling it. */
+export const MAX_ABANDONED = 64;
 
 /** Why a call did not answer: the error reported. */
 export class RemoteTimeoutError extends Error {
@@ -89,6 +97,7 @@ export class ResilientRemote {
   private writesDropped = 0;
   private unwritable = 0;
   private pendingWrites = 0;
+  private abandoned = 0;
 
   constructor(
     readonly store: RemoteStore,
@@ -180,6 +189,7 @@ export class ResilientRemote {
       writesDropped: this.writesDropped,
       unwritable: this.unwritable,
       pendingWrites: this.pendingWrites,
+      abandoned: this.abandoned,
     };
   }
 
@@ -193,7 +203,7 @@ export class ResilientRemote {
     check?: (value: unknown) => string | null,
   ): Promise<unknown> {
     const state = this.breaker;
-    if (state === 'open' || (state === 'half-open' && this.probing)) {
+    if (state === 'open' || (state === 'half-open' && this.probing) || this.abandoned >= MAX_ABANDONED) {
       this.skipped++;
       return Promise.resolve(FAILED);
     }
@@ -203,6 +213,8 @@ export class ResilientRemote {
     const controller = new AbortController();
     return new Promise<unknown>((resolve) => {
       let settled = false;
+      /** Past its deadline and not settled by the store yet. */
+      let held = false;
       const finish = (value: unknown, failure: unknown) => {
         if (settled) return;
         settled = true;
@@ -227,6 +239,8 @@ export class ResilientRemote {
           `remote store ${JSON.stringify(this.store.name)}: ${method} did not answer within ${this.timeoutMs} ms; the load went on without it.`,
         );
         controller.abort(error);
+        held = true;
+        this.abandoned++;
         finish(undefined, error);
       }, this.timeoutMs);
       unref(timer);
@@ -237,15 +251,23 @@ export class ResilientRemote {
         finish(undefined, error ?? new Error(`remote store ${method} threw ${describe(error)}`));
         return;
       }
+      const release = () => {
+        if (!held) return;
+        held = false;
+        this.abandoned--;
+      };
       Promise.resolve(pending).then(
         (value) => {
+          release();
           const problem = check?.(value) ?? null;
           if (problem === null) finish(value, undefined);
           else
             finish(undefined, new TypeError(`remote store ${JSON.stringify(this.store.name)} ${problem}.`));
         },
-        (error: unknown) =>
-          finish(undefined, error ?? new Error(`remote store ${method} rejected with ${describe(error)}`)),
+        (error: unknown) => {
+          release();
+          finish(undefined, error ?? new Error(`remote store ${method} rejected with ${describe(error)}`));
+        },
       );
     });
   }

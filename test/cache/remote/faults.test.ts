@@ -4,6 +4,7 @@
  * are real (20 ms here), so tests wait a little real time; nothing asserts durations.
  */
 import { describe, expect, it } from 'vitest';
+import { MAX_ABANDONED } from '../../../src/cache/remote/resilient.js';
 import { chaosRemoteStore, createTestRemoteStore } from '../../../src/testing/index.js';
 import { flush, harness, type Item, track } from '../harness.js';
 
@@ -267,5 +268,35 @@ describe('a request leaving while the remote store hangs', () => {
     await sleep(250); // the read's deadline
     await flush();
     expect(staying.state).toEqual({ status: 'fulfilled', value: item(1, 1) });
+  });
+});
+
+describe('calls a store holds past their deadline are bounded', () => {
+  it('at most MAX_ABANDONED calls held unsettled; meanwhile calls are skipped; they count down as the store lets go', async () => {
+    const inner = createTestRemoteStore();
+    const chaos = chaosRemoteStore(inner);
+    // A store that answers 300 ms late whatever the signal (a paused server), and a breaker that never opens.
+    chaos.delay(300, { methods: ['getMany'], ignoreSignal: true });
+    const h = harness({
+      remote: chaos.store,
+      remoteOptions: { timeoutMs: TIMEOUT, breakerThreshold: 1_000_000, breakerCooldownMs: 0 },
+    });
+    const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    // 64 concurrent loads: all 64 reads go out, pass their deadline and stay held.
+    const first = await Promise.all(ids(0, MAX_ABANDONED).map((id) => h.request().items.load(id)));
+    expect(first.map((value) => (value as Item).id)).toEqual(ids(0, MAX_ABANDONED));
+    expect(h.create.stats().remote!.abandoned).toBe(MAX_ABANDONED);
+    // While 64 are held, no read is made: the loads go to the source at once.
+    const second = await Promise.all(ids(100, 36).map((id) => h.request().items.load(id)));
+    expect(second.map((value) => (value as Item).id)).toEqual(ids(100, 36));
+    const held = h.create.stats().remote!;
+    expect(held.abandoned).toBe(MAX_ABANDONED);
+    expect(chaos.calls.getMany).toBe(MAX_ABANDONED);
+    expect(held.skipped).toBe(36);
+    await sleep(400);
+    expect(h.create.stats().remote!.abandoned).toBe(0);
+    chaos.heal();
+    await h.request().items.load(1000);
+    expect(chaos.calls.getMany).toBe(MAX_ABANDONED + 1);
   });
 });
