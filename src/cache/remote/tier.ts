@@ -71,8 +71,11 @@ export class RemoteTier {
       entries[j] = null;
       if (text === null || generation.made || scopeFenced || this.fencedKeys.has(keys[j]!)) continue;
       const decoded = decodeEntry(text, keys[j]!, generation.token);
-      if ('miss' in decoded) this.remote.noteGarbage();
-      else entries[j] = decoded;
+      // An entry of an earlier generation (before an invalidateScope, or a lost token) is an expected
+      // miss; anything else that is not our entry for this key is garbage, counted.
+      if ('miss' in decoded) {
+        if (decoded.miss !== 'other-generation') this.remote.noteGarbage();
+      } else entries[j] = decoded;
     }
     return { generation, entries };
   }
