@@ -8,7 +8,7 @@
  * bound once Redis is back.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryStore, defineLoaders } from '../../../src/index.js';
+import { type CreateLoaders, createMemoryStore, defineLoaders } from '../../../src/index.js';
 import { createRedisStore } from '../../../src/redis.js';
 import { retainedHeap } from '../../helpers.js';
 import { FAULT_CLIENTS, type RedisServer, startRedis, type TestClient } from '../../redis.js';
@@ -71,7 +71,7 @@ async function setup(
 }
 
 /** Requests that keep loading while a test breaks Redis, with what went wrong and how long loads took. */
-function traffic(createLoaders: ReturnType<typeof defineLoaders<any>>, keys = 200) {
+function traffic(createLoaders: CreateLoaders<any>, keys = 200) {
   let running = true;
   let failed = 0;
   let wrong = 0;
@@ -79,7 +79,7 @@ function traffic(createLoaders: ReturnType<typeof defineLoaders<any>>, keys = 20
   let slowest = 0;
   const inFlight = new Set<Promise<void>>();
   const one = async () => {
-    const loaders = createLoaders({}) as { users: { load(id: number): Promise<Row> } };
+    const loaders = createLoaders({}) as unknown as { users: { load(id: number): Promise<Row> } };
     const ids = Array.from({ length: 10 }, () => Math.floor(Math.random() * keys));
     const started = performance.now();
     const results = await Promise.allSettled(ids.map((id) => loaders.users.load(id)));
@@ -116,7 +116,7 @@ function traffic(createLoaders: ReturnType<typeof defineLoaders<any>>, keys = 20
 }
 
 /** Waits until the loader answers from Redis again; resolves with how long that took. */
-async function untilRemoteHits(createLoaders: ReturnType<typeof defineLoaders<any>>, boundMs: number) {
+async function untilRemoteHits(createLoaders: CreateLoaders<any>, boundMs: number) {
   const started = Date.now();
   const hits = () => createLoaders.stats().loaders.users!.remoteHits;
   const before = hits();
@@ -248,7 +248,7 @@ describe.each(FAULT_CLIENTS)('Redis faults over $name', (kind) => {
 
   it('foreign values at our keys (a hash, a list, a garbage string) are misses, counted where readable, then replaced', async () => {
     const { server, createLoaders, sourceCalls } = await setup(kind);
-    const loaders = () => createLoaders({}) as { users: { load(id: number): Promise<Row> } };
+    const loaders = () => createLoaders({}) as unknown as { users: { load(id: number): Promise<Row> } };
     await Promise.all([1, 2, 3].map((id) => loaders().users.load(id)));
     await sleep(100);
     const keys = (await server.cli('--scan', '--pattern', '*')).split('\n').filter((key) => key.length > 0);
@@ -277,14 +277,14 @@ describe.each(FAULT_CLIENTS)('Redis faults over $name', (kind) => {
 });
 
 /** Waits until no write-back is in the air. */
-async function writesLanded(createLoaders: ReturnType<typeof defineLoaders<any>>): Promise<void> {
+async function writesLanded(createLoaders: CreateLoaders<any>): Promise<void> {
   while (createLoaders.stats().remote!.pendingWrites > 0) await sleep(5);
 }
 
 /** Loads a batch of keys in one request. */
-function defineBig(createLoaders: ReturnType<typeof defineLoaders<any>>) {
+function defineBig(createLoaders: CreateLoaders<any>) {
   return async (ids: number[]) => {
-    const loaders = createLoaders({}) as { users: { load(id: number): Promise<Row> } };
+    const loaders = createLoaders({}) as unknown as { users: { load(id: number): Promise<Row> } };
     return Promise.all(ids.map((id) => loaders.users.load(id)));
   };
 }
