@@ -16,6 +16,8 @@ export class LocalTier {
     private readonly store: LocalStore,
     /** Told about each failing call (counts and reports it); never throws. */
     private readonly failed: (error: unknown) => void,
+    /** The longest an entry is kept (the policy's l1Ttl; Infinity: its own lifetime); 0 keeps none. */
+    private readonly maxKeepMs = Number.POSITIVE_INFINITY,
   ) {}
 
   get(space: string, key: unknown): LocalEntry | undefined {
@@ -39,8 +41,10 @@ export class LocalTier {
   }
 
   set(entry: LocalEntry, keepMs: number): void {
+    const ms = keepMs < this.maxKeepMs ? keepMs : this.maxKeepMs;
+    if (!(ms > 0)) return;
     try {
-      this.store.set(entry, keepMs);
+      this.store.set(entry, ms);
     } catch (error) {
       this.failed(error);
     }

@@ -31,6 +31,13 @@ export interface SharedPolicy<K, V, Ctx> {
   /** Part of every key: bump it when the value shape changes, so old entries are never read. Default: `1`. */
   version?: string | number;
   /**
+   * Milliseconds the in-process tier keeps an entry at most, whatever its TTL, when a remote tier (Redis)
+   * holds it for longer: an entry another instance changed in Redis is seen here within this bound (until
+   * invalidations travel between instances). `0` keeps nothing in process (every hit reads the remote
+   * tier). Default: no cap (the entry's TTL and grace).
+   */
+  l1Ttl?: number;
+  /**
    * The context a background (grace) refresh runs the batch function with. Such a refresh starts in the
    * request that found the stale entry but runs after it may have ended (its transaction closed, its
    * signal aborted), so give it what outlives requests: e.g. `(ctx) => ({ tenantId: ctx.tenantId, db: pool })`.
@@ -51,6 +58,8 @@ export interface ResolvedPolicy<K, V, Ctx> {
   readonly jitter: number;
   readonly negativeTtl: number;
   readonly graceMs: number;
+  /** The in-process tier's cap on an entry's lifetime (Infinity: none). */
+  readonly l1TtlMs: number;
   readonly version: string;
   /**
    * The context of a background refresh of the request context's entries in `scope`, or the TypeError
@@ -83,6 +92,7 @@ export const POLICY_OPTIONS: readonly string[] = [
   'graceMs',
   'version',
   'refreshContext',
+  'l1Ttl',
 ];
 
 /** Validates a spec's `shared` policy; every message names the loader and the option. */
@@ -208,6 +218,7 @@ export function resolvePolicy<K, V, Ctx>(
     jitter,
     negativeTtl: msOption(loader, raw, 'negativeTtl', 0),
     graceMs: msOption(loader, raw, 'graceMs', 0),
+    l1TtlMs: msOption(loader, raw, 'l1Ttl', Number.POSITIVE_INFINITY),
     version: String(version),
   };
 }

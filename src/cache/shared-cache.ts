@@ -88,10 +88,14 @@ export class SharedCache<K, V, Ctx> {
       options.onError,
     );
     this.clock = hotClock(options.now);
-    this.local = new LocalTier(options.local, (error) => {
-      this.counters.errors++;
-      options.onStoreError(error);
-    });
+    this.local = new LocalTier(
+      options.local,
+      (error) => {
+        this.counters.errors++;
+        options.onStoreError(error);
+      },
+      options.policy.l1TtlMs,
+    );
     this.remote =
       options.remote === null ? null : new RemoteTier(options.remote, options.space.loader, options.onError);
     this.invalidation = new Invalidation<K>(
