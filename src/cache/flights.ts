@@ -10,8 +10,13 @@ import { Audience } from './audience.js';
 
 export interface Flight<V> {
   readonly promise: Promise<V>;
+  /** Settles the flight (the first settlement wins, as for a promise). */
   readonly resolve: (value: V) => void;
   readonly reject: (error: unknown) => void;
+  /** Settled: `result` holds the value, or the reason when `failed`; read without awaiting the promise. */
+  done: boolean;
+  failed: boolean;
+  result: unknown;
   /** Invalidated or superseded while in flight: its result must not be written back. */
   poisoned: boolean;
   /** The requests waiting on the source call that answers this flight. */
@@ -19,15 +24,36 @@ export interface Flight<V> {
 }
 
 function newFlight<V>(audience: Audience | null): Flight<V> {
-  let resolve!: (value: V) => void;
-  let reject!: (error: unknown) => void;
+  let settle!: (value: V) => void;
+  let fail!: (error: unknown) => void;
   const promise = new Promise<V>((res, rej) => {
-    resolve = res;
-    reject = rej;
+    settle = res;
+    fail = rej;
   });
   // A flight nobody joined may reject unobserved; its owner reports the error through its own batch.
   promise.catch(() => {});
-  return { promise, resolve, reject, poisoned: false, audience };
+  const flight: Flight<V> = {
+    promise,
+    resolve(value) {
+      if (flight.done) return;
+      flight.done = true;
+      flight.result = value;
+      settle(value);
+    },
+    reject(error) {
+      if (flight.done) return;
+      flight.done = true;
+      flight.failed = true;
+      flight.result = error;
+      fail(error);
+    },
+    done: false,
+    failed: false,
+    result: undefined,
+    poisoned: false,
+    audience,
+  };
+  return flight;
 }
 
 export class Flights<V> {
@@ -81,9 +107,9 @@ export class Flights<V> {
   }
 }
 
-/** What a batch claimed: one promise per key, and the flights it owns (opened by it) beside their keys. */
+/** What a batch claimed: one flight per key (joined or its own), and those it owns beside their keys. */
 export interface Claim<V, T> {
-  readonly promises: Promise<V>[];
+  readonly each: Flight<V>[];
   readonly owned: T[];
   readonly flights: Flight<V>[];
   /** The requests waiting on the owned flights' source call (null when it owns none). */
@@ -103,7 +129,7 @@ export function claimFlights<V, T extends { readonly address: { readonly remoteK
   background: boolean,
   info: BatchLoadContext | undefined,
 ): Claim<V, T> {
-  const promises = new Array<Promise<V>>(items.length);
+  const each = new Array<Flight<V>>(items.length);
   const owned: T[] = [];
   const flights: Flight<V>[] = [];
   let audience: Audience | null = null;
@@ -117,11 +143,11 @@ export function claimFlights<V, T extends { readonly address: { readonly remoteK
     // A key twice in this batch shares the flight its first copy opened (a second flight would replace
     // the first in the register, and the first would then escape invalidation fences).
     if (existing !== undefined && audience !== null && existing.audience === audience) {
-      promises[p] = existing.promise;
+      each[p] = existing;
       continue;
     }
     if (existing !== undefined && join) {
-      promises[p] = existing.promise;
+      each[p] = existing;
       // The source call goes on while any request waits on it (see Audience).
       if (existing.audience !== null && !joined.has(existing.audience)) {
         joined.add(existing.audience);
@@ -135,9 +161,9 @@ export function claimFlights<V, T extends { readonly address: { readonly remoteK
       audience.attend(info);
     }
     const flight = register.open(remoteKey, audience, background);
-    promises[p] = flight.promise;
+    each[p] = flight;
     owned.push(items[p]!);
     flights.push(flight);
   }
-  return { promises, owned, flights, audience, joins };
+  return { each, owned, flights, audience, joins };
 }

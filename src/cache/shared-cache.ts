@@ -216,7 +216,7 @@ export class SharedCache<K, V, Ctx> {
     if (pending.length === 0) return out;
 
     // 2. Join or open flights synchronously, so concurrent batches see each other.
-    const { promises, owned, flights, audience, joins } = claimFlights(
+    const { each, owned, flights, audience, joins } = claimFlights(
       this.flights,
       pending,
       mode === 'read',
@@ -235,8 +235,14 @@ export class SharedCache<K, V, Ctx> {
         for (let j = 0; j < owned.length; j++) this.flights.land(owned[j]!.address.remoteKey, flights[j]!);
       }
     }
-    const settled = await Promise.all(promises.map((promise) => promise.then(undefined, asError)));
-    for (let p = 0; p < pending.length; p++) out[pending[p]!.index] = settled[p]!;
+    // Flights this batch answered are settled already: read them; wait only for the ones it joined.
+    let waits: Promise<unknown>[] | null = null;
+    for (const flight of each) if (!flight.done) (waits ??= []).push(flight.promise.then(undefined, () => {}));
+    if (waits !== null) await Promise.all(waits);
+    for (let p = 0; p < pending.length; p++) {
+      const flight = each[p]!;
+      out[pending[p]!.index] = flight.failed ? asError(flight.result) : (flight.result as V);
+    }
     return out;
   }
 
