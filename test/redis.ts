@@ -126,8 +126,69 @@ export async function startRedis(args: readonly string[] = []): Promise<RedisSer
 }
 
 /**
- * A TCP proxy in front of a server that counts round trips: a burst of bytes from a client that follows
- * an answer (or opens the connection) is one round trip; commands pipelined in one write are one.
+ * Where the RESP value starting at `at` ends, or -1 when `buffer` does not hold all of it yet. Reads
+ * RESP2 and RESP3 replies and commands (arrays of bulk strings, or inline commands).
+ */
+function respEnd(buffer: Buffer, at: number): number {
+  const line = buffer.indexOf('\r\n', at);
+  if (line === -1) return -1;
+  const type = String.fromCharCode(buffer[at]!);
+  const head = buffer.toString('latin1', at + 1, line);
+  let next = line + 2;
+  switch (type) {
+    case '$':
+    case '!':
+    case '=': {
+      const length = Number(head);
+      if (length < 0) return next;
+      return buffer.length >= next + length + 2 ? next + length + 2 : -1;
+    }
+    case '*':
+    case '~':
+    case '>':
+    case '%':
+    case '|': {
+      const count = Number(head) * (type === '%' || type === '|' ? 2 : 1);
+      for (let i = 0; i < count; i++) {
+        next = respEnd(buffer, next);
+        if (next === -1) return -1;
+      }
+      return type === '|' ? respEnd(buffer, next) : next;
+    }
+    default:
+      // + - : _ , # ( and inline commands: one line.
+      return next;
+  }
+}
+
+/** Counts the RESP values of one direction of a connection, and whether one is half received. */
+function respCounter() {
+  let pending = Buffer.alloc(0);
+  return {
+    /** Values complete so far. */
+    complete: 0,
+    /** Bytes of a value begun but not complete. */
+    get partial() {
+      return pending.length > 0;
+    },
+    feed(chunk: Buffer) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      let at = 0;
+      while (at < pending.length) {
+        const end = respEnd(pending, at);
+        if (end === -1) break;
+        this.complete++;
+        at = end;
+      }
+      pending = pending.subarray(at);
+    },
+  };
+}
+
+/**
+ * A TCP proxy in front of a server that counts round trips: a client that sends while every command
+ * it sent before has been answered starts a round trip. Commands pipelined together are one, however
+ * the client's writes are cut into chunks (a chunk that ends inside a command cannot have been answered).
  */
 export async function roundTripProxy(target: number): Promise<{
   readonly port: number;
@@ -143,14 +204,15 @@ export async function roundTripProxy(target: number): Promise<{
     upstream.setNoDelay(true);
     sockets.add(client);
     sockets.add(upstream);
-    let answered = true;
-    client.on('data', (chunk) => {
-      if (answered) roundTrips++;
-      answered = false;
+    const commands = respCounter();
+    const replies = respCounter();
+    client.on('data', (chunk: Buffer) => {
+      if (!commands.partial && commands.complete === replies.complete) roundTrips++;
+      commands.feed(chunk);
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk) => {
-      answered = true;
+    upstream.on('data', (chunk: Buffer) => {
+      replies.feed(chunk);
       client.write(chunk);
     });
     const end = () => {
@@ -198,7 +260,7 @@ export interface ClientKind {
   connect(port: number): Promise<TestClient>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the two majors' generic client types do not unify.
+// The two majors' generic client types do not unify.
 type AnyCreateClient = (options: object) => any;
 
 function nodeRedis(name: string, create: AnyCreateClient): ClientKind {
@@ -226,7 +288,7 @@ function nodeRedis(name: string, create: AnyCreateClient): ClientKind {
   };
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the two majors' client classes do not unify.
+// The two majors' client classes do not unify.
 type AnyIoRedis = new (options: object) => any;
 
 function ioredis(name: string, Redis: AnyIoRedis): ClientKind {
