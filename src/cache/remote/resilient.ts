@@ -57,6 +57,10 @@ export class RemoteTimeoutError extends Error {
 
 const FAILED = Symbol('failed');
 
+/** Runs `fn` after the I/O callbacks of this event loop turn (setImmediate where there is one). */
+const afterIo: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
+
 function checkedInteger(value: unknown, name: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || !Number.isInteger(value))
@@ -233,7 +237,8 @@ export class ResilientRemote {
         this.report(failure);
         resolve(FAILED);
       };
-      const timer = setTimeout(() => {
+      const expire = () => {
+        if (settled) return;
         this.timeouts++;
         const error = new RemoteTimeoutError(
           `remote store ${JSON.stringify(this.store.name)}: ${method} did not answer within ${this.timeoutMs} ms; the load went on without it.`,
@@ -242,7 +247,10 @@ export class ResilientRemote {
         held = true;
         this.abandoned++;
         finish(undefined, error);
-      }, this.timeoutMs);
+      };
+      // When the deadline's timer runs late (a blocked event loop), the answer may be waiting unread in
+      // the socket: timers run before I/O in a loop turn, so give I/O that turn before giving up.
+      const timer = setTimeout(() => afterIo(expire), this.timeoutMs);
       unref(timer);
       let pending: unknown;
       try {

@@ -4,6 +4,7 @@
  * proxy between client and server).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ResilientRemote, resolveResilience } from '../../../src/cache/remote/resilient.js';
 import { defineLoaders } from '../../../src/index.js';
 import { createRedisStore } from '../../../src/redis.js';
 import { remoteStoreConformance } from '../../../src/testing/index.js';
@@ -33,6 +34,32 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
       return createRedisStore({ client: client.client });
     }))
       it(c.name, c.run);
+  });
+
+  it('an answer that waits in the socket while the event loop is blocked past the deadline is taken, not timed out', async () => {
+    const client = await kind.connect(server.port);
+    try {
+      const remote = new ResilientRemote(
+        createRedisStore({ client: client.client }),
+        resolveResilience({ timeoutMs: 20 }),
+        () => {},
+        Date.now,
+      );
+      await remote.write([{ key: `blocked-${kind.name}`, value: 'v', ttlMs: 10_000 }]);
+      const read = remote.read([`blocked-${kind.name}`]);
+      // The command goes out (clients write it within a tick or two), Redis answers within a ms, but the
+      // loop is blocked for 100 ms before it can read the answer: when it is free, the deadline's timer
+      // and the answer are both due, and timers run first.
+      for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => process.nextTick(resolve));
+      const end = performance.now() + 100;
+      while (performance.now() < end) {
+        // blocked
+      }
+      expect(await read).toEqual(['v']);
+      expect(remote.stats()).toMatchObject({ timeouts: 0, failures: 0 });
+    } finally {
+      await client.close();
+    }
   });
 
   it('a batch of L2 hits costs one MGET in one round trip; a batch of misses adds one pipelined round trip of SETs', async () => {
