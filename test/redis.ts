@@ -163,7 +163,7 @@ function respEnd(buffer: Buffer, at: number): number {
 
 /** Counts the RESP values of one direction of a connection, and whether one is half received. */
 function respCounter() {
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   return {
     /** Values complete so far. */
     complete: 0,

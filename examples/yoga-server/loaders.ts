@@ -1,7 +1,7 @@
 /**
  * The example's loaders: one SQL statement per batch, whatever the number of keys.
  */
-import { defineLoaders } from '../../src/index.js';
+import { defineLoaders, type RemoteStore } from '../../src/index.js';
 import type { CountingDatabase } from './db.js';
 
 export interface User {
@@ -77,36 +77,65 @@ export interface ExampleLoaderSettings {
   shared: boolean;
   /** The adaptive schedule instead of the tick. */
   adaptive?: boolean;
+  /**
+   * A remote tier under the in-process one (`createRedisStore({ client })` of `loaderkit/redis`), so
+   * several server processes share their hits. Only for a shared set. Default: none.
+   */
+  remote?: RemoteStore;
+  /** Store failures (e.g. Redis down). Default: loaderkit's (`console.warn`, rate-limited). */
+  onError?: (error: Error) => void;
 }
 
+/** The shared keys' prefix: keeps the example's entries apart from others on the same Redis. */
+export const SHARED_PREFIX = 'loaderkit-example';
+
 /** A fresh set of the example's loaders (a shared set has its own store). */
-export function defineExampleLoaders({ shared, adaptive = false }: ExampleLoaderSettings) {
+export function defineExampleLoaders({ shared, adaptive = false, remote, onError }: ExampleLoaderSettings) {
+  if (remote !== undefined && !shared) throw new TypeError('defineExampleLoaders: remote needs shared: true');
   const policy = shared ? { shared: { scope: 'global' as const, ttl: 30_000 } } : {};
   const schedule = adaptive ? { adaptive: true } : {};
-  return defineLoaders({
-    users: { batch: batches.users, ...schedule, ...policy },
-    postsByAuthor: { batch: batches.postsByAuthor, ...schedule, ...policy },
-    commentsByPost: { batch: batches.commentsByPost, ...schedule, ...policy },
-    tagsByPost: { batch: batches.tagsByPost, ...schedule, ...policy },
-  });
+  return defineLoaders(
+    {
+      users: { batch: batches.users, ...schedule, ...policy },
+      postsByAuthor: { batch: batches.postsByAuthor, ...schedule, ...policy },
+      commentsByPost: { batch: batches.commentsByPost, ...schedule, ...policy },
+      tagsByPost: { batch: batches.tagsByPost, ...schedule, ...policy },
+    },
+    { prefix: SHARED_PREFIX, ...(remote ? { remote } : {}), ...(onError ? { onError } : {}) },
+  );
+}
+
+/** How the `partly` set caches: optionally over a remote tier too. */
+export interface PartlyLoaderSettings {
+  remote?: RemoteStore;
+  onError?: (error: Error) => void;
+}
+
+/**
+ * A partly warm shared cache (the `partly` mode of `npm run bench:e2e`): only the users loader is
+ * shared, and only even user ids are kept (a TTL of 0 stores nothing, in process or remote), so in
+ * steady state about half of the users lookups that reach the shared tier hit and the rest go to SQL,
+ * however long the server runs. The other loaders are per request. Its keys have their own prefix, so
+ * on one Redis they never meet the `shared` set's users.
+ */
+export function definePartlyLoaders({ remote, onError }: PartlyLoaderSettings = {}) {
+  return defineLoaders(
+    {
+      postsByAuthor: { batch: batches.postsByAuthor },
+      commentsByPost: { batch: batches.commentsByPost },
+      tagsByPost: { batch: batches.tagsByPost },
+      users: {
+        batch: batches.users,
+        shared: { scope: 'global', ttl: (user) => (user.id % 2 === 0 ? 30_000 : 0) },
+      },
+    },
+    { prefix: `${SHARED_PREFIX}-partly`, ...(remote ? { remote } : {}), ...(onError ? { onError } : {}) },
+  );
 }
 
 /** Loaders per request only. */
 export const createRequestLoaders = defineExampleLoaders({ shared: false });
 /** The same loaders backed by a shared in-process cache (public data: scope 'global'). */
 export const createSharedLoaders = defineExampleLoaders({ shared: true });
-/**
- * A partly warm shared cache (the `partly` mode of `npm run bench:e2e`): only the users loader is
- * shared, and only even user ids are kept (a TTL of 0 stores nothing), so in steady state about half
- * of the users lookups that reach the shared tier hit and the rest go to SQL, however long the server
- * runs. The other loaders are per request.
- */
-export const createPartlyLoaders = defineLoaders({
-  postsByAuthor: { batch: batches.postsByAuthor },
-  commentsByPost: { batch: batches.commentsByPost },
-  tagsByPost: { batch: batches.tagsByPost },
-  users: {
-    batch: batches.users,
-    shared: { scope: 'global', ttl: (user) => (user.id % 2 === 0 ? 30_000 : 0) },
-  },
-});
+/** The `partly` set in process only (see definePartlyLoaders). */
+export const createPartlyLoaders = definePartlyLoaders();

@@ -116,11 +116,13 @@ export class EntryRules<K, V> {
     freshUntil: number,
     staleUntil: number,
     now: number,
+    /** The decoder deep-froze it and it is plain JSON data: shared as it is, without another walk. */
+    frozen = false,
   ): Kept {
     if (!(staleUntil > now)) return null;
     if (value === null)
       return { entry: negativeEntry(space, localKey, freshUntil, staleUntil), keepMs: staleUntil - now };
-    const shared = this.share(value as V);
+    const shared = frozen ? { value: value as V, sharing: 'frozen' as const } : this.share(value as V);
     if (shared === null) return null;
     return { entry: this.entryOf(space, localKey, shared, freshUntil, staleUntil), keepMs: staleUntil - now };
   }

@@ -236,9 +236,9 @@ export class SharedCache<K, V, Ctx> {
       }
     }
     // Flights this batch answered are settled already: read them; wait only for the ones it joined.
-    let waits: Promise<unknown>[] | null = null;
-    for (const flight of each) if (!flight.done) (waits ??= []).push(flight.promise.then(undefined, () => {}));
-    if (waits !== null) await Promise.all(waits);
+    const waits: Promise<unknown>[] = [];
+    for (const flight of each) if (!flight.done) waits.push(flight.promise.then(undefined, () => {}));
+    if (waits.length > 0) await Promise.all(waits);
     for (let p = 0; p < pending.length; p++) {
       const flight = each[p]!;
       out[pending[p]!.index] = flight.failed ? asError(flight.result) : (flight.result as V);
@@ -360,6 +360,7 @@ export class SharedCache<K, V, Ctx> {
               decoded.freshUntil,
               decoded.staleUntil,
               now,
+              decoded.frozen,
             );
       if (decoded === null || keep === null) {
         missing.push(j);

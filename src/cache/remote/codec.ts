@@ -57,6 +57,15 @@ export interface EntryEnvelope {
   readonly value: unknown;
 }
 
+/** A decoded entry: the envelope, and whether its value came out shareable as it is. */
+export interface DecodedEntry extends EntryEnvelope {
+  /**
+   * The value is plain JSON data (objects, arrays, strings, numbers, booleans, null: no tagged part),
+   * deep-frozen by the decoder as it walked it: shareable as it is.
+   */
+  readonly frozen: boolean;
+}
+
 /** Why an entry cannot be written remotely: a short reason, at most about 60 characters. */
 export interface EncodeRefusal {
   readonly refused: string;
@@ -407,7 +416,7 @@ export function decodeEntry(
   expectedKey: string,
   expectedGeneration: string,
   options?: CodecOptions,
-): EntryEnvelope | DecodeMiss {
+): DecodedEntry | DecodeMiss {
   if (text === null || text === undefined) return { miss: 'absent' };
   if (typeof text !== 'string') return corrupt('not a string');
   if (!text.startsWith(FORMAT_MARKER)) return { miss: 'foreign' };
@@ -427,8 +436,16 @@ export function decodeEntry(
   if (generation !== expectedGeneration) return { miss: 'other-generation' };
   if (!validLifetimes(freshUntil, staleUntil)) return corrupt('bad lifetimes');
   try {
+    sawTag = false;
     const value = decodeValue(tree, 0);
-    return { key, generation, freshUntil: freshUntil as number, staleUntil: staleUntil as number, value };
+    return {
+      key,
+      generation,
+      freshUntil: freshUntil as number,
+      staleUntil: staleUntil as number,
+      value,
+      frozen: !sawTag,
+    };
   } catch (error) {
     return corrupt(error instanceof Stop ? error.reason : 'unreadable value');
   }
@@ -447,10 +464,14 @@ function validLifetimes(freshUntil: unknown, staleUntil: unknown): boolean {
   );
 }
 
+/** Whether the value being decoded had a tagged part (set by decodeTagged; decoding is synchronous). */
+let sawTag = false;
+
 /**
  * The value a parsed JSON tree stands for. Arrays and objects fresh from JSON.parse are revived in
  * place: each assignment targets a key the object already owns, so it sets a data property (even for
- * `__proto__`) and reaches no setter.
+ * `__proto__`) and reaches no setter. Each plain array and object is frozen once its parts are done, so
+ * a value with no tagged part comes out deep-frozen in this one walk (see EntryEnvelope.frozen).
  */
 function decodeValue(node: unknown, depth: number): unknown {
   if (typeof node !== 'object' || node === null) return node;
@@ -462,10 +483,10 @@ function decodeValue(node: unknown, depth: number): unknown {
       if (isHole(item)) delete node[i];
       else node[i] = decodeValue(item, depth + 1);
     }
-    return node;
+    return Object.freeze(node);
   }
   if (Object.hasOwn(node, '$')) return decodeTagged(node as Record<string, unknown>, depth);
-  return decodeProperties(node as Record<string, unknown>, depth);
+  return Object.freeze(decodeProperties(node as Record<string, unknown>, depth));
 }
 
 /** Refuses a container nested deeper than any the encoder writes. */
@@ -487,6 +508,7 @@ function isHole(node: object): boolean {
 }
 
 function decodeTagged(node: Record<string, unknown>, depth: number): unknown {
+  sawTag = true;
   const tag = node.$;
   const payload = node.v;
   const fields = Object.keys(node).length;

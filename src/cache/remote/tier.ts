@@ -11,7 +11,7 @@
  */
 import type { Namespace } from '../namespace.js';
 import type { LocalEntry, RemoteWrite } from '../store.js';
-import { decodeEntry, type EntryEnvelope, encodeEntry } from './codec.js';
+import { type DecodedEntry, decodeEntry, encodeEntry } from './codec.js';
 import type { ResilientRemote } from './resilient.js';
 
 /**
@@ -41,7 +41,7 @@ export interface Generation {
 export interface RemoteRead {
   readonly generation: Generation;
   /** Per key: its entry of this generation, or null (absent, fenced, or not an entry of ours). */
-  readonly entries: Array<EntryEnvelope | null>;
+  readonly entries: Array<DecodedEntry | null>;
 }
 
 export class RemoteTier {
@@ -64,7 +64,7 @@ export class RemoteTier {
     const values = await this.remote.read([namespace.generationKey, ...keys]);
     if (values === null) return null;
     const generation = this.generationOf(values[0] ?? null);
-    const entries = new Array<EntryEnvelope | null>(keys.length);
+    const entries = new Array<DecodedEntry | null>(keys.length);
     const scopeFenced = this.fencedScopes.has(namespace.entryPrefix);
     for (let j = 0; j < keys.length; j++) {
       const text = values[j + 1] ?? null;

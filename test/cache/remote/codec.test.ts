@@ -39,6 +39,7 @@ function roundTrip(value: unknown): unknown {
     freshUntil: FRESH,
     staleUntil: STALE,
     value: decoded.value,
+    frozen: decoded.frozen,
   });
   return decoded.value;
 }
@@ -97,6 +98,7 @@ describe('the format', () => {
       freshUntil: FRESH,
       staleUntil: STALE,
       value: null,
+      frozen: true,
     });
     const sameInstant = encodeEntry(entry(1, { freshUntil: FRESH, staleUntil: FRESH })) as string;
     expect(decodeEntry(sameInstant, KEY, GENERATION)).toMatchObject({ freshUntil: FRESH, staleUntil: FRESH });
@@ -605,5 +607,23 @@ describe('prototype pollution attempts decode to plain data', () => {
     expect(Object.getOwnPropertyDescriptor(value, '__proto__')?.value).toEqual({ polluted: 1 });
     expect(value.polluted).toBeUndefined();
     expect(JSON.stringify(value)).toBe('{"__proto__":{"polluted":1}}');
+  });
+});
+
+describe('decoded values come out shareable', () => {
+  it('plain JSON data is deep-frozen by the decoder, and says so', () => {
+    const decoded = decodeEntry(encoded({ a: [1, { b: 'c' }], d: { e: null } }), KEY, GENERATION);
+    if ('miss' in decoded) throw new Error(decoded.miss);
+    expect(decoded.frozen).toBe(true);
+    const value = decoded.value as { a: [number, { b: string }]; d: object };
+    for (const part of [value, value.a, value.a[1], value.d]) expect(Object.isFrozen(part)).toBe(true);
+  });
+
+  it('a value with a tagged part (Date, Map, undefined…) is not marked frozen: the sharing rules decide', () => {
+    for (const value of [{ at: new Date(0) }, [new Map([[1, 2]])], { u: undefined }]) {
+      const decoded = decodeEntry(encoded(value), KEY, GENERATION);
+      if ('miss' in decoded) throw new Error(decoded.miss);
+      expect(decoded.frozen).toBe(false);
+    }
   });
 });

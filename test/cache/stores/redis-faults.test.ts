@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type CreateLoaders, createMemoryStore, defineLoaders } from '../../../src/index.js';
 import { createRedisStore } from '../../../src/redis.js';
 import { retainedHeap } from '../../helpers.js';
-import { FAULT_CLIENTS, type RedisServer, startRedis, type TestClient } from '../../redis.js';
+import { FAULT_CLIENTS, startRedis } from '../../redis.js';
 
 const TIMEOUT_MS = 50;
 const SOURCE_MS = 5;
@@ -288,5 +288,3 @@ function defineBig(createLoaders: CreateLoaders<any>) {
     return Promise.all(ids.map((id) => loaders.users.load(id)));
   };
 }
-
-export type { RedisServer, TestClient };

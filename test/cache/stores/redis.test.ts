@@ -100,7 +100,10 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
       await server.resetStats();
       proxy.reset();
       const other = second({ tenant: 'acme' });
-      expect(await Promise.all(keys.map((id) => other.users.load(id)))).toEqual(values);
+      const fromRedis = await Promise.all(keys.map((id) => other.users.load(id)));
+      expect(fromRedis).toEqual(values);
+      // Shared between requests, so no request can change it for another.
+      expect(fromRedis.every((value) => Object.isFrozen(value))).toBe(true);
       expect(source).toEqual([keys]);
       expect(await server.commandCounts()).toEqual({ mget: 1 });
       expect(proxy.roundTrips).toBe(1);
@@ -121,6 +124,54 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
     }
   });
 });
+
+describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 'ioredis 6'))(
+  'invalidation on Redis over $name',
+  (kind) => {
+    it('invalidate drops the key from both tiers (one DEL); with Redis gone it rejects, and the in-process entry is dropped anyway', async () => {
+      const own = await startRedis();
+      const client = await kind.connect(own.port);
+      let version = 1;
+      const define = () =>
+        defineLoaders(
+          {
+            users: {
+              batch: async (ids: readonly number[], _ctx: Ctx) => ids.map((id) => ({ id, version })),
+              shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
+            },
+          },
+          { remote: createRedisStore({ client: client.client }), remoteOptions: { timeoutMs: 100 } },
+        );
+      const a = define();
+      const b = define();
+      try {
+        expect(await a({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 1 });
+        await until(async () => (await own.commandCounts()).set === 2);
+        expect(await b({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 1 }); // from Redis
+        version = 2;
+        await own.resetStats();
+        await a({ tenant: 'acme' }).users.invalidate(1);
+        expect(await own.commandCounts()).toEqual({ del: 1 });
+        // a's in-process tier and Redis no longer have it; b's in-process copy is b's (until issue #12).
+        expect(await a({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 2 });
+        await until(async () => (await own.commandCounts()).set === 1);
+
+        await own.kill();
+        version = 3;
+        await expect(a({ tenant: 'acme' }).users.invalidate(1)).rejects.toThrow(
+          /remote store could not be reached/,
+        );
+        expect(await a({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 3 });
+        expect(a.stats().loaders.users!.errors).toBeGreaterThan(0);
+      } finally {
+        await a.close();
+        await b.close();
+        await client.close();
+        await own.close();
+      }
+    });
+  },
+);
 
 async function until(check: () => Promise<boolean>, timeoutMs = 2000): Promise<void> {
   const end = Date.now() + timeoutMs;

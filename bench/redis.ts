@@ -1,0 +1,533 @@
+/**
+ * `npm run bench:redis`: loaderkit's Redis tier side by side with bentocache (L1 memory + L2 Redis) and
+ * layered-loader (InMemoryCache + RedisCache), in one run against one private redis-server, in
+ * 100-key batches. Three scenarios:
+ *   L1 hit  keys in the library's in-process tier (a long-lived instance, warmed; a new loaderkit
+ *           request per batch, so the request memo never answers)
+ *   L2 hit  keys in Redis but not in process: a fresh instance (empty in-process tier) per round over the
+ *           same Redis keys, made before the clock starts; every batch of a round takes other keys
+ *   miss    keys never loaded (fresh ids per batch); the source is an in-memory function, so this is
+ *           the library's + Redis's cost of a miss incl. the write-back. loaderkit writes back behind the
+ *           load: the round's clock stops when its write-backs have landed (pendingWrites = 0)
+ * Libraries: loaderkit over node-redis 6 and over ioredis 5 (`load` per key, one request per batch),
+ * bentocache (`getOrSet` per key; 1.6 has no getMany), layered-loader (`getMany` with a many-keys data
+ * source). Every client talks through a TCP proxy (in this process) that counts round trips (loaderkit
+ * gets a 1 s deadline here, as the proxy waits on this busy event loop); Redis commands per batch come
+ * from INFO commandstats, key hits/misses from INFO stats (both in a counting pass of a few batches, one
+ * at a time). Timings: interleaved rounds in rotating order, each about BENCH_REDIS_TARGET_MS (default
+ * 80) of batches, median of BENCH_REDIS_ROUNDS (default 17) rounds; ratios are medians of per-round
+ * ratios. All libraries: TTL 10 min (nothing expires during the run), in-process tier 20,000 entries,
+ * the same ~200-byte user row.
+ */
+import { loadavg } from 'node:os';
+import { setImmediate as tick } from 'node:timers/promises';
+import { BentoCache, bentostore } from 'bentocache';
+import { memoryDriver } from 'bentocache/drivers/memory';
+import { redisDriver } from 'bentocache/drivers/redis';
+import type { Redis } from 'ioredis';
+import { Loader, RedisCache } from 'layered-loader';
+import type * as LoaderkitRedis from '../src/redis.js';
+import { CLIENTS, roundTripProxy, startRedis, type TestClient } from '../test/redis.js';
+import { kit } from './kit.js';
+
+const { defineLoaders, createMemoryStore } = kit;
+const { createRedisStore } = (await import(
+  new URL('../dist/redis.js', import.meta.url).href
+)) as typeof LoaderkitRedis;
+
+const BATCH = 100;
+const ROUNDS = Number(process.env.BENCH_REDIS_ROUNDS ?? 17);
+const TARGET_MS = Number(process.env.BENCH_REDIS_TARGET_MS ?? 80);
+const TTL = 600_000;
+const L1_SIZE = 20_000;
+/** The L1-hit key set: blocks 0..L1_BLOCKS-1 (2,000 keys). */
+const L1_BLOCKS = 20;
+/** Blocks written to Redis up front for L2 hits (15,000 keys per library): at most this many batches a round. */
+const L2_BLOCKS = 150;
+/** Batches of the counting pass (round trips, commands, key hits per batch). */
+const COUNT_BATCHES = 5;
+
+interface User {
+  id: number;
+  name: string;
+  email: string;
+  role: string;
+  active: boolean;
+  createdAt: string;
+  bio: string;
+}
+const row = (id: number): User => ({
+  id,
+  name: `User ${id}`,
+  email: `user${id}@example.com`,
+  role: 'member',
+  active: id % 3 !== 0,
+  createdAt: '2024-01-15T10:20:30.000Z',
+  bio: 'Writes about caching, batching and GraphQL servers; likes small benchmarks.',
+});
+const block = (b: number): number[] => Array.from({ length: BATCH }, (_, i) => b * BATCH + i + 1);
+let nextMissId = 10_000_000;
+const freshBlock = (): number[] => {
+  const ids = Array.from({ length: BATCH }, (_, i) => nextMissId + i);
+  nextMissId += BATCH;
+  return ids;
+};
+
+/** One instance of a library: its in-process tier over the shared Redis. */
+interface Instance {
+  batch(ids: readonly number[]): Promise<readonly User[]>;
+  /** Resolves when the write-backs behind earlier batches have landed. */
+  drain(): Promise<void>;
+  /** Library-native counters since the last call, when the library has any (else null). */
+  native(): string | null;
+  close(): Promise<void>;
+}
+interface Lib {
+  readonly name: string;
+  readonly api: string;
+  /** Keys asked of the source (all instances). */
+  sourceKeys: number;
+  /** A new instance with an empty in-process tier. */
+  fresh(): Instance;
+  /** The long-lived instance (L1 hits, misses), and the one that wrote the L2 pool. */
+  warm: Instance;
+  /** Pattern of its Redis keys, for the key count. */
+  readonly pattern: string;
+  /** Releases what the library holds beyond its instances (at the end). */
+  end?: () => Promise<void>;
+}
+
+// --- Redis, the proxy, the clients ------------------------------------------------------------------
+
+const server = await startRedis();
+const proxy = await roundTripProxy(server.port);
+const clients: TestClient[] = [];
+const connect = async (kind: 'redis 6' | 'ioredis 5') => {
+  const client = await CLIENTS.find((c) => c.name === kind)!.connect(proxy.port);
+  clients.push(client);
+  return client.client;
+};
+const nodeRedisClient = await connect('redis 6');
+const ioLoaderkit = await connect('ioredis 5');
+const ioBento = (await connect('ioredis 5')) as Redis;
+const ioLayered = (await connect('ioredis 5')) as Redis;
+
+// --- loaderkit --------------------------------------------------------------------------------------
+
+function loaderkitLib(name: string, client: unknown, prefix: string): Lib {
+  const remote = createRedisStore({ client });
+  const lib: Lib = {
+    name,
+    api: 'defineLoaders({ users: { batch, shared: { scope: global, ttl } } }, { remote: createRedisStore({ client }), store: createMemoryStore({ maxEntries }), prefix }); per batch createLoaders({}) + Promise.all(ids.map(load))',
+    sourceKeys: 0,
+    pattern: `*${prefix}*`,
+    fresh: () => {
+      const createLoaders = defineLoaders(
+        {
+          users: {
+            batch: async (ids: readonly number[]) => {
+              lib.sourceKeys += ids.length;
+              return ids.map(row);
+            },
+            shared: { scope: 'global', ttl: TTL },
+          },
+        },
+        // The proxy runs in this busy process, so its forwarding waits for the event loop: a deadline
+        // well above that keeps loaderkit from going to the source (the others have no deadline at all).
+        {
+          remote,
+          remoteOptions: { timeoutMs: 1000 },
+          store: createMemoryStore({ maxEntries: L1_SIZE }),
+          prefix,
+        },
+      );
+      let last = createLoaders.stats().loaders.users;
+      return {
+        batch: (ids) => {
+          const loaders = createLoaders({});
+          return Promise.all(ids.map((id) => loaders.users.load(id))) as Promise<User[]>;
+        },
+        async drain() {
+          while ((createLoaders.stats().remote?.pendingWrites ?? 0) > 0) await tick();
+        },
+        native() {
+          const now = createLoaders.stats();
+          const s = now.loaders.users;
+          const d = (k: 'sharedHits' | 'remoteHits' | 'misses' | 'writes') => s[k] - last[k];
+          const text = `L1 ${d('sharedHits') - d('remoteHits')} L2 ${d('remoteHits')} miss ${d('misses')} wr ${d('writes')}`;
+          last = s;
+          const r = now.remote!;
+          if (r.failures + r.timeouts + r.skipped + r.writesDropped > 0)
+            throw new Error(`${name}: remote tier failures ${JSON.stringify(r)}`);
+          return text;
+        },
+        close: () => createLoaders.close(),
+      };
+    },
+    warm: undefined as unknown as Instance,
+    end: () => remote.close?.() ?? Promise.resolve(),
+  };
+  lib.warm = lib.fresh();
+  return lib;
+}
+
+// --- bentocache -------------------------------------------------------------------------------------
+
+function bentocacheLib(): Lib {
+  const lib: Lib = {
+    name: 'bentocache',
+    api: "new BentoCache({ prefix, ttl, stores: { users: bentostore().useL1Layer(memoryDriver({ maxItems, serialize: false })).useL2Layer(redisDriver({ connection: ioredis })) } }); per batch Promise.all(ids.map(id => bento.getOrSet({ key: 'user:' + id, factory })))",
+    sourceKeys: 0,
+    pattern: 'bench-bento*',
+    fresh: () => {
+      const bento = new BentoCache({
+        default: 'users',
+        prefix: 'bench-bento',
+        ttl: TTL,
+        stores: {
+          users: bentostore()
+            .useL1Layer(memoryDriver({ maxItems: L1_SIZE, serialize: false }))
+            .useL2Layer(redisDriver({ connection: ioBento })),
+        },
+      });
+      const counts = { l1: 0, l2: 0, miss: 0 };
+      const onHit = (e: { layer: string }) => void (e.layer === 'l2' ? counts.l2++ : counts.l1++);
+      const onMiss = () => void counts.miss++;
+      let counting = false;
+      return {
+        batch: (ids) =>
+          Promise.all(
+            ids.map((id) =>
+              bento.getOrSet({
+                key: `user:${id}`,
+                factory: () => {
+                  lib.sourceKeys++;
+                  return row(id);
+                },
+              }),
+            ),
+          ),
+        drain: async () => {},
+        native() {
+          // Listeners only for the counting pass: none while timed.
+          if (!counting) {
+            bento.on('cache:hit', onHit);
+            bento.on('cache:miss', onMiss);
+            counting = true;
+            return null;
+          }
+          bento.off('cache:hit', onHit);
+          bento.off('cache:miss', onMiss);
+          counting = false;
+          const text = `L1 ${counts.l1} L2 ${counts.l2} miss ${counts.miss}`;
+          counts.l1 = counts.l2 = counts.miss = 0;
+          return text;
+        },
+        // bento.disconnect() would quit the shared ioredis connection: closed at the end instead.
+        close: async () => {},
+      };
+    },
+    warm: undefined as unknown as Instance,
+  };
+  lib.warm = lib.fresh();
+  return lib;
+}
+
+// --- layered-loader ---------------------------------------------------------------------------------
+
+function layeredLoaderLib(): Lib {
+  const lib: Lib = {
+    name: 'layered-loader',
+    api: "new Loader({ inMemoryCache: { cacheType: 'lru-map', ttlInMsecs, maxItems }, asyncCache: new RedisCache(ioredis, { json: true, prefix, ttlInMsecs }), dataSourceGetManyFn, cacheKeyFromValueResolver }); per batch loader.getMany(ids.map(String))",
+    sourceKeys: 0,
+    pattern: 'bench-ll:*',
+    fresh: () => {
+      const loader = new Loader<User>({
+        inMemoryCache: { cacheType: 'lru-map', ttlInMsecs: TTL, maxItems: L1_SIZE },
+        asyncCache: new RedisCache<User>(ioLayered, { json: true, prefix: 'bench-ll', ttlInMsecs: TTL }),
+        dataSourceGetManyFn: async (keys: string[]) => {
+          lib.sourceKeys += keys.length;
+          return keys.map((key) => row(Number(key)));
+        },
+        cacheKeyFromValueResolver: (user: User) => String(user.id),
+      });
+      return {
+        batch: (ids) => loader.getMany(ids.map(String)) as Promise<User[]>,
+        drain: async () => {},
+        native: () => null,
+        close: async () => {},
+      };
+    },
+    warm: undefined as unknown as Instance,
+  };
+  lib.warm = lib.fresh();
+  return lib;
+}
+
+const libs: Lib[] = [
+  loaderkitLib('loaderkit (node-redis 6)', nodeRedisClient, 'bench-lk-nr'),
+  loaderkitLib('loaderkit (ioredis 5)', ioLoaderkit, 'bench-lk-io'),
+  bentocacheLib(),
+  layeredLoaderLib(),
+];
+const BASE = libs[0]!;
+
+// --- helpers ----------------------------------------------------------------------------------------
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const checkRows = (lib: Lib, ids: readonly number[], rows: readonly User[]) => {
+  const got = new Set(rows.map((r) => r?.id));
+  if (rows.length !== ids.length || ids.some((id) => !got.has(id)))
+    throw new Error(`${lib.name}: a batch answered wrong rows`);
+};
+async function keyspace(): Promise<{ hits: number; misses: number }> {
+  const info = await server.cli('INFO', 'stats');
+  const read = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { hits: read('keyspace_hits'), misses: read('keyspace_misses') };
+}
+
+/**
+ * A fresh instance (empty in-process tier) after one untimed load of key 0 (in Redis, in no block), so
+ * what a library makes lazily on first use is not on the clock.
+ */
+async function warmedFresh(lib: Lib): Promise<Instance> {
+  const instance = lib.fresh();
+  checkRows(lib, [0], await instance.batch([0]));
+  return instance;
+}
+
+type ScenarioName = 'L1 hit' | 'L2 hit' | 'miss';
+interface Scenario {
+  readonly name: ScenarioName;
+  /** Runs `batches` batches of one round; returns ms on the clock. */
+  round(lib: Lib, batches: number): Promise<number>;
+  readonly maxBatches: number;
+  readonly expectSourceKeys: (batches: number) => number;
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: 'L1 hit',
+    maxBatches: 5000,
+    expectSourceKeys: () => 0,
+    async round(lib, batches) {
+      const start = performance.now();
+      for (let i = 0; i < batches; i++) await lib.warm.batch(block(i % L1_BLOCKS));
+      return performance.now() - start;
+    },
+  },
+  {
+    name: 'L2 hit',
+    maxBatches: L2_BLOCKS,
+    expectSourceKeys: () => 0,
+    async round(lib, batches) {
+      const instance = await warmedFresh(lib); // not timed
+      gc();
+      const start = performance.now();
+      for (let i = 0; i < batches; i++) await instance.batch(block(i));
+      const ms = performance.now() - start;
+      await instance.drain();
+      await instance.close();
+      return ms;
+    },
+  },
+  {
+    name: 'miss',
+    maxBatches: 5000,
+    expectSourceKeys: (batches) => batches * BATCH,
+    async round(lib, batches) {
+      const start = performance.now();
+      for (let i = 0; i < batches; i++) await lib.warm.batch(freshBlock());
+      await lib.warm.drain();
+      return performance.now() - start;
+    },
+  },
+];
+
+interface Counted {
+  roundTrips: number;
+  commands: string;
+  keyHits: number;
+  keyMisses: number;
+  sourceKeys: number;
+  native: string | null;
+}
+
+/** The counting pass: COUNT_BATCHES batches one at a time (write-backs landed between them). */
+async function count(scenario: Scenario, lib: Lib): Promise<Counted> {
+  const instance = scenario.name === 'L2 hit' ? await warmedFresh(lib) : lib.warm;
+  const ids = (i: number) =>
+    scenario.name === 'miss' ? freshBlock() : block(scenario.name === 'L2 hit' ? i : i % L1_BLOCKS);
+  await instance.drain();
+  instance.native(); // reset (bentocache: starts listening)
+  await server.resetStats();
+  proxy.reset();
+  const source = lib.sourceKeys;
+  for (let i = 0; i < COUNT_BATCHES; i++) {
+    const keys = ids(i);
+    checkRows(lib, keys, await instance.batch(keys));
+    await instance.drain();
+  }
+  const roundTrips = proxy.roundTrips / COUNT_BATCHES;
+  const sourceKeys = (lib.sourceKeys - source) / COUNT_BATCHES;
+  const native = instance.native();
+  const commands = await server.commandCounts();
+  const ks = await keyspace();
+  if (scenario.name === 'L2 hit') await instance.close();
+  const per = (n: number) => Number((n / COUNT_BATCHES).toFixed(2));
+  return {
+    roundTrips,
+    commands:
+      Object.entries(commands)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, n]) => `${name} ${per(n)}`)
+        .join(', ') || '-',
+    keyHits: per(ks.hits),
+    keyMisses: per(ks.misses),
+    sourceKeys,
+    native: native?.replace(/(?<= )\d+/g, (n) => String(per(Number(n)))) ?? null,
+  };
+}
+
+// --- the run ----------------------------------------------------------------------------------------
+
+const started = performance.now();
+const startLoad = loadavg()[0]!.toFixed(2);
+console.log(
+  `redis-server ${await server.cli('INFO', 'server').then((s) => /redis_version:(\S+)/.exec(s)?.[1])} on :${server.port}, every client through a round-trip-counting proxy; Node ${process.version}`,
+);
+console.log(
+  `${BATCH}-key batches; value: ${JSON.stringify(row(1)).length}-byte JSON user row; TTL ${TTL / 60_000} min, in-process tier ${L1_SIZE} entries for every library`,
+);
+
+// The L2 pool: key 0 and blocks 0..L2_BLOCKS-1 (ids 1..15,000) written through each library's own
+// miss path (its own format).
+for (const lib of libs) {
+  checkRows(lib, [0], await lib.warm.batch([0]));
+  for (let b = 0; b < L2_BLOCKS; b++) {
+    const ids = block(b);
+    checkRows(lib, ids, await lib.warm.batch(ids));
+  }
+  await lib.warm.drain();
+  if (lib.sourceKeys !== L2_BLOCKS * BATCH + 1)
+    throw new Error(`${lib.name}: pool not loaded from the source`);
+}
+console.log('\nL2 tier receives values (Redis keys per library after writing the pool of 15,001):');
+for (const lib of libs) {
+  const keys = Number(await server.cli('EVAL', "return #redis.call('KEYS', ARGV[1])", '0', lib.pattern));
+  const sample = (await server.cli('EVAL', "return redis.call('KEYS', ARGV[1])[1]", '0', lib.pattern)).trim();
+  const bytes = await server.cli('STRLEN', sample);
+  console.log(`  ${lib.name.padEnd(26)} ${String(keys).padStart(6)} keys   e.g. ${sample} (${bytes} bytes)`);
+  if (keys < L2_BLOCKS * BATCH + 1) throw new Error(`${lib.name}: its L2 tier did not receive the values`);
+}
+
+interface Result {
+  scenario: Scenario;
+  counted: Map<Lib, Counted>;
+  batches: Map<Lib, number>;
+  usPerKey: Map<Lib, number>;
+  ratio: Map<Lib, number>;
+}
+const results: Result[] = [];
+
+for (const scenario of scenarios) {
+  const batches = new Map<Lib, number>();
+  const counted = new Map<Lib, Counted>();
+  for (const lib of libs) {
+    // Warm-up and calibration: ~TARGET_MS of batches per round.
+    await scenario.round(lib, 5);
+    let ms = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 3; i++) ms = Math.min(ms, await scenario.round(lib, 10));
+    batches.set(lib, Math.max(5, Math.min(scenario.maxBatches, Math.round((TARGET_MS / ms) * 10))));
+    counted.set(lib, await count(scenario, lib));
+  }
+  const samples = new Map<Lib, number[]>(libs.map((lib) => [lib, []]));
+  const ratios = new Map<Lib, number[]>(libs.map((lib) => [lib, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = libs.map((_, i) => libs[(i + r) % libs.length]!);
+    const perKey = new Map<Lib, number>();
+    for (const lib of order) {
+      const n = batches.get(lib)!;
+      const source = lib.sourceKeys;
+      gc();
+      const ms = await scenario.round(lib, n);
+      if (lib.sourceKeys - source !== scenario.expectSourceKeys(n))
+        throw new Error(
+          `${lib.name}, ${scenario.name}: ${lib.sourceKeys - source} source keys in a round, expected ${scenario.expectSourceKeys(n)}`,
+        );
+      perKey.set(lib, (ms * 1000) / (n * BATCH));
+    }
+    for (const lib of libs) {
+      samples.get(lib)!.push(perKey.get(lib)!);
+      ratios.get(lib)!.push(perKey.get(lib)! / perKey.get(BASE)!);
+    }
+  }
+  results.push({
+    scenario,
+    counted,
+    batches,
+    usPerKey: new Map(libs.map((lib) => [lib, median(samples.get(lib)!)])),
+    ratio: new Map(libs.map((lib) => [lib, median(ratios.get(lib)!)])),
+  });
+}
+
+// --- report -----------------------------------------------------------------------------------------
+
+const pad = (s: string, n: number) => s.padEnd(n);
+const lpad = (s: string, n: number) => s.padStart(n);
+for (const { scenario, counted, batches, usPerKey, ratio } of results) {
+  console.log(
+    `\n${scenario.name}: µs per key (median of ${ROUNDS} rounds), × = lib / ${BASE.name} (median of per-round ratios); counts per ${BATCH}-key batch`,
+  );
+  console.log(
+    `  ${pad('library', 26)}${lpad('µs/key', 8)}${lpad('µs/batch', 10)}${lpad('×', 7)}${lpad('batches', 9)}${lpad('RT', 6)}  ${pad('Redis commands', 34)}${pad('key hit/miss', 14)}${pad('source', 8)}counters`,
+  );
+  for (const lib of libs) {
+    const c = counted.get(lib)!;
+    const us = usPerKey.get(lib)!;
+    console.log(
+      `  ${pad(lib.name, 26)}${lpad(us.toFixed(2), 8)}${lpad((us * BATCH).toFixed(0), 10)}${lpad(ratio.get(lib)!.toFixed(2), 7)}${lpad(String(batches.get(lib)), 9)}${lpad(String(c.roundTrips), 6)}  ${pad(c.commands, 34)}${pad(`${c.keyHits}/${c.keyMisses}`, 14)}${pad(String(c.sourceKeys), 8)}${c.native ?? '-'}`,
+    );
+  }
+}
+
+const get = (name: ScenarioName) => results.find((r) => r.scenario.name === name)!;
+const l2 = get('L2 hit');
+const bento = libs[2]!;
+const layered = libs[3]!;
+console.log('\ngoals');
+for (const lk of [libs[0]!, libs[1]!]) {
+  const rt = l2.counted.get(lk)!.roundTrips;
+  const x = l2.usPerKey.get(bento)! / l2.usPerKey.get(lk)!;
+  console.log(
+    `  ${pad(lk.name, 26)} L2-hit batch: ${rt} round trip(s) ${rt === 1 ? 'ok' : 'FAIL (want 1)'}; bentocache / loaderkit ${x.toFixed(1)}× (ratio of medians) ${x >= 5 ? 'ok' : 'FAIL (want >= 5)'}`,
+  );
+  for (const r of results) {
+    const mine = r.counted.get(lk)!.roundTrips;
+    const theirs = r.counted.get(layered)!.roundTrips;
+    console.log(
+      `    ${pad(r.scenario.name, 7)} round trips ${mine} vs layered-loader ${theirs} ${mine <= theirs ? 'ok' : 'FAIL (more than layered-loader)'}`,
+    );
+  }
+}
+console.log('\nhow each library is driven');
+for (const lib of libs) console.log(`  ${lib.name}: ${lib.api}`);
+
+// --- teardown ---------------------------------------------------------------------------------------
+
+for (const lib of libs) {
+  await lib.warm.drain();
+  await lib.warm.close();
+  await lib.end?.();
+}
+for (const client of clients) await client.close();
+await proxy.close();
+await server.close();
+console.log(
+  `\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s; load average at start ${startLoad}, at end ${loadavg()[0]!.toFixed(2)} (other processes share the cores)`,
+);
