@@ -23,6 +23,8 @@ export interface Flight<V> {
   readonly audience: Audience | null;
 }
 
+function ignore(): void {}
+
 function newFlight<V>(audience: Audience | null): Flight<V> {
   let settle!: (value: V) => void;
   let fail!: (error: unknown) => void;
@@ -30,8 +32,6 @@ function newFlight<V>(audience: Audience | null): Flight<V> {
     settle = res;
     fail = rej;
   });
-  // A flight nobody joined may reject unobserved; its owner reports the error through its own batch.
-  promise.catch(() => {});
   const flight: Flight<V> = {
     promise,
     resolve(value) {
@@ -45,6 +45,9 @@ function newFlight<V>(audience: Audience | null): Flight<V> {
       flight.done = true;
       flight.failed = true;
       flight.result = error;
+      // A flight nobody joined may reject unobserved; its owner reports the error through its own
+      // batch. (Handled here, not at creation: a flight that resolves costs no extra promise.)
+      promise.then(undefined, ignore);
       fail(error);
     },
     done: false,
