@@ -58,7 +58,11 @@ function keyBytes(key: unknown): number {
   return typeof key === 'string' ? 2 * key.length + PER_PROPERTY : PER_PROPERTY;
 }
 
-/** A loaded value as the shared tier keeps it, or why it is not kept (then it is served as it is). */
+/**
+ * A loaded value made shareable, as an entry, with how long to keep it (0: not kept — a TTL of 0 or no
+ * usable lifetime — but still shareable with the loads that joined it); or null when it cannot be shared
+ * (then it is served to its own request as it is).
+ */
 export type Kept = { readonly entry: LocalEntry; readonly keepMs: number } | null;
 
 export class EntryRules<K, V> {
@@ -87,17 +91,18 @@ export class EntryRules<K, V> {
     }
     const shared = this.share(value);
     if (shared === null) return null;
+    const unkept = () => ({ entry: this.entryOf(space, localKey, shared, now, now), keepMs: 0 });
     const lifetime = policy.ttlOf(shared.value, key);
     if (typeof lifetime !== 'number') {
       this.warnOnce('ttl', lifetime);
-      return null;
+      return unkept();
     }
     let ttl = lifetime;
     // Jitter only ever shortens: whole milliseconds rounded down, at least 1 ms, never past the TTL
     // itself (a TTL under 1 ms, or of 10.6 ms drawn without jitter, is kept as it is, not rounded up).
     if (ttl > 0 && policy.jitter > 0)
       ttl = Math.min(ttl, Math.max(1, Math.floor(ttl * (1 - policy.jitter * Math.random()))));
-    if (!(ttl > 0)) return null;
+    if (!(ttl > 0)) return unkept();
     const freshUntil = now + ttl;
     return {
       entry: this.entryOf(space, localKey, shared, freshUntil, freshUntil + policy.graceMs),

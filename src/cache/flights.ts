@@ -7,6 +7,7 @@
  */
 import type { BatchLoadContext } from '../loader/options.js';
 import { Audience } from './audience.js';
+import type { LocalEntry } from './store.js';
 
 export interface Flight<V> {
   readonly promise: Promise<V>;
@@ -17,6 +18,16 @@ export interface Flight<V> {
   done: boolean;
   failed: boolean;
   result: unknown;
+  /**
+   * The entry the result was made from, when it is shareable: every batch other than the owner answers
+   * its callers from it (a clone per read for cloned-on-read values), never with the owner's object.
+   */
+  entry: LocalEntry | null;
+  /**
+   * The result cannot be shared (the sharing rules refused it): only the batch that loaded it may
+   * hand it to its callers; a batch that joined loads the key again for its own.
+   */
+  ownersOnly: boolean;
   /** Invalidated or superseded while in flight: its result must not be written back. */
   poisoned: boolean;
   /** The requests waiting on the source call that answers this flight. */
@@ -53,6 +64,8 @@ function newFlight<V>(audience: Audience | null): Flight<V> {
     done: false,
     failed: false,
     result: undefined,
+    entry: null,
+    ownersOnly: false,
     poisoned: false,
     audience,
   };

@@ -239,9 +239,28 @@ export class SharedCache<K, V, Ctx> {
     const waits: Promise<unknown>[] = [];
     for (const flight of each) if (!flight.done) waits.push(flight.promise.then(undefined, () => {}));
     if (waits.length > 0) await Promise.all(waits);
+    // A joined flight's callers get their own answer of its entry (a clone where values are cloned on
+    // read), never the owner's object; an unshareable result is the owner's alone: load it again.
+    let again: number[] | null = null;
     for (let p = 0; p < pending.length; p++) {
       const flight = each[p]!;
-      out[pending[p]!.index] = flight.failed ? asError(flight.result) : (flight.result as V);
+      const item = pending[p]!;
+      if (flight.failed) out[item.index] = asError(flight.result);
+      else if (flight.audience === audience) out[item.index] = flight.result as V;
+      else if (flight.entry !== null) out[item.index] = this.rules.answer(flight.entry, item.key);
+      else if (flight.ownersOnly) (again ??= []).push(p);
+      else out[item.index] = flight.result as V;
+    }
+    if (again !== null) {
+      const values = await this.loadBatch(
+        again.map((p) => pending[p]!.key),
+        scope,
+        context,
+        info,
+        request,
+        'fresh',
+      );
+      for (let a = 0; a < again.length; a++) out[pending[again[a]!]!.index] = values[a]!;
     }
     return out;
   }
@@ -312,9 +331,15 @@ export class SharedCache<K, V, Ctx> {
       // spec's alignment made it, with the reason); the negative entry answers later reads.
       if (notFound)
         flight.resolve((value instanceof NotFoundError && this.options.missingAsError ? value : null) as V);
-      else flight.resolve(keep === null ? (value as V) : (this.rules.answer(keep.entry, item.key) as V));
+      else if (keep === null) {
+        flight.ownersOnly = true;
+        flight.resolve(value as V);
+      } else {
+        flight.entry = keep.entry;
+        flight.resolve(this.rules.answer(keep.entry, item.key) as V);
+      }
       this.flights.land(item.address.remoteKey, flight);
-      if (keep === null || flight.poisoned) continue;
+      if (keep === null || keep.keepMs === 0 || flight.poisoned) continue;
       this.local.set(keep.entry, keep.keepMs);
       markWrite(namespace);
       kept.push({ item, entry: keep.entry, flight });
@@ -367,6 +392,7 @@ export class SharedCache<K, V, Ctx> {
         continue;
       }
       const flight = flights[j]!;
+      flight.entry = keep.entry;
       flight.resolve(this.rules.answer(keep.entry, item.key) as V);
       this.flights.land(item.address.remoteKey, flight);
       if (!flight.poisoned) {

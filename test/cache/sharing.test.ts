@@ -4,7 +4,7 @@
  * and is reported once. The rules themselves are tested in immutable.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { harness } from './harness.js';
+import { flush, harness } from './harness.js';
 
 describe('values a shared loader cannot share faithfully', () => {
   it('a Buffer reaches its own request as a Buffer and is not shared', async () => {
@@ -56,5 +56,39 @@ describe('values a shared loader cannot share faithfully', () => {
     expect(Object.isFrozen(dag)).toBe(true);
     await h.request().items.loadMany([1, 2]);
     expect(h.keys()).toEqual([[1], [2], [1]]);
+  });
+});
+
+describe('requests that join one load never share a changeable object', () => {
+  it('a cloned-on-read value (with a Map): each joined request gets its own copy', async () => {
+    const h = harness({ manual: true, answer: (id) => ({ id, tags: new Map([['a', 1]]) }) });
+    const a = h.request().items.load(1);
+    const b = h.request().items.load(1);
+    await flush();
+    expect(h.keys()).toEqual([[1]]);
+    h.calls[0]!.resolve();
+    const [va, vb] = (await Promise.all([a, b])) as Array<{ tags: Map<string, number> }>;
+    expect(va).not.toBe(vb);
+    va!.tags.set('a', 999);
+    expect(vb!.tags.get('a')).toBe(1);
+    expect((await h.request().items.load(1)) as unknown).toEqual({ id: 1, tags: new Map([['a', 1]]) });
+  });
+
+  it('an unshareable value (a class instance) reaches only the request that loaded it; a joined one loads its own', async () => {
+    class Row {
+      constructor(readonly id: number) {}
+    }
+    const h = harness({ manual: true, answer: (id) => new Row(id) });
+    const a = h.request().items.load(1);
+    const b = h.request().items.load(1);
+    await flush();
+    h.calls[0]!.resolve();
+    await flush();
+    expect(h.keys()).toEqual([[1], [1]]);
+    h.calls[1]!.resolve();
+    const [va, vb] = await Promise.all([a, b]);
+    expect(va).toBeInstanceOf(Row);
+    expect(vb).toBeInstanceOf(Row);
+    expect(va).not.toBe(vb);
   });
 });
