@@ -40,15 +40,19 @@ export interface RemoteStats {
   /** Values kept in process but not written, because the codec refused them (too large, not encodable). */
   readonly unwritable: number;
   readonly pendingWrites: number;
-  /**
-   * Calls that passed their deadline and have still not settled (the store is holding them, e.g. a
-   * paused server): at most MAX_ABANDONED; while that many are held, no call is made (counted skipped).
-   */
+  /** Calls made and not settled yet by the store (at most MAX_IN_FLIGHT), those past their deadline included. */
+  readonly inFlight: number;
+  /** Of those, the calls past their deadline (the store is holding them, e.g. a paused server). */
   readonly abandoned: number;
 }
 
-/** Most calls past their deadline a store may hold unsettled before loaderkit stops calling it. */
-export const MAX_ABANDONED = 64;
+/**
+ * Most calls a store may hold unsettled at once. A call beyond it is not made: it is skipped and counts
+ * as a failure toward the breaker, whose probes still go through; a probe that succeeds forgets the calls
+ * held past their deadline (the store answers again: they are lost), so a store that never settles some
+ * calls cannot shut the remote tier off for good.
+ */
+export const MAX_IN_FLIGHT = 256;
 
 /** Why a call did not answer: the error reported. */
 export class RemoteTimeoutError extends Error {
@@ -57,9 +61,14 @@ export class RemoteTimeoutError extends Error {
 
 const FAILED = Symbol('failed');
 
-/** Runs `fn` after the I/O callbacks of this event loop turn (setImmediate where there is one). */
+/**
+ * Runs `fn` after the I/O callbacks of this event loop turn: setImmediate where there is one, taken when
+ * this module loads, so fake timers installed later (which would hold a setImmediate scheduled while they
+ * run only pending timers) do not hold a deadline back.
+ */
+const realSetImmediate = typeof setImmediate === 'function' ? setImmediate : null;
 const afterIo: (fn: () => void) => void =
-  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
+  realSetImmediate !== null ? (fn) => void realSetImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
 function checkedInteger(value: unknown, name: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -102,6 +111,9 @@ export class ResilientRemote {
   private unwritable = 0;
   private pendingWrites = 0;
   private abandoned = 0;
+  private inFlight = 0;
+  /** Bumped when held calls are forgotten: a call of an older epoch no longer counts when it settles. */
+  private epoch = 0;
 
   constructor(
     readonly store: RemoteStore,
@@ -176,6 +188,14 @@ export class ResilientRemote {
     this.unwritable++;
   }
 
+  /** Counts a failure and opens the breaker after `threshold` in a row (at once for a failed probe). */
+  private fail(probe: boolean, failure: unknown): void {
+    this.failures++;
+    this.consecutiveFailures++;
+    if (probe || this.consecutiveFailures >= this.threshold) this.openUntil = this.now() + this.cooldownMs;
+    this.report(failure);
+  }
+
   get breaker(): BreakerState {
     if (this.openUntil === 0) return 'closed';
     return this.now() < this.openUntil ? 'open' : 'half-open';
@@ -193,6 +213,7 @@ export class ResilientRemote {
       writesDropped: this.writesDropped,
       unwritable: this.unwritable,
       pendingWrites: this.pendingWrites,
+      inFlight: this.inFlight,
       abandoned: this.abandoned,
     };
   }
@@ -207,11 +228,21 @@ export class ResilientRemote {
     check?: (value: unknown) => string | null,
   ): Promise<unknown> {
     const state = this.breaker;
-    if (state === 'open' || (state === 'half-open' && this.probing) || this.abandoned >= MAX_ABANDONED) {
+    if (state === 'open' || (state === 'half-open' && this.probing)) {
       this.skipped++;
       return Promise.resolve(FAILED);
     }
     const probe = state === 'half-open';
+    if (!probe && this.inFlight >= MAX_IN_FLIGHT) {
+      this.skipped++;
+      this.fail(
+        false,
+        new RemoteTimeoutError(
+          `remote store ${JSON.stringify(this.store.name)} holds ${this.inFlight} calls unanswered; ${method} was not made.`,
+        ),
+      );
+      return Promise.resolve(FAILED);
+    }
     if (probe) this.probing = true;
     this.calls++;
     const controller = new AbortController();
@@ -219,6 +250,10 @@ export class ResilientRemote {
       let settled = false;
       /** Past its deadline and not settled by the store yet. */
       let held = false;
+      /** The epoch in which it became held: forgetting held calls bumps the epoch. */
+      let heldIn = -1;
+      /** Counted in inFlight (from the moment the store took the call until it settles). */
+      let counted = false;
       const finish = (value: unknown, failure: unknown) => {
         if (settled) return;
         settled = true;
@@ -227,14 +262,16 @@ export class ResilientRemote {
         if (failure === undefined) {
           this.consecutiveFailures = 0;
           this.openUntil = 0;
+          // The store answers again: calls it held past their deadline are lost, not counted any more.
+          if (probe && this.abandoned > 0) {
+            this.inFlight -= this.abandoned;
+            this.abandoned = 0;
+            this.epoch++;
+          }
           resolve(value);
           return;
         }
-        this.failures++;
-        this.consecutiveFailures++;
-        if (probe || this.consecutiveFailures >= this.threshold)
-          this.openUntil = this.now() + this.cooldownMs;
-        this.report(failure);
+        this.fail(probe, failure);
         resolve(FAILED);
       };
       const expire = () => {
@@ -244,8 +281,11 @@ export class ResilientRemote {
           `remote store ${JSON.stringify(this.store.name)}: ${method} did not answer within ${this.timeoutMs} ms; the load went on without it.`,
         );
         controller.abort(error);
-        held = true;
-        this.abandoned++;
+        if (counted) {
+          held = true;
+          heldIn = this.epoch;
+          this.abandoned++;
+        }
         finish(undefined, error);
       };
       // When the deadline's timer runs late (a blocked event loop), the answer may be waiting unread in
@@ -259,10 +299,17 @@ export class ResilientRemote {
         finish(undefined, error ?? new Error(`remote store ${method} threw ${describe(error)}`));
         return;
       }
+      this.inFlight++;
+      counted = true;
       const release = () => {
-        if (!held) return;
-        held = false;
-        this.abandoned--;
+        if (!counted) return;
+        counted = false;
+        if (held) {
+          held = false;
+          if (heldIn !== this.epoch) return; // forgotten by a successful probe (see finish)
+          this.abandoned--;
+        }
+        this.inFlight--;
       };
       Promise.resolve(pending).then(
         (value) => {

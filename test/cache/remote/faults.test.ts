@@ -4,7 +4,7 @@
  * are real (20 ms here), so tests wait a little real time; nothing asserts durations.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_ABANDONED } from '../../../src/cache/remote/resilient.js';
+import { MAX_IN_FLIGHT } from '../../../src/cache/remote/resilient.js';
 import { chaosRemoteStore, createTestRemoteStore } from '../../../src/testing/index.js';
 import { flush, harness, type Item, track } from '../harness.js';
 
@@ -271,8 +271,8 @@ describe('a request leaving while the remote store hangs', () => {
   });
 });
 
-describe('calls a store holds past their deadline are bounded', () => {
-  it('at most MAX_ABANDONED calls held unsettled; meanwhile calls are skipped; they count down as the store lets go', async () => {
+describe('calls a store holds unsettled are bounded', () => {
+  it('at most MAX_IN_FLIGHT calls unsettled; meanwhile calls are skipped; they count down as the store lets go', async () => {
     const inner = createTestRemoteStore();
     const chaos = chaosRemoteStore(inner);
     // A store that answers 300 ms late whatever the signal (a paused server), and a breaker that never opens.
@@ -282,21 +282,42 @@ describe('calls a store holds past their deadline are bounded', () => {
       remoteOptions: { timeoutMs: TIMEOUT, breakerThreshold: 1_000_000, breakerCooldownMs: 0 },
     });
     const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
-    // 64 concurrent loads: all 64 reads go out, pass their deadline and stay held.
-    const first = await Promise.all(ids(0, MAX_ABANDONED).map((id) => h.request().items.load(id)));
-    expect(first.map((value) => (value as Item).id)).toEqual(ids(0, MAX_ABANDONED));
-    expect(h.create.stats().remote!.abandoned).toBe(MAX_ABANDONED);
-    // While 64 are held, no read is made: the loads go to the source at once.
-    const second = await Promise.all(ids(100, 36).map((id) => h.request().items.load(id)));
-    expect(second.map((value) => (value as Item).id)).toEqual(ids(100, 36));
+    // 300 concurrent loads: the first MAX_IN_FLIGHT reads go out and are held; the rest are not made.
+    const first = await Promise.all(ids(0, 300).map((id) => h.request().items.load(id)));
+    expect(first.map((value) => (value as Item).id)).toEqual(ids(0, 300));
     const held = h.create.stats().remote!;
-    expect(held.abandoned).toBe(MAX_ABANDONED);
-    expect(chaos.calls.getMany).toBe(MAX_ABANDONED);
-    expect(held.skipped).toBe(36);
+    expect(held).toMatchObject({
+      inFlight: MAX_IN_FLIGHT,
+      abandoned: MAX_IN_FLIGHT,
+      skipped: 300 - MAX_IN_FLIGHT,
+    });
+    expect(chaos.calls.getMany).toBe(MAX_IN_FLIGHT);
     await sleep(400);
-    expect(h.create.stats().remote!.abandoned).toBe(0);
+    expect(h.create.stats().remote!).toMatchObject({ inFlight: 0, abandoned: 0 });
     chaos.heal();
     await h.request().items.load(1000);
-    expect(chaos.calls.getMany).toBe(MAX_ABANDONED + 1);
+    expect(chaos.calls.getMany).toBe(MAX_IN_FLIGHT + 1);
+  });
+
+  it('a store that never settles what it holds cannot shut the tier off: the breaker opens, a probe that succeeds forgets them', async () => {
+    const inner = createTestRemoteStore();
+    const chaos = chaosRemoteStore(inner);
+    chaos.hangIgnoringSignal(['getMany']);
+    const h = harness({
+      remote: chaos.store,
+      remoteOptions: { timeoutMs: TIMEOUT, breakerThreshold: 2, breakerCooldownMs: 50 },
+    });
+    await Promise.all(Array.from({ length: MAX_IN_FLIGHT }, (_, i) => h.request().items.load(i)));
+    expect(h.create.stats().remote!).toMatchObject({ inFlight: MAX_IN_FLIGHT, abandoned: MAX_IN_FLIGHT });
+    expect(h.create.stats().remote!.breaker).toBe('open');
+    chaos.heal(); // the held calls stay hung for ever
+    h.advance(60); // the breaker's cooldown (on the definition's clock)
+    // The probe goes through although MAX_IN_FLIGHT are held, succeeds, and the held ones are forgotten.
+    await h.request().items.load(5000);
+    expect(chaos.calls.getMany).toBe(MAX_IN_FLIGHT + 1);
+    await flush(); // its write-back lands
+    expect(h.create.stats().remote!).toMatchObject({ inFlight: 0, abandoned: 0, breaker: 'closed' });
+    await h.request().items.load(5001);
+    expect(chaos.calls.getMany).toBe(MAX_IN_FLIGHT + 2);
   });
 });

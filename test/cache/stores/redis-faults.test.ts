@@ -173,7 +173,7 @@ describe.each(FAULT_CLIENTS)('Redis faults over $name', (kind) => {
     await sleep(2000);
     const paused = createLoaders.stats().remote!;
     expect(paused.timeouts).toBeGreaterThan(0);
-    expect(paused.abandoned).toBeLessThanOrEqual(64);
+    expect(paused.inFlight).toBeLessThanOrEqual(64);
     server.resume();
     const recovery = await untilRemoteHits(createLoaders, RECOVERY_MS);
     const figures = await load.stop();
