@@ -40,13 +40,16 @@ export class LocalTier {
     return entry;
   }
 
-  set(entry: LocalEntry, keepMs: number): void {
+  /** Keeps an entry for `keepMs`, capped by maxKeepMs; false when nothing was kept (cap 0, store failed). */
+  set(entry: LocalEntry, keepMs: number): boolean {
     const ms = keepMs < this.maxKeepMs ? keepMs : this.maxKeepMs;
-    if (!(ms > 0)) return;
+    if (!(ms > 0)) return false;
     try {
       this.store.set(entry, ms);
+      return true;
     } catch (error) {
       this.failed(error);
+      return false;
     }
   }
 

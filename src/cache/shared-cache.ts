@@ -340,9 +340,10 @@ export class SharedCache<K, V, Ctx> {
       }
       this.flights.land(item.address.remoteKey, flight);
       if (keep === null || keep.keepMs === 0 || flight.poisoned) continue;
-      this.local.set(keep.entry, keep.keepMs);
-      markWrite(namespace);
-      kept.push({ item, entry: keep.entry, flight });
+      const stored = this.local.set(keep.entry, keep.keepMs);
+      if (stored) markWrite(namespace);
+      // Written: to the remote tier if there is one (behind), else to the in-process tier if it kept it.
+      if (remote !== null || stored) kept.push({ item, entry: keep.entry, flight });
     }
     this.count(request, 'writes', kept.length);
     if (remote !== null && kept.length > 0) void this.writeBehind(remote, kept, generation, namespace, now);
@@ -395,10 +396,7 @@ export class SharedCache<K, V, Ctx> {
       flight.entry = keep.entry;
       flight.resolve(this.rules.answer(keep.entry, item.key) as V);
       this.flights.land(item.address.remoteKey, flight);
-      if (!flight.poisoned) {
-        this.local.set(keep.entry, keep.keepMs);
-        markWrite(namespace);
-      }
+      if (!flight.poisoned && this.local.set(keep.entry, keep.keepMs)) markWrite(namespace);
       if (now < decoded.freshUntil) {
         this.count(request, 'sharedHits', 1);
         this.count(request, 'remoteHits', 1);

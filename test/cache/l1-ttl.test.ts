@@ -89,3 +89,12 @@ describe('shared.l1Ttl', () => {
     );
   });
 });
+
+describe('shared.l1Ttl without a remote tier', () => {
+  it('0 caches nothing and counts no write', async () => {
+    const h = harness({ shared: { ttl: 60_000, l1Ttl: 0 } });
+    for (let i = 0; i < 3; i++) await h.request().items.load(1);
+    expect(h.keys()).toEqual([[1], [1], [1]]);
+    expect(h.create.stats().loaders.items!.writes).toBe(0);
+  });
+});

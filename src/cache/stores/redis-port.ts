@@ -37,10 +37,53 @@ interface NodeRedisClient {
 /** The part of an ioredis client (v5, v6) the port uses. */
 interface IoRedisClient {
   readonly status: string;
+  connect(): Promise<void>;
   call(command: string, ...args: string[]): Promise<unknown>;
   pipeline(commands: string[][]): { exec(): Promise<Array<[Error | null, unknown]> | null> };
   on(event: 'error', listener: (error: unknown) => void): unknown;
   off(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+/** Anything with `error` events. */
+interface ErrorEmitter {
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  off(event: 'error', listener: (error: unknown) => void): unknown;
+}
+
+/** One `error` listener per client, however many stores use it (no listener build-up). */
+const errorListeners = new WeakMap<
+  object,
+  { readonly listeners: Set<(error: unknown) => void>; readonly dispatch: (error: unknown) => void }
+>();
+
+function listenToErrors(client: ErrorEmitter, listener: (error: unknown) => void): () => void {
+  let shared = errorListeners.get(client);
+  if (shared === undefined) {
+    const listeners = new Set<(error: unknown) => void>();
+    const dispatch = (error: unknown) => {
+      for (const each of listeners) each(error);
+    };
+    shared = { listeners, dispatch };
+    errorListeners.set(client, shared);
+    client.on('error', dispatch);
+  }
+  const { listeners, dispatch } = shared;
+  // A wrapper per store, so the same function given twice is two listeners.
+  const own = (error: unknown) => listener(error);
+  listeners.add(own);
+  return () => {
+    if (!listeners.delete(own) || listeners.size > 0) return;
+    client.off('error', dispatch);
+    errorListeners.delete(client);
+  };
+}
+
+/** A Redis Cluster client (node-redis `createCluster`, ioredis `Cluster`): not supported yet. */
+function isCluster(client: object): boolean {
+  const c = client as Record<string, unknown>;
+  return (
+    c.isCluster === true || ('masters' in c && 'slots' in c) || typeof c.getSlotRandomNode === 'function'
+  );
 }
 
 function isNodeRedis(client: object): client is NodeRedisClient {
@@ -82,17 +125,19 @@ function nodeRedisPort(client: NodeRedisClient): RedisPort {
             .then(text, (error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
         ),
       ),
-    onError(listener) {
-      client.on('error', listener);
-      return () => void client.off('error', listener);
-    },
+    onError: (listener) => listenToErrors(client, listener),
   };
 }
 
 function ioRedisPort(client: IoRedisClient): RedisPort {
   return {
     client: 'ioredis',
-    ready: () => client.status === 'ready',
+    ready() {
+      // A client made with lazyConnect connects on its first command, which a port that is not ready
+      // never sends: connect it (once; its own retries take over from there).
+      if (client.status === 'wait') client.connect().catch(() => {});
+      return client.status === 'ready';
+    },
     command: ([name, ...args]) => client.call(name!, ...args).then(text),
     async pipeline(commands) {
       // ioredis looks pipelined commands up as its methods, by lower-case name.
@@ -102,10 +147,7 @@ function ioRedisPort(client: IoRedisClient): RedisPort {
       if (replies === null) throw new Error('ioredis pipeline was discarded');
       return replies.map(([error, reply]) => error ?? text(reply));
     },
-    onError(listener) {
-      client.on('error', listener);
-      return () => void client.off('error', listener);
-    },
+    onError: (listener) => listenToErrors(client, listener),
   };
 }
 
@@ -115,6 +157,10 @@ function ioRedisPort(client: IoRedisClient): RedisPort {
  */
 export function redisPort(client: unknown): RedisPort {
   if (typeof client === 'object' && client !== null) {
+    if (isCluster(client))
+      throw new TypeError(
+        'createRedisStore option client is a Redis Cluster client; Redis Cluster is not supported yet (a batch would span slots). Pass a client of one Redis server.',
+      );
     if (isNodeRedis(client)) return nodeRedisPort(client);
     if (isIoRedis(client)) return ioRedisPort(client);
   }

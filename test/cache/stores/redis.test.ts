@@ -173,6 +173,70 @@ describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 
   },
 );
 
+describe('createRedisStore and the clients it is given', () => {
+  it('one error listener per client, however many stores; the last close removes it', async () => {
+    for (const kind of CLIENTS) {
+      const client = await kind.connect(server.port);
+      const emitter = client.client as { listenerCount(event: string): number };
+      const before = emitter.listenerCount('error');
+      const stores = Array.from({ length: 12 }, () => createRedisStore({ client: client.client }));
+      expect(emitter.listenerCount('error')).toBe(before + 1);
+      for (const store of stores) await store.close();
+      expect(emitter.listenerCount('error')).toBe(before);
+      await client.close();
+    }
+  });
+
+  it('refuses a Redis Cluster client, saying so', async () => {
+    const { createCluster } = await import('redis');
+    const { Cluster } = await import('ioredis');
+    const nodeCluster = createCluster({ rootNodes: [{ url: server.url }] });
+    const ioCluster = new Cluster([{ host: '127.0.0.1', port: server.port }], { lazyConnect: true });
+    for (const client of [nodeCluster, ioCluster])
+      expect(() => createRedisStore({ client })).toThrow(
+        'createRedisStore option client is a Redis Cluster client; Redis Cluster is not supported yet',
+      );
+    ioCluster.disconnect();
+  });
+
+  it('an ioredis client made with lazyConnect is connected by the store, and then used', async () => {
+    const { Redis } = await import('ioredis');
+    const client = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true });
+    try {
+      const remote = createRedisStore({ client });
+      const create = () =>
+        defineLoaders(
+          {
+            users: {
+              batch: async (ids: readonly number[]) => ids.map((id) => ({ id })),
+              shared: { scope: 'global', ttl: 60_000 },
+            },
+          },
+          { remote, prefix: 'lazy' },
+        );
+      const a = create();
+      await a({}).users.load(1);
+      await until(async () => client.status === 'ready');
+      await a({}).users.load(2);
+      await until(async () => a.stats().remote!.pendingWrites === 0);
+      const b = create();
+      await b({}).users.load(2);
+      expect(b.stats().loaders.users!.remoteHits).toBe(1);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('refuses what is not a client, naming it', () => {
+    expect(() => createRedisStore({ client: { get() {} } })).toThrow(
+      'createRedisStore option client must be a node-redis client (createClient() of redis 5 or 6) or an ioredis client (new Redis() of ioredis 5 or 6), but got:',
+    );
+    expect(() => createRedisStore({ client: null, bogus: 1 } as never)).toThrow(
+      'createRedisStore: unknown option "bogus"; valid options: client, name, onError.',
+    );
+  });
+});
+
 async function until(check: () => Promise<boolean>, timeoutMs = 2000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
