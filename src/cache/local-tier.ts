@@ -42,7 +42,7 @@ export class LocalTier {
 
   /** Keeps an entry for `keepMs`, capped by maxKeepMs; false when nothing was kept (cap 0, store failed). */
   set(entry: LocalEntry, keepMs: number): boolean {
-    const ms = keepMs < this.maxKeepMs ? keepMs : this.maxKeepMs;
+    const ms = Math.min(keepMs, this.maxKeepMs);
     if (!(ms > 0)) return false;
     try {
       this.store.set(entry, ms);

@@ -241,17 +241,17 @@ export class SharedCache<K, V, Ctx> {
     if (waits.length > 0) await Promise.all(waits);
     // A joined flight's callers get their own answer of its entry (a clone where values are cloned on
     // read), never the owner's object; an unshareable result is the owner's alone: load it again.
-    let again: number[] | null = null;
+    const again: number[] = [];
     for (let p = 0; p < pending.length; p++) {
       const flight = each[p]!;
       const item = pending[p]!;
       if (flight.failed) out[item.index] = asError(flight.result);
       else if (flight.audience === audience) out[item.index] = flight.result as V;
       else if (flight.entry !== null) out[item.index] = this.rules.answer(flight.entry, item.key);
-      else if (flight.ownersOnly) (again ??= []).push(p);
+      else if (flight.ownersOnly) again.push(p);
       else out[item.index] = flight.result as V;
     }
-    if (again !== null) {
+    if (again.length > 0) {
       const values = await this.loadBatch(
         again.map((p) => pending[p]!.key),
         scope,
