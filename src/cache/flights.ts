@@ -9,68 +9,64 @@ import type { BatchLoadContext } from '../loader/options.js';
 import { Audience } from './audience.js';
 import type { LocalEntry } from './store.js';
 
-export interface Flight<V> {
-  readonly promise: Promise<V>;
-  /** Settles the flight (the first settlement wins, as for a promise). */
-  readonly resolve: (value: V) => void;
-  readonly reject: (error: unknown) => void;
-  /** Settled: `result` holds the value, or the reason when `failed`; read without awaiting the promise. */
-  done: boolean;
-  failed: boolean;
-  result: unknown;
+/**
+ * One key's load in the air. The batch that opened it settles it; a batch that joined it waits for
+ * `settled()` and then reads `result` (or `entry`). No promise is made unless somebody waits.
+ */
+export class Flight<V> {
+  /** Settled: `result` holds the value, or the reason when `failed`. */
+  done = false;
+  failed = false;
+  result: unknown = undefined;
   /**
    * The entry the result was made from, when it is shareable: every batch other than the owner answers
    * its callers from it (a clone per read for cloned-on-read values), never with the owner's object.
    */
-  entry: LocalEntry | null;
+  entry: LocalEntry | null = null;
   /**
    * The result cannot be shared (the sharing rules refused it): only the batch that loaded it may
    * hand it to its callers; a batch that joined loads the key again for its own.
    */
-  ownersOnly: boolean;
+  ownersOnly = false;
   /** Invalidated or superseded while in flight: its result must not be written back. */
-  poisoned: boolean;
-  /** The requests waiting on the source call that answers this flight. */
-  readonly audience: Audience | null;
+  poisoned = false;
+  private waiting: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    /** The requests waiting on the source call that answers this flight. */
+    readonly audience: Audience | null,
+  ) {}
+
+  /** Resolves (never rejects) once the flight is settled. */
+  settled(): Promise<void> {
+    if (this.done) return SETTLED;
+    this.waiting ??= new Promise<void>((wake) => {
+      this.wake = wake;
+    });
+    return this.waiting;
+  }
+
+  /** Settles the flight with a value (the first settlement wins). */
+  resolve(value: V): void {
+    this.settle(false, value);
+  }
+
+  /** Settles the flight with a failure (the first settlement wins). */
+  reject(error: unknown): void {
+    this.settle(true, error);
+  }
+
+  private settle(failed: boolean, result: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.failed = failed;
+    this.result = result;
+    this.wake?.();
+  }
 }
 
-function ignore(): void {}
-
-function newFlight<V>(audience: Audience | null): Flight<V> {
-  let settle!: (value: V) => void;
-  let fail!: (error: unknown) => void;
-  const promise = new Promise<V>((res, rej) => {
-    settle = res;
-    fail = rej;
-  });
-  const flight: Flight<V> = {
-    promise,
-    resolve(value) {
-      if (flight.done) return;
-      flight.done = true;
-      flight.result = value;
-      settle(value);
-    },
-    reject(error) {
-      if (flight.done) return;
-      flight.done = true;
-      flight.failed = true;
-      flight.result = error;
-      // A flight nobody joined may reject unobserved; its owner reports the error through its own
-      // batch. (Handled here, not at creation: a flight that resolves costs no extra promise.)
-      promise.then(undefined, ignore);
-      fail(error);
-    },
-    done: false,
-    failed: false,
-    result: undefined,
-    entry: null,
-    ownersOnly: false,
-    poisoned: false,
-    audience,
-  };
-  return flight;
-}
+const SETTLED: Promise<void> = Promise.resolve();
 
 export class Flights<V> {
   /** Flights other loads of the same key join. */
@@ -89,7 +85,7 @@ export class Flights<V> {
 
   /** Opens and registers a flight; one already registered for the key is replaced (not poisoned). */
   open(key: string, audience: Audience | null, background: boolean): Flight<V> {
-    const flight = newFlight<V>(audience);
+    const flight = new Flight<V>(audience);
     (background ? this.background : this.joinable).set(key, flight);
     return flight;
   }

@@ -237,7 +237,7 @@ export class SharedCache<K, V, Ctx> {
     }
     // Flights this batch answered are settled already: read them; wait only for the ones it joined.
     const waits: Promise<unknown>[] = [];
-    for (const flight of each) if (!flight.done) waits.push(flight.promise.then(undefined, () => {}));
+    for (const flight of each) if (!flight.done) waits.push(flight.settled());
     if (waits.length > 0) await Promise.all(waits);
     // A joined flight's callers get their own answer of its entry (a clone where values are cloned on
     // read), never the owner's object; an unshareable result is the owner's alone: load it again.
