@@ -98,10 +98,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): LocalStore 
       const previous = spaces.get(entry.space)?.get(entry.key);
       if (previous !== undefined) lru.delete(previous);
       if (!(ttlMs > 0)) return;
-      const slot: Slot = { entry, expiresAt: now() + ttlMs, touchedAt: ++writes };
-      // An entry larger than maxBytes is not kept (lru-cache refuses it): it is not indexed either.
+      // The hit path's clock, which can only lag: an entry may expire that much early, never late.
+      const slot: Slot = { entry, expiresAt: clock() + ttlMs, touchedAt: ++writes };
       lru.set(slot, true);
-      if (!lru.has(slot)) return;
+      // An entry larger than maxBytes is not kept (lru-cache refuses it): it is not indexed either.
+      if (maxBytes !== undefined && !lru.has(slot)) return;
       let keys = spaces.get(entry.space);
       if (keys === undefined) {
         keys = new Map();
