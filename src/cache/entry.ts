@@ -91,18 +91,17 @@ export class EntryRules<K, V> {
     }
     const shared = this.share(value);
     if (shared === null) return null;
-    const unkept = () => ({ entry: this.entryOf(space, localKey, shared, now, now), keepMs: 0 });
     const lifetime = policy.ttlOf(shared.value, key);
     if (typeof lifetime !== 'number') {
       this.warnOnce('ttl', lifetime);
-      return unkept();
+      return { entry: this.entryOf(space, localKey, shared, now, now), keepMs: 0 };
     }
     let ttl = lifetime;
     // Jitter only ever shortens: whole milliseconds rounded down, at least 1 ms, never past the TTL
     // itself (a TTL under 1 ms, or of 10.6 ms drawn without jitter, is kept as it is, not rounded up).
     if (ttl > 0 && policy.jitter > 0)
       ttl = Math.min(ttl, Math.max(1, Math.floor(ttl * (1 - policy.jitter * Math.random()))));
-    if (!(ttl > 0)) return unkept();
+    if (!(ttl > 0)) return { entry: this.entryOf(space, localKey, shared, now, now), keepMs: 0 };
     const freshUntil = now + ttl;
     return {
       entry: this.entryOf(space, localKey, shared, freshUntil, freshUntil + policy.graceMs),

@@ -237,7 +237,7 @@ export class ResilientRemote {
       this.skipped++;
       this.fail(
         false,
-        new RemoteTimeoutError(
+        new Error(
           `remote store ${JSON.stringify(this.store.name)} holds ${this.inFlight} calls unanswered; ${method} was not made.`,
         ),
       );
