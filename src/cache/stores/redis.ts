@@ -1,7 +1,10 @@
 /**
  * A remote store on Redis (`loaderkit/redis`), over a node-redis or ioredis client the user passes. One
- * batch is one MGET (its keys and the scope's generation); a write-back is one pipelined round trip of
- * `SET key value PX ms`; an invalidation one DEL. Deadlines, the circuit breaker and the checks of every
+ * batch is one MGET (its keys and the scope's generation); a write-back is one EVAL of a script that runs
+ * `SET key value PX ms` for each entry (one command, so one write on the socket and one round trip
+ * however large: a pipeline of many SETs is cut into several writes by node-redis past 16 KB); an
+ * invalidation one DEL. Where scripting is off (EVAL renamed or denied), write-backs are a pipeline of
+ * SETs instead. Deadlines, the circuit breaker and the checks of every
  * answer are the resilient facade's (remote/resilient.ts), which wraps every remote store alike; this
  * file only speaks Redis. A value of another type at one of our keys (a hash, a list) reads as absent
  * (MGET answers nil for it) and is replaced by the next write.
@@ -31,6 +34,43 @@ export interface RedisStoreOptions {
 }
 
 const OPTIONS = ['client', 'name', 'onError'];
+
+/** Sets each key of KEYS to its value and lifetime in ARGV (value, ms, value, ms, …); answers the count. */
+const SET_ALL =
+  "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i * 2 - 1], 'PX', ARGV[i * 2]) end return #KEYS";
+
+/** Entries per EVAL: a script blocks the server while it runs, so a huge write-back is cut in pieces. */
+const WRITES_PER_SCRIPT = 1000;
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error), { cause: error });
+}
+
+/** A reply error saying the server runs no scripts for us (renamed, denied by ACL, or disabled). */
+function scriptingRefused(error: Error): boolean {
+  return /unknown command|NOPERM|no permissions|disabled/i.test(error.message);
+}
+
+/** The error a write-back answers when some of its replies are errors; undefined when none is. */
+function failedWrites(
+  name: string,
+  replies: readonly unknown[],
+  total: number,
+  what: string,
+): Error | undefined {
+  let failed = 0;
+  let first: Error | undefined;
+  for (const reply of replies)
+    if (reply instanceof Error) {
+      failed++;
+      first ??= reply;
+    }
+  if (first === undefined) return undefined;
+  return new Error(
+    `redis store ${JSON.stringify(name)}: ${failed} of ${total} ${what} failed: ${first.message}`,
+    { cause: first },
+  );
+}
 
 /** Why a Redis call was not made: the connection is not ready (it would have waited in a queue). */
 export class RedisNotReadyError extends Error {
@@ -62,10 +102,48 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
       `createRedisStore option onError must be a function of the error, but got: ${describe(options.onError)}.`,
     );
   const report = options.onError === undefined ? null : isolateOnError(options.onError);
-  const stopListening = port.onError((error) =>
-    report?.(error instanceof Error ? error : new Error(String(error), { cause: error })),
-  );
+  const stopListening = port.onError((error) => report?.(asError(error)));
   let closed = false;
+  /** Whether write-backs go out as EVAL of SET_ALL; false once the server refused scripting. */
+  let scripting = true;
+
+  const setWithPipeline = async (writes: readonly RemoteWrite[]) => {
+    const replies = await port.pipeline(
+      writes.map((write) => ['SET', write.key, write.value, 'PX', String(write.ttlMs)]),
+    );
+    const error = failedWrites(name, replies, writes.length, 'SETs');
+    if (error !== undefined) throw error;
+  };
+
+  const setWithScript = async (writes: readonly RemoteWrite[]) => {
+    const commands: string[][] = [];
+    for (let start = 0; start < writes.length; start += WRITES_PER_SCRIPT) {
+      const part = writes.slice(start, start + WRITES_PER_SCRIPT);
+      const args = ['EVAL', SET_ALL, String(part.length)];
+      for (const write of part) args.push(write.key);
+      for (const write of part) args.push(write.value, String(write.ttlMs));
+      commands.push(args);
+    }
+    const replies =
+      commands.length === 1
+        ? [await port.command(commands[0]!).catch((error: unknown) => asError(error))]
+        : await port.pipeline(commands);
+    const refused = replies.find((reply) => reply instanceof Error && scriptingRefused(reply));
+    if (refused !== undefined) {
+      // Write-backs already in the air may be refused too: each falls back, one tells.
+      if (scripting)
+        report?.(
+          new Error(
+            `redis store ${JSON.stringify(name)}: the server refused EVAL (${(refused as Error).message}); write-backs are pipelined SETs from now on.`,
+            { cause: refused },
+          ),
+        );
+      scripting = false;
+      return setWithPipeline(writes);
+    }
+    const error = failedWrites(name, replies, replies.length, 'write-back scripts');
+    if (error !== undefined) throw error;
+  };
 
   /** Refuses a call that would wait: after close, after the deadline, or with no ready connection. */
   const usable = (method: string, signal: AbortSignal) => {
@@ -87,23 +165,7 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
     async setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<void> {
       if (writes.length === 0) return;
       usable('setMany', signal);
-      const replies = await port.pipeline(
-        writes.map((write) => ['SET', write.key, write.value, 'PX', String(write.ttlMs)]),
-      );
-      let failed = 0;
-      let first: Error | undefined;
-      for (const reply of replies)
-        if (reply instanceof Error) {
-          failed++;
-          first ??= reply;
-        }
-      if (first !== undefined)
-        throw new Error(
-          `redis store ${JSON.stringify(name)}: ${failed} of ${writes.length} SETs failed: ${first.message}`,
-          {
-            cause: first,
-          },
-        );
+      await (scripting ? setWithScript(writes) : setWithPipeline(writes));
     },
     async deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void> {
       if (keys.length === 0) return;

@@ -3,6 +3,7 @@
  * store contract, and what one batch costs in commands (INFO commandstats) and round trips (a counting
  * proxy between client and server).
  */
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResilientRemote, resolveResilience } from '../../../src/cache/remote/resilient.js';
 import { defineLoaders } from '../../../src/index.js';
@@ -39,22 +40,39 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
   it('an answer that waits in the socket while the event loop is blocked past the deadline is taken, not timed out', async () => {
     const client = await kind.connect(server.port);
     try {
-      const remote = new ResilientRemote(
-        createRedisStore({ client: client.client }),
-        resolveResilience({ timeoutMs: 20 }),
-        () => {},
-        Date.now,
+      const store = createRedisStore({ client: client.client });
+      // Written without the 20 ms deadline, which a loaded machine can miss: only the read is under test.
+      await store.setMany(
+        [{ key: `blocked-${kind.name}`, value: 'v', ttlMs: 10_000 }],
+        new AbortController().signal,
       );
-      await remote.write([{ key: `blocked-${kind.name}`, value: 'v', ttlMs: 10_000 }]);
-      const read = remote.read([`blocked-${kind.name}`]);
-      // The command goes out (clients write it within a tick or two), Redis answers within a ms, but the
-      // loop is blocked for 100 ms before it can read the answer: when it is free, the deadline's timer
-      // and the answer are both due, and timers run first.
-      for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => process.nextTick(resolve));
+      const remote = new ResilientRemote(store, resolveResilience({ timeoutMs: 20 }), () => {}, Date.now);
+      await server.resetStats();
+      const cli = (args: string[]) =>
+        spawnSync('redis-cli', ['-p', String(server.port), ...args], { encoding: 'utf8' }).stdout;
       const end = performance.now() + 100;
+      let settled = false;
+      const read = remote.read([`blocked-${kind.name}`]).finally(() => {
+        settled = true;
+      });
+      // The command goes out (without the socket being read in between, so no answer is taken yet), Redis
+      // runs it, but the loop stays blocked for 100 ms, until long after the deadline: when it is free, the
+      // deadline's timer and the answer are both due, and timers run first. Blocked by synchronous
+      // redis-cli calls, which also give Redis the CPU on a busy machine.
+      // node-redis writes in a setImmediate scheduled with the command, which runs before this one (same
+      // check phase, so the socket is not read in between); ioredis within ticks.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      let reached = false;
+      for (let i = 0; i < 50 && !reached; i++) {
+        await new Promise<void>((resolve) => process.nextTick(resolve));
+        reached = /cmdstat_mget:calls=1\b/.test(cli(['INFO', 'commandstats']));
+      }
+      expect(reached).toBe(true);
+      cli(['PING']); // Redis has written the MGET's answer before it answers a later client.
       while (performance.now() < end) {
         // blocked
       }
+      expect(settled).toBe(false);
       expect(await read).toEqual(['v']);
       expect(remote.stats()).toMatchObject({ timeouts: 0, failures: 0 });
     } finally {
@@ -62,7 +80,7 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
     }
   });
 
-  it('a batch of L2 hits costs one MGET in one round trip; a batch of misses adds one pipelined round trip of SETs', async () => {
+  it('a batch of L2 hits costs one MGET in one round trip; a batch of misses adds one round trip that writes every entry', async () => {
     const proxy = await roundTripProxy(server.port);
     const client = await kind.connect(proxy.port);
     const source: number[][] = [];
@@ -72,7 +90,9 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
           users: {
             batch: async (ids: readonly number[], _ctx: Ctx) => {
               source.push([...ids]);
-              return ids.map((id) => ({ id, name: `user ${id}` }));
+              // ~300 bytes each: a write-back of 100 (~40 KB) is more than a socket's 16 KB high-water
+              // mark, which splits one pipeline of many commands into several round trips (node-redis).
+              return ids.map((id) => ({ id, name: `user ${id}`, bio: 'x'.repeat(300) }));
             },
             shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
           },
@@ -87,12 +107,13 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
       proxy.reset();
       const loaders = first({ tenant: 'acme' });
       const values = await Promise.all(keys.map((id) => loaders.users.load(id)));
-      expect(values[41]).toEqual({ id: 42, name: 'user 42' });
+      expect(values[41]).toEqual({ id: 42, name: 'user 42', bio: 'x'.repeat(300) });
       expect(source).toEqual([keys]);
       // The write-back runs behind the load: wait for it to land.
       await until(async () => (await server.commandCounts()).set === 101);
-      // The read (generation + 100 keys), then the 100 entries and the scope's new generation token.
-      expect(await server.commandCounts()).toEqual({ mget: 1, set: 101 });
+      // The read (generation + 100 keys), then one script that sets the 100 entries and the scope's new
+      // generation token.
+      expect(await server.commandCounts()).toEqual({ mget: 1, eval: 1, set: 101 });
       expect(proxy.roundTrips).toBe(2);
 
       // A second instance (its own in-process tier) finds every key in Redis.
@@ -121,6 +142,50 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
     } finally {
       await client.close();
       await proxy.close();
+    }
+  });
+
+  it('on a server that runs no scripts (EVAL renamed away), write-backs are pipelined SETs, said once', async () => {
+    const own = await startRedis(['--rename-command', 'EVAL', '']);
+    const client = await kind.connect(own.port);
+    const told: string[] = [];
+    const store = createRedisStore({ client: client.client, onError: (error) => told.push(error.message) });
+    const define = () =>
+      defineLoaders(
+        {
+          users: {
+            batch: async (ids: readonly number[], _ctx: Ctx) => ids.map((id) => ({ id })),
+            shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
+          },
+        },
+        { remote: store },
+      );
+    try {
+      await own.resetStats();
+      const first = define();
+      const loaders = first({ tenant: 'acme' });
+      await Promise.all([1, 2, 3].map((id) => loaders.users.load(id)));
+      await until(async () => (await own.commandCounts()).set === 4);
+      // The refused EVAL, then the same write-back as SETs: 3 entries and the generation token.
+      expect(await own.commandCounts()).toEqual({ mget: 1, set: 4 });
+      expect(told).toEqual([expect.stringMatching(/refused EVAL .*unknown command.*pipelined SETs/)]);
+      expect(first.stats().remote).toMatchObject({ failures: 0 });
+
+      await own.resetStats();
+      await Promise.all([4, 5].map((id) => loaders.users.load(id)));
+      await until(async () => (await own.commandCounts()).set === 2);
+      expect(await own.commandCounts()).toEqual({ mget: 1, set: 2 });
+      expect(told).toHaveLength(1);
+
+      const second = define();
+      const other = second({ tenant: 'acme' });
+      expect(await Promise.all([1, 2, 3, 4, 5].map((id) => other.users.load(id)))).toHaveLength(5);
+      expect(second.stats().loaders.users).toMatchObject({ remoteHits: 5, misses: 0 });
+      await first.close();
+      await second.close();
+    } finally {
+      await client.close();
+      await own.close();
     }
   });
 });
