@@ -58,6 +58,15 @@ export interface RemoteWrite {
   readonly value: string;
   /** Milliseconds the store keeps the value: a whole number >= 1. */
   readonly ttlMs: number;
+  /**
+   * When present, a compare-and-set: the value is written only if the key's value at that moment is
+   * exactly this string (`null`: only if the key holds nothing), checked and written atomically with
+   * respect to every other write of the key. This is the fence that keeps a load that began before an
+   * invalidation (which leaves a marker at the key) from writing its value back after it. Absent: the
+   * write happens whatever the key holds. A write whose condition fails is skipped, not an error. A store
+   * that cannot compare-and-set should write such a value only where the key holds nothing.
+   */
+  readonly ifValue?: string | null;
 }
 
 /**

@@ -245,6 +245,42 @@ export function remoteStoreConformance(
       },
     ],
     [
+      'a write with ifValue is a compare-and-set: null writes only an empty key, a string only the key holding exactly it',
+      async (r) => {
+        const [empty, held, taken, mixed] = [
+          r.key('cas-empty'),
+          r.key('cas-held'),
+          r.key('cas-taken'),
+          r.key('cas-mixed'),
+        ];
+        await r.set([
+          { key: held, value: 'marker 1', ttlMs: LONG_TTL },
+          { key: taken, value: 'someone else', ttlMs: LONG_TTL },
+        ]);
+        await r.set([
+          { key: empty, value: 'into empty', ttlMs: LONG_TTL, ifValue: null },
+          { key: held, value: 'over marker 1', ttlMs: LONG_TTL, ifValue: 'marker 1' },
+          { key: taken, value: 'lost', ttlMs: LONG_TTL, ifValue: null },
+          { key: mixed, value: 'unconditional', ttlMs: LONG_TTL },
+        ]);
+        checkSame(
+          await r.get([empty, held, taken, mixed]),
+          ['into empty', 'over marker 1', 'someone else', 'unconditional'],
+          'after writes with ifValue null, the held value, null on a taken key, and none',
+        );
+        await r.set([
+          { key: held, value: 'stale', ttlMs: LONG_TTL, ifValue: 'marker 1' },
+          { key: empty, value: 'stale', ttlMs: LONG_TTL, ifValue: null },
+          { key: taken, value: 'prefix only', ttlMs: LONG_TTL, ifValue: 'someone' },
+        ]);
+        checkSame(
+          await r.get([held, empty, taken]),
+          ['over marker 1', 'into empty', 'someone else'],
+          'writes whose condition no longer holds are skipped',
+        );
+      },
+    ],
+    [
       'a 1 MiB value round-trips intact',
       async (r) => {
         const chunk = 'loaderkit é€😀 {"k":[1,2,3]}\n';

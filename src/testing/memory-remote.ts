@@ -71,6 +71,7 @@ interface Stored {
  * - Strict about its arguments, to catch a caller's bugs: keys and values must be strings, `ttlMs` a
  *   whole number >= 1 (the {@link RemoteWrite} contract), else the call rejects with a TypeError or
  *   RangeError and writes nothing.
+ * - A write with `ifValue` is a compare-and-set against the key's value at that moment (null: absent).
  * - `close()` drops every value and is idempotent; any later call rejects with an Error.
  */
 export function createTestRemoteStore(options: TestRemoteStoreOptions = {}): TestRemoteStore {
@@ -127,7 +128,10 @@ export function createTestRemoteStore(options: TestRemoteStoreOptions = {}): Tes
       commands.setMany++;
       commands.keysWritten += writes.length;
       const at = now();
-      for (const write of writes) data.set(write.key, { value: write.value, expiresAt: at + write.ttlMs });
+      for (const write of writes) {
+        if (write.ifValue !== undefined && read(write.key, at) !== write.ifValue) continue;
+        data.set(write.key, { value: write.value, expiresAt: at + write.ttlMs });
+      }
     },
 
     async deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void> {
@@ -180,6 +184,11 @@ function checkWrites(writes: readonly RemoteWrite[]): void {
     if (!Number.isInteger(write.ttlMs) || write.ttlMs < 1) {
       throw new RangeError(
         `test remote store: ttlMs must be a whole number >= 1, got ${String(write.ttlMs)}`,
+      );
+    }
+    if (write.ifValue !== undefined && write.ifValue !== null && typeof write.ifValue !== 'string') {
+      throw new TypeError(
+        `test remote store: a write's ifValue must be a string, null or absent, got ${typeof write.ifValue}`,
       );
     }
   }

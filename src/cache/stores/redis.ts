@@ -35,9 +35,32 @@ export interface RedisStoreOptions {
 
 const OPTIONS = ['client', 'name', 'onError'];
 
-/** Sets each key of KEYS to its value and lifetime in ARGV (value, ms, value, ms, …); answers the count. */
-const SET_ALL =
-  "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i * 2 - 1], 'PX', ARGV[i * 2]) end return #KEYS";
+/**
+ * Sets each key of KEYS from ARGV, three per key: value, ms, condition. The condition is '' (always),
+ * '0' (only where the key holds nothing; a value of another type counts as nothing, as MGET answers) or
+ * '=' and the exact value the key must hold. Answers how many were written.
+ */
+const SET_ALL = `local n = 0
+for i = 1, #KEYS do
+  local c = ARGV[i * 3]
+  local ok = c == ''
+  if not ok then
+    local cur = redis.pcall('GET', KEYS[i])
+    if type(cur) ~= 'string' then cur = false end
+    if c == '0' then ok = cur == false else ok = cur == string.sub(c, 2) end
+  end
+  if ok then
+    redis.call('SET', KEYS[i], ARGV[i * 3 - 2], 'PX', ARGV[i * 3 - 1])
+    n = n + 1
+  end
+end
+return n`;
+
+/** The script's condition argument of a write. */
+function condition(write: RemoteWrite): string {
+  if (write.ifValue === undefined) return '';
+  return write.ifValue === null ? '0' : `=${write.ifValue}`;
+}
 
 /** Entries per EVAL: a script blocks the server while it runs, so a huge write-back is cut in pieces. */
 const WRITES_PER_SCRIPT = 1000;
@@ -108,8 +131,14 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
   let scripting = true;
 
   const setWithPipeline = async (writes: readonly RemoteWrite[]) => {
+    // Without scripts there is no compare-and-set: a write meant for an empty key is SET NX, one meant
+    // for a key holding a given value is written whatever it holds (the fence is partial).
     const replies = await port.pipeline(
-      writes.map((write) => ['SET', write.key, write.value, 'PX', String(write.ttlMs)]),
+      writes.map((write) =>
+        write.ifValue === null
+          ? ['SET', write.key, write.value, 'PX', String(write.ttlMs), 'NX']
+          : ['SET', write.key, write.value, 'PX', String(write.ttlMs)],
+      ),
     );
     const error = failedWrites(name, replies, writes.length, 'SETs');
     if (error !== undefined) throw error;
@@ -121,7 +150,7 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
       const part = writes.slice(start, start + WRITES_PER_SCRIPT);
       const args = ['EVAL', SET_ALL, String(part.length)];
       for (const write of part) args.push(write.key);
-      for (const write of part) args.push(write.value, String(write.ttlMs));
+      for (const write of part) args.push(write.value, String(write.ttlMs), condition(write));
       commands.push(args);
     }
     const replies =
