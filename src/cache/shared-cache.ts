@@ -19,7 +19,7 @@ import { LocalTier } from './local-tier.js';
 import { type KeyAddress, markWrite, type Namespace, Namespaces } from './namespace.js';
 import type { ResolvedPolicy } from './policy.js';
 import type { ResilientRemote } from './remote/resilient.js';
-import { type Generation, RemoteTier } from './remote/tier.js';
+import { type RemoteRead, RemoteTier, type WriteBack } from './remote/tier.js';
 import type { LocalEntry, LocalStore } from './store.js';
 
 /** Loads keys from the source, aligned with them; per-key failures are `Error` values. */
@@ -62,6 +62,14 @@ interface Pending<K> {
   readonly index: number;
   readonly key: K;
   readonly address: KeyAddress;
+}
+
+/** A loaded entry kept for write-back, with its place in the batch (`slot`: where its read is). */
+interface Kept<K, V> {
+  readonly item: Pending<K>;
+  readonly entry: LocalEntry;
+  readonly flight: Flight<V>;
+  readonly slot: number;
 }
 
 export class SharedCache<K, V, Ctx> {
@@ -280,16 +288,20 @@ export class SharedCache<K, V, Ctx> {
   ): Promise<void> {
     const remote = this.remote;
     let missing: number[] = owned.map((_, j) => j);
-    /** The remote generation the batch read (the token its writes carry), or how to get it. */
-    let generation: Generation | null | Promise<Generation | null> = null;
+    /** What the batch read remotely (the generation its writes carry, the texts they replace), or how to get it. */
+    let read: RemoteRead | null | Promise<RemoteRead | null> = null;
     if (remote !== null) {
       if (mode === 'read') {
-        const read = await this.readRemote(remote, owned, flights, namespace, context, request);
-        missing = read.missing;
-        generation = read.generation;
+        const answered = await this.readRemote(remote, owned, flights, namespace, context, request);
+        missing = answered.missing;
+        read = answered.read;
       } else {
-        // Refreshes read no entries, but their write needs the generation: read beside the source.
-        generation = remote.generation(namespace);
+        // Refreshes serve nothing from the store, but their write needs the generation and the texts it
+        // replaces: read beside the source.
+        read = remote.observe(
+          namespace,
+          owned.map((item) => item.address.remoteKey),
+        );
       }
     }
     if (missing.length === 0) return;
@@ -307,8 +319,7 @@ export class SharedCache<K, V, Ctx> {
     }
 
     const now = this.options.now();
-    const kept: Array<{ readonly item: Pending<K>; readonly entry: LocalEntry; readonly flight: Flight<V> }> =
-      [];
+    const kept: Kept<K, V>[] = [];
     for (let m = 0; m < missing.length; m++) {
       const j = missing[m]!;
       const item = owned[j]!;
@@ -343,10 +354,10 @@ export class SharedCache<K, V, Ctx> {
       const stored = this.local.set(keep.entry, keep.keepMs);
       if (stored) markWrite(namespace);
       // Written: to the remote tier if there is one (behind), else to the in-process tier if it kept it.
-      if (remote !== null || stored) kept.push({ item, entry: keep.entry, flight });
+      if (remote !== null || stored) kept.push({ item, entry: keep.entry, flight, slot: j });
     }
     this.count(request, 'writes', kept.length);
-    if (remote !== null && kept.length > 0) void this.writeBehind(remote, kept, generation, namespace, now);
+    if (remote !== null && kept.length > 0) void this.writeBehind(remote, kept, read, namespace, now);
   }
 
   /**
@@ -361,14 +372,14 @@ export class SharedCache<K, V, Ctx> {
     namespace: Namespace,
     context: Ctx,
     request: LoaderCounters | null,
-  ): Promise<{ missing: number[]; generation: Generation | null }> {
+  ): Promise<{ missing: number[]; read: RemoteRead | null }> {
     const read = await remote.read(
       namespace,
       owned.map((item) => item.address.remoteKey),
     );
     if (read === null) {
       this.count(request, 'errors', 1);
-      return { missing: owned.map((_, j) => j), generation: null };
+      return { missing: owned.map((_, j) => j), read: null };
     }
     const now = this.options.now();
     const missing: number[] = [];
@@ -407,27 +418,27 @@ export class SharedCache<K, V, Ctx> {
       }
     }
     if (stale.length > 0) this.refreshInBackground(stale, namespace.scope, context);
-    return { missing, generation: read.generation };
+    return { missing, read };
   }
 
-  /** Writes kept entries behind, under the generation the batch read, skipping those fenced meanwhile. */
+  /**
+   * Writes kept entries behind, under the generation the batch read and each where its key still holds
+   * what the batch read there, skipping those fenced meanwhile.
+   */
   private async writeBehind(
     remote: RemoteTier,
-    kept: ReadonlyArray<{
-      readonly item: Pending<K>;
-      readonly entry: LocalEntry;
-      readonly flight: Flight<V>;
-    }>,
-    generation: Generation | null | Promise<Generation | null>,
+    kept: readonly Kept<K, V>[],
+    pending: RemoteRead | null | Promise<RemoteRead | null>,
     namespace: Namespace,
     now: number,
   ): Promise<void> {
-    const token = await generation;
-    if (token === null) return;
-    const entries: Array<{ key: string; entry: LocalEntry }> = [];
-    for (const { item, entry, flight } of kept)
-      if (!flight.poisoned) entries.push({ key: item.address.remoteKey, entry });
-    remote.writeBehind(namespace, entries, token, now);
+    const read = await pending;
+    if (read === null) return;
+    const entries: WriteBack[] = [];
+    for (const { item, entry, flight, slot } of kept)
+      if (!flight.poisoned)
+        entries.push({ key: item.address.remoteKey, entry, observed: read.observed[slot] ?? null });
+    remote.writeBehind(namespace, entries, read.generation, now);
   }
 
   /** One source call for the stale keys of a batch; on failure the stale entries keep serving. */

@@ -278,6 +278,14 @@ export function remoteStoreConformance(
           ['over marker 1', 'into empty', 'someone else'],
           'writes whose condition no longer holds are skipped',
         );
+        // Long expected values (a store may compare them by digest), unicode included.
+        const long = r.key('cas-long');
+        const old = 'entry é€😀 '.repeat(1000);
+        await r.set([{ key: long, value: old, ttlMs: LONG_TTL }]);
+        await r.set([{ key: long, value: 'lost', ttlMs: LONG_TTL, ifValue: `${old.slice(0, -1)}!` }]);
+        checkSame(await r.get([long]), [old], 'a write expecting a long value that differs in its last char');
+        await r.set([{ key: long, value: 'replaced', ttlMs: LONG_TTL, ifValue: old }]);
+        checkSame(await r.get([long]), ['replaced'], 'a write expecting exactly the long value held');
       },
     ],
     [

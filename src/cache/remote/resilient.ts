@@ -173,11 +173,6 @@ export class ResilientRemote {
     return (await this.call('setMany', (signal) => this.store.setMany(writes, signal))) !== FAILED;
   }
 
-  /** Deletes and tells whether the store took it. */
-  async remove(keys: readonly string[]): Promise<boolean> {
-    return (await this.call('deleteMany', (signal) => this.store.deleteMany(keys, signal))) !== FAILED;
-  }
-
   /** A value that was no entry of ours was read (counted). */
   noteGarbage(): void {
     this.garbage++;

@@ -4,6 +4,12 @@
  * token the batch read, so a write that lands after an `invalidateScope` is never read. Nothing here
  * throws; a failed call answers null or false.
  *
+ * Fences in the store, across instances: an invalidation does not delete a key, it overwrites it with a
+ * marker of its own (FENCE_PREFIX and a fresh token, kept FENCE_MS), and every write-back is a
+ * compare-and-set against the text its batch read at the key (nothing, a marker, an old entry). A load
+ * that read the key before the invalidation, on any instance, finds the marker (or a newer entry) in
+ * its place and writes nothing; a load that read the marker writes over it.
+ *
  * Fences, in this process: while an invalidation of a key (or a scope) is in the air, reads of it are
  * misses and nothing is written to it, so a load that starts after `invalidate` was called never reads
  * back the entry being deleted, and an invalidation first waits for the write-backs of its keys still in
@@ -23,6 +29,18 @@ const REMOTE_KEEP_MS = 14 * 24 * 3600 * 1000;
 /** What our generation tokens look like; anything else at a generation key is not ours. */
 const TOKEN = /^[0-9a-z]{1,16}\.[0-9a-z]{1,16}$/;
 
+/**
+ * What an invalidation leaves at a key: this prefix and a fresh token. Reads take it as a miss (not
+ * garbage); no entry of the codec starts so.
+ */
+export const FENCE_PREFIX = 'lk-fence:';
+
+/**
+ * How long an invalidation's marker stays: a load that read the key before the invalidation and writes
+ * back later than this (its source took longer) is no longer fenced.
+ */
+export const FENCE_MS = 10 * 60 * 1000;
+
 function newToken(): string {
   return `${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 14) || '0'}`;
 }
@@ -36,12 +54,23 @@ export interface Generation {
    * generation whose token was lost are never read again.
    */
   readonly made: boolean;
+  /** What the store held at the generation key (null: nothing): a made token is written only over it. */
+  readonly replaces: string | null;
 }
 
 export interface RemoteRead {
   readonly generation: Generation;
   /** Per key: its entry of this generation, or null (absent, fenced, or not an entry of ours). */
   readonly entries: Array<DecodedEntry | null>;
+  /** Per key: the text the store held (null: nothing), which a write-back of the key requires to still be there. */
+  readonly observed: Array<string | null>;
+}
+
+/** An entry to write behind, and the text its batch read at its key. */
+export interface WriteBack {
+  readonly key: string;
+  readonly entry: LocalEntry;
+  readonly observed: string | null;
 }
 
 export class RemoteTier {
@@ -65,11 +94,14 @@ export class RemoteTier {
     if (values === null) return null;
     const generation = this.generationOf(values[0] ?? null);
     const entries = new Array<DecodedEntry | null>(keys.length);
+    const observed = new Array<string | null>(keys.length);
     const scopeFenced = this.fencedScopes.has(namespace.entryPrefix);
     for (let j = 0; j < keys.length; j++) {
       const text = values[j + 1] ?? null;
       entries[j] = null;
+      observed[j] = typeof text === 'string' ? text : null;
       if (text === null || generation.made || scopeFenced || this.fencedKeys.has(keys[j]!)) continue;
+      if (typeof text === 'string' && text.startsWith(FENCE_PREFIX)) continue;
       const decoded = decodeEntry(text, keys[j]!, generation.token);
       // An entry of an earlier generation (before an invalidateScope, or a lost token) is an expected
       // miss; anything else that is not our entry for this key is garbage, counted.
@@ -77,25 +109,37 @@ export class RemoteTier {
         if (decoded.miss !== 'other-generation') this.remote.noteGarbage();
       } else entries[j] = decoded;
     }
-    return { generation, entries };
+    return { generation, entries, observed };
   }
 
-  /** The scope's generation alone (refreshes, which read no entries), or null. */
-  async generation(namespace: Namespace): Promise<Generation | null> {
-    const values = await this.remote.read([namespace.generationKey]);
-    return values === null ? null : this.generationOf(values[0] ?? null);
+  /**
+   * The scope's generation and the texts at `keys`, not decoded (refreshes, which serve no entry from
+   * the store but write back under its fence), or null.
+   */
+  async observe(namespace: Namespace, keys: readonly string[]): Promise<RemoteRead | null> {
+    const values = await this.remote.read([namespace.generationKey, ...keys]);
+    if (values === null) return null;
+    const observed = new Array<string | null>(keys.length);
+    for (let j = 0; j < keys.length; j++) {
+      const text = values[j + 1];
+      observed[j] = typeof text === 'string' ? text : null;
+    }
+    return { generation: this.generationOf(values[0] ?? null), entries: [], observed };
   }
 
-  /** Encodes entries and writes them behind, under `generation`; values it cannot encode stay local. */
+  /**
+   * Encodes entries and writes them behind, under `generation`, each only where its key still holds what
+   * the batch read there; values it cannot encode stay local.
+   */
   writeBehind(
     namespace: Namespace,
-    entries: ReadonlyArray<{ key: string; entry: LocalEntry }>,
+    entries: readonly WriteBack[],
     generation: Generation,
     now: number,
   ): void {
     if (this.fencedScopes.has(namespace.entryPrefix)) return;
     const writes: RemoteWrite[] = [];
-    for (const { key, entry } of entries) {
+    for (const { key, entry, observed } of entries) {
       if (this.fencedKeys.has(key)) continue;
       const text = encodeEntry({
         key,
@@ -117,11 +161,18 @@ export class RemoteTier {
         continue;
       }
       const ttlMs = Math.min(REMOTE_KEEP_MS / 2, Math.ceil(entry.staleUntil - now));
-      if (ttlMs >= 1) writes.push({ key, value: text, ttlMs });
+      if (ttlMs >= 1) writes.push({ key, value: text, ttlMs, ifValue: observed });
     }
     if (writes.length === 0) return;
+    // A token made by this batch replaces only what the batch read there (nothing, or a value not ours):
+    // never another instance's token written meanwhile.
     if (generation.made)
-      writes.push({ key: namespace.generationKey, value: generation.token, ttlMs: REMOTE_KEEP_MS });
+      writes.push({
+        key: namespace.generationKey,
+        value: generation.token,
+        ttlMs: REMOTE_KEEP_MS,
+        ifValue: generation.replaces,
+      });
     const written = this.remote.writeBehind(writes);
     if (written === null) return;
     for (const write of writes) this.pendingWrites.set(write.key, written);
@@ -132,8 +183,8 @@ export class RemoteTier {
   }
 
   /**
-   * Deletes entries, fenced (see the top of this file) from the call until the delete settles; false
-   * when the store could not be reached.
+   * Replaces entries with invalidation markers (see the top of this file), fenced in this process from
+   * the call until the write settles; false when the store could not be reached.
    */
   async delete(keys: readonly string[]): Promise<boolean> {
     for (const key of keys) this.fencedKeys.set(key, (this.fencedKeys.get(key) ?? 0) + 1);
@@ -144,7 +195,8 @@ export class RemoteTier {
         if (pending !== undefined) writing.push(pending);
       }
       if (writing.length > 0) await Promise.all(writing);
-      return await this.remote.remove(keys);
+      const marker = FENCE_PREFIX + newToken();
+      return await this.remote.write(keys.map((key) => ({ key, value: marker, ttlMs: FENCE_MS })));
     } finally {
       for (const key of keys) release(this.fencedKeys, key);
     }
@@ -163,10 +215,11 @@ export class RemoteTier {
     }
   }
 
-  private generationOf(stored: string | null): Generation {
-    return stored !== null && TOKEN.test(stored)
-      ? { token: stored, made: false }
-      : { token: newToken(), made: true };
+  private generationOf(stored: unknown): Generation {
+    const text = typeof stored === 'string' ? stored : null;
+    return text !== null && TOKEN.test(text)
+      ? { token: text, made: false, replaces: text }
+      : { token: newToken(), made: true, replaces: text };
   }
 }
 

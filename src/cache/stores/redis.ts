@@ -9,6 +9,7 @@
  * file only speaks Redis. A value of another type at one of our keys (a hash, a list) reads as absent
  * (MGET answers nil for it) and is replaced by the next write.
  */
+import { createHash } from 'node:crypto';
 import { describe } from '../../errors.js';
 import { isolateOnError } from '../../observe/report.js';
 import type { RemoteStore, RemoteWrite } from '../store.js';
@@ -37,8 +38,9 @@ const OPTIONS = ['client', 'name', 'onError'];
 
 /**
  * Sets each key of KEYS from ARGV, three per key: value, ms, condition. The condition is '' (always),
- * '0' (only where the key holds nothing; a value of another type counts as nothing, as MGET answers) or
- * '=' and the exact value the key must hold. Answers how many were written.
+ * '0' (only where the key holds nothing; a value of another type counts as nothing, as MGET answers),
+ * '=' and the exact value the key must hold, or '#' and the SHA-1 (hex) of that value (long values: the
+ * write does not carry the old value back). Answers how many were written.
  */
 const SET_ALL = `local n = 0
 for i = 1, #KEYS do
@@ -47,7 +49,10 @@ for i = 1, #KEYS do
   if not ok then
     local cur = redis.pcall('GET', KEYS[i])
     if type(cur) ~= 'string' then cur = false end
-    if c == '0' then ok = cur == false else ok = cur == string.sub(c, 2) end
+    local kind = string.sub(c, 1, 1)
+    if c == '0' then ok = cur == false
+    elseif kind == '#' then ok = cur ~= false and redis.sha1hex(cur) == string.sub(c, 2)
+    else ok = cur == string.sub(c, 2) end
   end
   if ok then
     redis.call('SET', KEYS[i], ARGV[i * 3 - 2], 'PX', ARGV[i * 3 - 1])
@@ -58,12 +63,24 @@ return n`;
 
 /** The script's condition argument of a write. */
 function condition(write: RemoteWrite): string {
-  if (write.ifValue === undefined) return '';
-  return write.ifValue === null ? '0' : `=${write.ifValue}`;
+  const expected = write.ifValue;
+  if (expected === undefined) return '';
+  if (expected === null) return '0';
+  return expected.length <= DIGEST_ABOVE
+    ? `=${expected}`
+    : `#${createHash('sha1').update(expected).digest('hex')}`;
 }
 
-/** Entries per EVAL: a script blocks the server while it runs, so a huge write-back is cut in pieces. */
+/** Expected values longer than this (UTF-16 units) are compared by digest. */
+const DIGEST_ABOVE = 64;
+
+/**
+ * The most entries and value bytes (UTF-16 units) one EVAL carries. A script blocks the server while it
+ * runs, and Redis evicts (under maxmemory) only between commands, counting the command being read: a
+ * huge write-back is cut into several scripts, pipelined.
+ */
 const WRITES_PER_SCRIPT = 1000;
+const CHARS_PER_SCRIPT = 64 * 1024;
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error), { cause: error });
@@ -146,12 +163,22 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
 
   const setWithScript = async (writes: readonly RemoteWrite[]) => {
     const commands: string[][] = [];
-    for (let start = 0; start < writes.length; start += WRITES_PER_SCRIPT) {
-      const part = writes.slice(start, start + WRITES_PER_SCRIPT);
-      const args = ['EVAL', SET_ALL, String(part.length)];
-      for (const write of part) args.push(write.key);
-      for (const write of part) args.push(write.value, String(write.ttlMs), condition(write));
+    let start = 0;
+    while (start < writes.length) {
+      let end = start;
+      let chars = 0;
+      while (
+        end < writes.length &&
+        end - start < WRITES_PER_SCRIPT &&
+        (end === start || chars < CHARS_PER_SCRIPT)
+      )
+        chars += writes[end++]!.value.length;
+      const args = ['EVAL', SET_ALL, String(end - start)];
+      for (let i = start; i < end; i++) args.push(writes[i]!.key);
+      for (let i = start; i < end; i++)
+        args.push(writes[i]!.value, String(writes[i]!.ttlMs), condition(writes[i]!));
       commands.push(args);
+      start = end;
     }
     const replies =
       commands.length === 1

@@ -174,10 +174,10 @@ describe('a remote store that hangs, fails or lies', () => {
     expect(a.create.stats().remote!.breaker).toBe('closed');
   });
 
-  it('a deleteMany that never answers: invalidate rejects at the deadline (counted), and the in-process entry is gone anyway', async () => {
+  it('an invalidation marker write that never answers: invalidate rejects at the deadline (counted), and the in-process entry is gone anyway', async () => {
     const { a, chaos } = setup();
     await a.request().items.load(1);
-    chaos.hangIgnoringSignal(['deleteMany']);
+    chaos.hangIgnoringSignal(['setMany']);
     const invalidating = a.request().items.invalidate(1);
     await expect(invalidating).rejects.toThrow(
       'Loader "items": invalidate fenced the loads in flight, but the remote store could not be reached (its entries may be served, by other instances too, until their TTL).',
@@ -185,7 +185,7 @@ describe('a remote store that hangs, fails or lies', () => {
     expect(a.create.stats().loaders.items.errors).toBe(1);
     chaos.heal();
     expect(await a.request().items.load(1)).toEqual({ id: 1, tenant: 'acme', call: 1 });
-    // The remote entry survived the failed delete: that is what the rejection told the caller.
+    // The remote entry survived the failed invalidation: that is what the rejection told the caller.
   });
 
   it('invalidateScope rejects when the new generation cannot be written', async () => {
@@ -199,6 +199,28 @@ describe('a remote store that hangs, fails or lies', () => {
 });
 
 describe('invalidation across the remote tier', () => {
+  it('a load on B that read the key before A invalidated it writes nothing to the store afterwards', async () => {
+    const { a, b, inner } = setup({ manual: true });
+    const onB = track(b.request().items.load(1));
+    await flush();
+    expect(b.calls).toHaveLength(1); // B read the store (nothing there) and holds its source open
+    await a.request().items.invalidate(1); // A: the mutation, then the invalidation
+    inner.resetCommands();
+    b.calls[0]!.resolve([{ id: 1, tenant: 'acme', call: -1 }]); // what B's source read before the mutation
+    await flush();
+    expect(onB.state).toEqual({ status: 'fulfilled', value: { id: 1, tenant: 'acme', call: -1 } });
+    expect(inner.commands).toMatchObject({ setMany: 1, keysWritten: 2 }); // tried, fenced by A's marker
+    // The next read anywhere misses in the store and loads the new value.
+    const onA = track(a.request().items.load(1));
+    await flush();
+    expect(a.calls).toHaveLength(1);
+    a.calls[0]!.resolve();
+    await flush();
+    expect(onA.state).toEqual({ status: 'fulfilled', value: item(1, 1) });
+    await flush();
+    expect(inner.commands).toMatchObject({ setMany: 2, keysWritten: 3 }); // A's write replaced the marker
+  });
+
   it('invalidate fences at the call: a load whose source answers meanwhile writes neither tier', async () => {
     const { a, b } = setup({ manual: true });
     const before = track(a.request().items.load(1));

@@ -201,7 +201,7 @@ describe.each(FAULT_CLIENTS)('Redis faults over $name', (kind) => {
   }, 20_000);
 
   it('maxmemory with allkeys-lru: Redis drops entries silently; every load still answers right', async () => {
-    const { server, createLoaders, sourceCalls } = await setup(
+    const { server, createLoaders, sourceCalls, errors } = await setup(
       kind,
       ['--maxmemory', '2mb', '--maxmemory-policy', 'allkeys-lru'],
       5000,
@@ -223,6 +223,7 @@ describe.each(FAULT_CLIENTS)('Redis faults over $name', (kind) => {
     // (How many are hits is up to Redis: its LRU clock ticks in seconds, so it may also evict the scope's
     // generation token, and then every entry of the scope reads as a miss — never as a stale value.)
     const users = createLoaders.stats().loaders.users!;
+    expect(errors).toEqual([]);
     expect(users.remoteHits).toBeLessThan(400);
     expect(users.misses + users.sharedHits).toBe(2000);
     expect(sourceCalls()).toBeLessThanOrEqual(20);

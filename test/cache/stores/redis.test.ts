@@ -112,8 +112,8 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
       // The write-back runs behind the load: wait for it to land.
       await until(async () => (await server.commandCounts()).set === 101);
       // The read (generation + 100 keys), then one script that sets the 100 entries and the scope's new
-      // generation token.
-      expect(await server.commandCounts()).toEqual({ mget: 1, eval: 1, set: 101 });
+      // generation token, each after checking (GET) that its key still holds what the read saw.
+      expect(await server.commandCounts()).toEqual({ mget: 1, eval: 1, get: 101, set: 101 });
       expect(proxy.roundTrips).toBe(2);
 
       // A second instance (its own in-process tier) finds every key in Redis.
@@ -193,7 +193,7 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
 describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 'ioredis 6'))(
   'invalidation on Redis over $name',
   (kind) => {
-    it('invalidate drops the key from both tiers (one DEL); with Redis gone it rejects, and the in-process entry is dropped anyway', async () => {
+    it('invalidate drops the key from both tiers (one EVAL writes its marker over it); with Redis gone it rejects, and the in-process entry is dropped anyway', async () => {
       const own = await startRedis();
       const client = await kind.connect(own.port);
       let version = 1;
@@ -216,10 +216,16 @@ describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 
         version = 2;
         await own.resetStats();
         await a({ tenant: 'acme' }).users.invalidate(1);
-        expect(await own.commandCounts()).toEqual({ del: 1 });
+        expect(await own.commandCounts()).toEqual({ eval: 1, set: 1 });
         // a's in-process tier and Redis no longer have it; b's in-process copy is b's (until issue #12).
         expect(await a({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 2 });
-        await until(async () => (await own.commandCounts()).set === 1);
+        // The new value replaces the marker the read saw (GET checks it is still there).
+        await until(async () => (await own.commandCounts()).set === 2);
+        expect(await own.commandCounts()).toEqual({ eval: 2, set: 2, mget: 1, get: 1 });
+        const third = define();
+        expect(await third({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 2 }); // from Redis
+        expect(third.stats().loaders.users).toMatchObject({ remoteHits: 1, misses: 0 });
+        await third.close();
 
         await own.kill();
         version = 3;
@@ -229,6 +235,99 @@ describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 
         expect(await a({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 3 });
         expect(a.stats().loaders.users!.errors).toBeGreaterThan(0);
       } finally {
+        await a.close();
+        await b.close();
+        await client.close();
+        await own.close();
+      }
+    });
+
+    it('a foreign value at a scope generation key is replaced by the next write-back, whose entries are then read', async () => {
+      const own = await startRedis();
+      const client = await kind.connect(own.port);
+      const define = () =>
+        defineLoaders(
+          {
+            users: {
+              batch: async (ids: readonly number[], _ctx: Ctx) => ids.map((id) => ({ id })),
+              shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
+            },
+          },
+          { remote: createRedisStore({ client: client.client }), remoteOptions: { timeoutMs: 1000 } },
+        );
+      const first = define();
+      try {
+        await first({ tenant: 'acme' }).users.load(1);
+        await until(async () => (await own.commandCounts()).set === 2);
+        const keys = (await own.cli('KEYS', '*')).split('\n').filter(Boolean);
+        const values = await Promise.all(keys.map((key) => own.cli('GET', key)));
+        const generationKey = keys[values.findIndex((value) => /^[0-9a-z]+\.[0-9a-z]+$/.test(value))]!;
+        await own.cli('SET', generationKey, 'not a token of ours');
+        const second = define();
+        expect(await second({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1 });
+        expect(second.stats().loaders.users).toMatchObject({ remoteHits: 0, misses: 1 });
+        await until(async () => /^[0-9a-z]+\.[0-9a-z]+$/.test(await own.cli('GET', generationKey)));
+        const third = define();
+        expect(await third({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1 });
+        expect(third.stats().loaders.users).toMatchObject({ remoteHits: 1, misses: 0 });
+        await second.close();
+        await third.close();
+      } finally {
+        await first.close();
+        await client.close();
+        await own.close();
+      }
+    });
+
+    it('a load that read a key before another instance invalidated it writes nothing back: the next read anywhere sees the new value', async () => {
+      const own = await startRedis();
+      const client = await kind.connect(own.port);
+      let version = 1;
+      let opened!: () => void;
+      const sourceOpen = new Promise<void>((resolve) => {
+        opened = resolve;
+      });
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const define = (hold: boolean) =>
+        defineLoaders(
+          {
+            users: {
+              batch: async (ids: readonly number[], _ctx: Ctx) => {
+                const seen = version; // what the source reads now
+                if (hold) {
+                  opened();
+                  await held;
+                }
+                return ids.map((id) => ({ id, version: seen }));
+              },
+              shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
+            },
+          },
+          { remote: createRedisStore({ client: client.client }), remoteOptions: { timeoutMs: 1000 } },
+        );
+      const a = define(false);
+      const b = define(true);
+      try {
+        const onB = b({ tenant: 'acme' }).users.load(1); // B reads Redis (nothing), its source reads v1
+        await sourceOpen;
+        version = 2; // A's mutation
+        await a({ tenant: 'acme' }).users.invalidate(1);
+        await own.resetStats();
+        release();
+        expect(await onB).toEqual({ id: 1, version: 1 });
+        await until(async () => (await own.commandCounts()).eval === 1);
+        // B's write-back checked the key, found A's marker instead of nothing, and wrote only the scope's
+        // token (which was not there either).
+        expect(await own.commandCounts()).toEqual({ eval: 1, get: 2, set: 1 });
+        const c = define(false);
+        expect(await c({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 2 });
+        expect(c.stats().loaders.users).toMatchObject({ remoteHits: 0, misses: 1 });
+        await c.close();
+      } finally {
+        release();
         await a.close();
         await b.close();
         await client.close();
