@@ -80,8 +80,12 @@ export interface RemoteStore {
   readonly name: string;
   /** The values at `keys`, aligned with them; null where absent. One round trip. */
   getMany(keys: readonly string[], signal: AbortSignal): Promise<ReadonlyArray<string | null>>;
-  /** Writes values with their lifetimes. One round trip. */
-  setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<void>;
+  /**
+   * Writes values with their lifetimes. One round trip. May answer how many of the writes it made (the
+   * others were skipped by their `ifValue`), which `stats().remote.writesFenced` counts.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: stores written for Promise<void> stay valid.
+  setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<void | number>;
   deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void>;
   /** Releases what the store owns (connections, timers). Idempotent. */
   close(): Promise<void>;

@@ -233,12 +233,13 @@ export function createLoaderMetrics(
     );
     counter(
       'remote_writes_dropped_total',
-      'Values not written to the remote store: queue_full (maxPendingWrites in the air), unwritable (the codec refused them).',
+      'Values not written to the remote store: queue_full (maxPendingWrites in the air), unwritable (the codec refused them), fenced (the key no longer held what the batch read: an invalidation came between).',
       ['store', 'reason'],
       (metric, { remote }) => {
         if (remote === undefined) return;
         metric.inc({ store: remote.name, reason: 'queue_full' }, count(remote.writesDropped));
         metric.inc({ store: remote.name, reason: 'unwritable' }, count(remote.unwritable));
+        metric.inc({ store: remote.name, reason: 'fenced' }, count(remote.writesFenced));
       },
     );
     gauge('remote_pending_writes', 'Remote write-backs in the air.', ['store'], (metric, { remote }) => {

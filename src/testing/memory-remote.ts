@@ -122,16 +122,19 @@ export function createTestRemoteStore(options: TestRemoteStoreOptions = {}): Tes
       return keys.map((key) => read(key, at));
     },
 
-    async setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<void> {
+    async setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<number> {
       checkWrites(writes);
       await reach('setMany', signal);
       commands.setMany++;
       commands.keysWritten += writes.length;
       const at = now();
+      let written = 0;
       for (const write of writes) {
         if (write.ifValue !== undefined && read(write.key, at) !== write.ifValue) continue;
         data.set(write.key, { value: write.value, expiresAt: at + write.ttlMs });
+        written++;
       }
+      return written;
     },
 
     async deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void> {

@@ -37,6 +37,12 @@ export interface RemoteStats {
   readonly garbage: number;
   /** Write-backs dropped because maxPendingWrites were in the air. */
   readonly writesDropped: number;
+  /**
+   * Writes the store skipped because their key no longer held what their batch read (an invalidation
+   * on some instance came between): stale values fenced out. Counted from stores that say how many
+   * writes they made.
+   */
+  readonly writesFenced: number;
   /** Values kept in process but not written, because the codec refused them (too large, not encodable). */
   readonly unwritable: number;
   readonly pendingWrites: number;
@@ -108,6 +114,7 @@ export class ResilientRemote {
   private skipped = 0;
   private garbage = 0;
   private writesDropped = 0;
+  private writesFenced = 0;
   private unwritable = 0;
   private pendingWrites = 0;
   private abandoned = 0;
@@ -170,7 +177,11 @@ export class ResilientRemote {
 
   /** Writes and tells whether the store took them. */
   async write(writes: readonly RemoteWrite[]): Promise<boolean> {
-    return (await this.call('setMany', (signal) => this.store.setMany(writes, signal))) !== FAILED;
+    const made = await this.call('setMany', (signal) => this.store.setMany(writes, signal));
+    if (made === FAILED) return false;
+    if (typeof made === 'number' && made >= 0 && made < writes.length)
+      this.writesFenced += writes.length - made;
+    return true;
   }
 
   /** A value that was no entry of ours was read (counted). */
@@ -206,6 +217,7 @@ export class ResilientRemote {
       skipped: this.skipped,
       garbage: this.garbage,
       writesDropped: this.writesDropped,
+      writesFenced: this.writesFenced,
       unwritable: this.unwritable,
       pendingWrites: this.pendingWrites,
       inFlight: this.inFlight,

@@ -159,6 +159,8 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
     );
     const error = failedWrites(name, replies, writes.length, 'SETs');
     if (error !== undefined) throw error;
+    // A SET NX that found the key taken answers nil.
+    return replies.filter((reply) => reply !== null).length;
   };
 
   const setWithScript = async (writes: readonly RemoteWrite[]) => {
@@ -199,6 +201,9 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
     }
     const error = failedWrites(name, replies, replies.length, 'write-back scripts');
     if (error !== undefined) throw error;
+    let made = 0;
+    for (const reply of replies) made += Number(reply);
+    return Number.isFinite(made) ? made : undefined;
   };
 
   /** Refuses a call that would wait: after close, after the deadline, or with no ready connection. */
@@ -218,10 +223,10 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
       usable('getMany', signal);
       return (await port.command(['MGET', ...keys])) as ReadonlyArray<string | null>;
     },
-    async setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<void> {
-      if (writes.length === 0) return;
+    async setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<number | undefined> {
+      if (writes.length === 0) return 0;
       usable('setMany', signal);
-      await (scripting ? setWithScript(writes) : setWithPipeline(writes));
+      return scripting ? setWithScript(writes) : setWithPipeline(writes);
     },
     async deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void> {
       if (keys.length === 0) return;

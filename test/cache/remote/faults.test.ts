@@ -210,6 +210,7 @@ describe('invalidation across the remote tier', () => {
     await flush();
     expect(onB.state).toEqual({ status: 'fulfilled', value: { id: 1, tenant: 'acme', call: -1 } });
     expect(inner.commands).toMatchObject({ setMany: 1, keysWritten: 2 }); // tried, fenced by A's marker
+    expect(b.create.stats().remote).toMatchObject({ writesFenced: 1, failures: 0 });
     // The next read anywhere misses in the store and loads the new value.
     const onA = track(a.request().items.load(1));
     await flush();

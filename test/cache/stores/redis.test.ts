@@ -322,6 +322,7 @@ describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 
         // B's write-back checked the key, found A's marker instead of nothing, and wrote only the scope's
         // token (which was not there either).
         expect(await own.commandCounts()).toEqual({ eval: 1, get: 2, set: 1 });
+        expect(b.stats().remote).toMatchObject({ writesFenced: 1, failures: 0 });
         const c = define(false);
         expect(await c({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 2 });
         expect(c.stats().loaders.users).toMatchObject({ remoteHits: 0, misses: 1 });
