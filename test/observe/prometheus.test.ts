@@ -228,6 +228,31 @@ describe('createLoaderMetrics', () => {
     await createLoaders.close();
   });
 
+  it('counts write-backs the store fenced out (it made fewer writes than it was given)', async () => {
+    const inner = createTestRemoteStore({ name: 'fencing' });
+    // Its own compare-and-set is exercised elsewhere; here it says it made one write of each call.
+    const store: RemoteStore = {
+      name: 'fencing',
+      getMany: (keys, signal) => inner.getMany(keys, signal),
+      setMany: async (writes, signal) => {
+        await inner.setMany(writes, signal);
+        return 1;
+      },
+      deleteMany: (keys, signal) => inner.deleteMany(keys, signal),
+      close: () => inner.close(),
+    };
+    const createLoaders = tiered(store);
+    const registry = new Registry();
+    createLoaderMetrics(createLoaders, { registry });
+    await createLoaders({}).docs.loadMany([1, 2]); // 2 entries and the generation token: 3 writes, 1 made
+    for (let i = 0; i < 20 && createLoaders.stats().remote!.pendingWrites > 0; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(createLoaders.stats().remote).toMatchObject({ writesFenced: 2 });
+    const text = await registry.metrics();
+    expect(sample(text, 'loaderkit_remote_writes_dropped_total{store="fencing",reason="fenced"}')).toBe(2);
+    await createLoaders.close();
+  });
+
   it('counts failed calls, garbage answers and dropped writes of the remote store by reason', async () => {
     const chaos = chaosRemoteStore(createTestRemoteStore(), { name: 'flaky' });
     const createLoaders = tiered(chaos.store, {
