@@ -288,8 +288,8 @@ export class SharedCache<K, V, Ctx> {
   ): Promise<void> {
     const remote = this.remote;
     let missing: number[] = owned.map((_, j) => j);
-    /** What the batch read remotely (the generation its writes carry, the texts they replace), or how to get it. */
-    let read: RemoteRead | null | Promise<RemoteRead | null> = null;
+    /** What the batch read remotely: the generation its writes carry, the texts they replace. */
+    let read: RemoteRead | null = null;
     if (remote !== null) {
       if (mode === 'read') {
         const answered = await this.readRemote(remote, owned, flights, namespace, context, request);
@@ -297,8 +297,9 @@ export class SharedCache<K, V, Ctx> {
         read = answered.read;
       } else {
         // Refreshes serve nothing from the store, but their write needs the generation and the texts it
-        // replaces: read beside the source.
-        read = remote.observe(
+        // replaces, read before the source reads: a text read after an invalidation on another
+        // instance (its marker) would let a value read before it be written over the marker.
+        read = await remote.observe(
           namespace,
           owned.map((item) => item.address.remoteKey),
         );
@@ -357,7 +358,7 @@ export class SharedCache<K, V, Ctx> {
       if (remote !== null || stored) kept.push({ item, entry: keep.entry, flight, slot: j });
     }
     this.count(request, 'writes', kept.length);
-    if (remote !== null && kept.length > 0) void this.writeBehind(remote, kept, read, namespace, now);
+    if (remote !== null && kept.length > 0) this.writeBehind(remote, kept, read, namespace, now);
   }
 
   /**
@@ -425,14 +426,13 @@ export class SharedCache<K, V, Ctx> {
    * Writes kept entries behind, under the generation the batch read and each where its key still holds
    * what the batch read there, skipping those fenced meanwhile.
    */
-  private async writeBehind(
+  private writeBehind(
     remote: RemoteTier,
     kept: readonly Kept<K, V>[],
-    pending: RemoteRead | null | Promise<RemoteRead | null>,
+    read: RemoteRead | null,
     namespace: Namespace,
     now: number,
-  ): Promise<void> {
-    const read = await pending;
+  ): void {
     if (read === null) return;
     const entries: WriteBack[] = [];
     for (const { item, entry, flight, slot } of kept)

@@ -199,6 +199,33 @@ describe('a remote store that hangs, fails or lies', () => {
 });
 
 describe('invalidation across the remote tier', () => {
+  it('a refresh on B reads the store before its source, so an invalidation on A meanwhile fences it, not a stale value', async () => {
+    const { a, b, chaos, inner } = setup({ manual: true });
+    const warm = track(a.request().items.load(1));
+    await flush();
+    a.calls[0]!.resolve();
+    await flush();
+    expect(warm.state.status).toBe('fulfilled');
+    chaos.delay(10, { methods: ['getMany'], times: 1 }); // B's read of the store is slow
+    const refreshing = b.request().items.refresh(1);
+    await flush();
+    expect(b.calls).toHaveLength(0); // its source waits for the read
+    await a.request().items.invalidate(1); // A: mutation, invalidation (its marker) while B reads
+    await sleep(15);
+    await flush();
+    expect(b.calls).toHaveLength(1); // the read (which saw A's marker) is back: now the source reads
+    b.calls[0]!.resolve([{ id: 1, tenant: 'acme', call: 2 }]); // read after the mutation
+    await refreshing;
+    await flush();
+    expect(b.create.stats().remote).toMatchObject({ writesFenced: 0 });
+    // A's in-process entry went with its invalidation: it reads B's refreshed value from the store.
+    const fresh = track(a.request().items.load(1));
+    await flush();
+    expect(fresh.state).toEqual({ status: 'fulfilled', value: { id: 1, tenant: 'acme', call: 2 } });
+    expect(a.calls).toHaveLength(1);
+    expect(inner.commands.getMany).toBeGreaterThan(0);
+  });
+
   it('a load on B that read the key before A invalidated it writes nothing to the store afterwards', async () => {
     const { a, b, inner } = setup({ manual: true });
     const onB = track(b.request().items.load(1));
