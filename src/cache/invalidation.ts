@@ -2,8 +2,9 @@
  * Invalidation of one loader's shared entries: `invalidate` (keys), `invalidateScope` and the fence of a
  * refresh. Every one fences synchronously, at the call: the flights in the air are poisoned (they answer
  * their callers but never write back, to either tier, and no later load joins them) and the in-process
- * entries go. Then the remote tier deletes the keys or moves the scope to a new generation token (with
- * its own in-process fence while that is in the air, see remote/tier.ts). An invalidation a store could
+ * entries go. Then the remote tier writes an invalidation marker over the keys (which fences write-backs
+ * of every instance, see remote/tier.ts) or moves the scope to a new generation token, with its own
+ * in-process fence while that is in the air. An invalidation a store could
  * not carry out rejects, saying which store, and is counted.
  */
 import type { LoaderCounters } from '../observe/stats.js';
@@ -29,7 +30,7 @@ export class Invalidation<K> {
   }
 
   /**
-   * A refresh of a key is coming: fenced now, and its remote entry deleted behind (nothing waits for it;
+   * A refresh of a key is coming: fenced now, and its remote entry replaced by a marker behind (nothing waits for it;
    * a failure is counted), so a refresh that fails leaves no older value to be read.
    */
   fence(namespace: Namespace, key: K): void {
@@ -38,7 +39,7 @@ export class Invalidation<K> {
   }
 
   /**
-   * Drops keys of one scope: fenced at once, then deleted from the remote store. Rejects when a store
+   * Drops keys of one scope: fenced at once, then replaced by markers in the remote store. Rejects when a store
    * failed: the in-process store's entries may then still be served, and the remote store's by other
    * instances too, until their TTL.
    */

@@ -233,7 +233,7 @@ export function createLoaderMetrics(
     );
     counter(
       'remote_writes_dropped_total',
-      'Values not written to the remote store: queue_full (maxPendingWrites in the air), unwritable (the codec refused them), fenced (the key no longer held what the batch read: an invalidation came between).',
+      'Values not written to the remote store: queue_full (maxPendingWrites in the air), unwritable (the codec refused them), fenced (the key no longer held what the batch read: an invalidation or a write by another instance came between).',
       ['store', 'reason'],
       (metric, { remote }) => {
         if (remote === undefined) return;

@@ -38,8 +38,9 @@ export interface RemoteStats {
   /** Write-backs dropped because maxPendingWrites were in the air. */
   readonly writesDropped: number;
   /**
-   * Writes the store skipped because their key no longer held what their batch read (an invalidation
-   * on some instance came between): stale values fenced out. Counted from stores that say how many
+   * Writes the store skipped because their key no longer held what their batch read: an invalidation
+   * on some instance came between (a stale value fenced out), or another instance wrote the same cold
+   * key or the scope's first generation token first. Counted from stores that say how many
    * writes they made.
    */
   readonly writesFenced: number;
@@ -182,6 +183,11 @@ export class ResilientRemote {
     if (typeof made === 'number' && made >= 0 && made < writes.length)
       this.writesFenced += writes.length - made;
     return true;
+  }
+
+  /** Deletes and tells whether the store took it. */
+  async remove(keys: readonly string[]): Promise<boolean> {
+    return (await this.call('deleteMany', (signal) => this.store.deleteMany(keys, signal))) !== FAILED;
   }
 
   /** A value that was no entry of ours was read (counted). */

@@ -196,7 +196,10 @@ export class RemoteTier {
       }
       if (writing.length > 0) await Promise.all(writing);
       const marker = FENCE_PREFIX + newToken();
-      return await this.remote.write(keys.map((key) => ({ key, value: marker, ttlMs: FENCE_MS })));
+      if (await this.remote.write(keys.map((key) => ({ key, value: marker, ttlMs: FENCE_MS })))) return true;
+      // A store that refuses writes (Redis out of memory under noeviction) may still delete: the entry
+      // goes, without the marker's fence for loads in flight elsewhere.
+      return await this.remote.remove(keys);
     } finally {
       for (const key of keys) release(this.fencedKeys, key);
     }

@@ -1,10 +1,10 @@
 /**
  * A remote store on Redis (`loaderkit/redis`), over a node-redis or ioredis client the user passes. One
  * batch is one MGET (its keys and the scope's generation); a write-back is one EVAL of a script that runs
- * `SET key value PX ms` for each entry (one command, so one write on the socket and one round trip
- * however large: a pipeline of many SETs is cut into several writes by node-redis past 16 KB); an
- * invalidation one DEL. Where scripting is off (EVAL renamed or denied), write-backs are a pipeline of
- * SETs instead. Deadlines, the circuit breaker and the checks of every
+ * `SET key value PX ms` for each entry where its condition holds (one command, so one write on the
+ * socket and one round trip however large: a pipeline of many SETs is cut into several writes by
+ * node-redis past 16 KB); an invalidation's marker is such a write too. Where scripting is off (EVAL
+ * renamed or denied), write-backs are a pipeline of SETs instead, conditional ones as SET NX. Deadlines, the circuit breaker and the checks of every
  * answer are the resilient facade's (remote/resilient.ts), which wraps every remote store alike; this
  * file only speaks Redis. A value of another type at one of our keys (a hash, a list) reads as absent
  * (MGET answers nil for it) and is replaced by the next write.
@@ -86,9 +86,12 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error), { cause: error });
 }
 
-/** A reply error saying the server runs no scripts for us (renamed, denied by ACL, or disabled). */
+/**
+ * A reply error saying the server runs no EVAL for us: the command renamed away or denied by ACL. Not
+ * other errors that merely mention scripts or disabled writes (MISCONF, OOM, a key denied by ACL).
+ */
 function scriptingRefused(error: Error): boolean {
-  return /unknown command|NOPERM|no permissions|disabled/i.test(error.message);
+  return /unknown command [`'"]?eval\b|NOPERM.*[`'"]eval[`'"] command/i.test(error.message);
 }
 
 /** The error a write-back answers when some of its replies are errors; undefined when none is. */
@@ -148,13 +151,13 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
   let scripting = true;
 
   const setWithPipeline = async (writes: readonly RemoteWrite[]) => {
-    // Without scripts there is no compare-and-set: a write meant for an empty key is SET NX, one meant
-    // for a key holding a given value is written whatever it holds (the fence is partial).
+    // Without scripts there is no compare-and-set: a conditional write is SET NX, made only where the key
+    // holds nothing (never over an invalidation marker: a key that held one stays a miss until it expires).
     const replies = await port.pipeline(
       writes.map((write) =>
-        write.ifValue === null
-          ? ['SET', write.key, write.value, 'PX', String(write.ttlMs), 'NX']
-          : ['SET', write.key, write.value, 'PX', String(write.ttlMs)],
+        write.ifValue === undefined
+          ? ['SET', write.key, write.value, 'PX', String(write.ttlMs)]
+          : ['SET', write.key, write.value, 'PX', String(write.ttlMs), 'NX'],
       ),
     );
     const error = failedWrites(name, replies, writes.length, 'SETs');

@@ -174,10 +174,22 @@ describe('a remote store that hangs, fails or lies', () => {
     expect(a.create.stats().remote!.breaker).toBe('closed');
   });
 
-  it('an invalidation marker write that never answers: invalidate rejects at the deadline (counted), and the in-process entry is gone anyway', async () => {
+  it('a marker write refused: invalidate deletes the entry instead (one more call), and resolves', async () => {
+    const { a, b, chaos } = setup();
+    await a.request().items.load(1);
+    await flush();
+    chaos.fail(['setMany']);
+    await a.request().items.invalidate(1);
+    expect(chaos.calls).toMatchObject({ deleteMany: 1 });
+    chaos.heal();
+    expect(await b.request().items.load(1)).toEqual(item(1, 1)); // b's own source call: the store had none
+    expect(b.calls).toHaveLength(1);
+  });
+
+  it('a marker write and a delete that never answer: invalidate rejects after their deadlines (counted), and the in-process entry is gone anyway', async () => {
     const { a, chaos } = setup();
     await a.request().items.load(1);
-    chaos.hangIgnoringSignal(['setMany']);
+    chaos.hangIgnoringSignal(['setMany', 'deleteMany']);
     const invalidating = a.request().items.invalidate(1);
     await expect(invalidating).rejects.toThrow(
       'Loader "items": invalidate fenced the loads in flight, but the remote store could not be reached (its entries may be served, by other instances too, until their TTL).',

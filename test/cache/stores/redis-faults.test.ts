@@ -230,12 +230,9 @@ describe.each(FAULT_CLIENTS)('Redis faults over $name', (kind) => {
     expect(createLoaders.stats().remote!).toMatchObject({ garbage: 0, failures: 0 });
   }, 20_000);
 
-  it('maxmemory with noeviction: write-backs fail (counted), loads do not', async () => {
-    const { createLoaders } = await setup(
-      kind,
-      ['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction'],
-      5000,
-    );
+  it('maxmemory with noeviction: write-backs fail (counted), loads do not; invalidate still drops the entry', async () => {
+    const setupCalls = await setup(kind, ['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction'], 5000);
+    const { createLoaders } = setupCalls;
     const big = defineBig(createLoaders);
     for (let from = 0; from < 1000; from += 100) {
       const ids = Array.from({ length: 100 }, (_, i) => from + i);
@@ -245,6 +242,16 @@ describe.each(FAULT_CLIENTS)('Redis faults over $name', (kind) => {
     const remote = createLoaders.stats().remote!;
     expect(remote.failures).toBeGreaterThan(0);
     expect(remote.timeouts).toBe(0);
+    // Out of memory, an invalidation's marker cannot be written, but a DEL can: the entry still goes.
+    const { sourceCalls } = setupCalls;
+    await big([0, 1]); // in Redis from the first batch: answered from there
+    const before = sourceCalls();
+    await big([0]);
+    expect(sourceCalls()).toBe(before);
+    await setupCalls.server.cli('CONFIG', 'SET', 'maxmemory', '1mb'); // now over it: every write refused
+    await createLoaders.invalidate('users', [0], {});
+    await big([0]);
+    expect(sourceCalls()).toBe(before + 1);
   }, 20_000);
 
   it('foreign values at our keys (a hash, a list, a garbage string) are misses, counted where readable, then replaced', async () => {
