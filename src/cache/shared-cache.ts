@@ -437,7 +437,7 @@ export class SharedCache<K, V, Ctx> {
     const entries: WriteBack[] = [];
     for (const { item, entry, flight, slot } of kept)
       if (!flight.poisoned)
-        entries.push({ key: item.address.remoteKey, entry, observed: read.observed[slot] ?? null });
+        entries.push({ key: item.address.remoteKey, entry, observed: read.observed[slot] });
     remote.writeBehind(namespace, entries, read.generation, now);
   }
 

@@ -17,7 +17,7 @@
  */
 import type { Namespace } from '../namespace.js';
 import type { LocalEntry, RemoteWrite } from '../store.js';
-import { type DecodedEntry, decodeEntry, encodeEntry } from './codec.js';
+import { type DecodedEntry, decodeEntry, encodeEntry, FORMAT_MARKER } from './codec.js';
 import type { ResilientRemote } from './resilient.js';
 
 /**
@@ -63,14 +63,14 @@ export interface RemoteRead {
   /** Per key: its entry of this generation, or null (absent, fenced, or not an entry of ours). */
   readonly entries: Array<DecodedEntry | null>;
   /** Per key: the text the store held (null: nothing), which a write-back of the key requires to still be there. */
-  readonly observed: Array<string | null>;
+  readonly observed: Array<string | null | undefined>;
 }
 
 /** An entry to write behind, and the text its batch read at its key. */
 export interface WriteBack {
   readonly key: string;
   readonly entry: LocalEntry;
-  readonly observed: string | null;
+  readonly observed: string | null | undefined;
 }
 
 export class RemoteTier {
@@ -94,12 +94,12 @@ export class RemoteTier {
     if (values === null) return null;
     const generation = this.generationOf(values[0] ?? null);
     const entries = new Array<DecodedEntry | null>(keys.length);
-    const observed = new Array<string | null>(keys.length);
+    const observed = new Array<string | null | undefined>(keys.length);
     const scopeFenced = this.fencedScopes.has(namespace.entryPrefix);
     for (let j = 0; j < keys.length; j++) {
       const text = values[j + 1] ?? null;
       entries[j] = null;
-      observed[j] = typeof text === 'string' ? text : null;
+      observed[j] = observedText(text);
       if (text === null || generation.made || scopeFenced || this.fencedKeys.has(keys[j]!)) continue;
       if (typeof text === 'string' && text.startsWith(FENCE_PREFIX)) continue;
       const decoded = decodeEntry(text, keys[j]!, generation.token);
@@ -119,11 +119,8 @@ export class RemoteTier {
   async observe(namespace: Namespace, keys: readonly string[]): Promise<RemoteRead | null> {
     const values = await this.remote.read([namespace.generationKey, ...keys]);
     if (values === null) return null;
-    const observed = new Array<string | null>(keys.length);
-    for (let j = 0; j < keys.length; j++) {
-      const text = values[j + 1];
-      observed[j] = typeof text === 'string' ? text : null;
-    }
+    const observed = new Array<string | null | undefined>(keys.length);
+    for (let j = 0; j < keys.length; j++) observed[j] = observedText(values[j + 1]);
     return { generation: this.generationOf(values[0] ?? null), entries: [], observed };
   }
 
@@ -224,6 +221,18 @@ export class RemoteTier {
       ? { token: text, made: false, replaces: text }
       : { token: newToken(), made: true, replaces: text };
   }
+}
+
+/**
+ * What a write-back of a key requires it to still hold: the text read (null: nothing), or undefined
+ * (write whatever it holds) for a foreign text the client decoded with replacement characters (bytes
+ * that are not UTF-8): its bytes cannot be sent back to compare, and it would never be replaced.
+ */
+function observedText(value: unknown): string | null | undefined {
+  if (typeof value !== 'string') return null;
+  if (value.includes('\uFFFD') && !value.startsWith(FORMAT_MARKER) && !value.startsWith(FENCE_PREFIX))
+    return undefined;
+  return value;
 }
 
 function release(fences: Map<string, number>, key: string): void {

@@ -254,32 +254,42 @@ describe.each(FAULT_CLIENTS)('Redis faults over $name', (kind) => {
     expect(sourceCalls()).toBe(before + 1);
   }, 20_000);
 
-  it('foreign values at our keys (a hash, a list, a garbage string) are misses, counted where readable, then replaced', async () => {
+  it('foreign values at our keys (a hash, a list, a garbage string, bytes that are not UTF-8) are misses, counted where readable, then replaced', async () => {
     const { server, createLoaders, sourceCalls } = await setup(kind);
     const loaders = () => createLoaders({}) as unknown as { users: { load(id: number): Promise<Row> } };
-    await Promise.all([1, 2, 3].map((id) => loaders().users.load(id)));
+    await Promise.all([1, 2, 3, 4].map((id) => loaders().users.load(id)));
     await sleep(100);
     const keys = (await server.cli('--scan', '--pattern', '*')).split('\n').filter((key) => key.length > 0);
-    // Our three entries and the scope's generation token.
-    expect(keys).toHaveLength(4);
+    // Our four entries and the scope's generation token.
+    expect(keys).toHaveLength(5);
     const values = await Promise.all(keys.map((key) => server.cli('GET', key)));
     const entries = keys.filter((_, i) => values[i]!.startsWith('lk1'));
-    expect(entries).toHaveLength(3);
+    expect(entries).toHaveLength(4);
     await server.cli('DEL', entries[0]!);
     await server.cli('HSET', entries[0]!, 'id', '1');
     await server.cli('DEL', entries[1]!);
     await server.cli('RPUSH', entries[1]!, 'x');
     await server.cli('SET', entries[2]!, '{"id":3,"name":"mallory"}');
+    // Clients read these bytes with replacement characters, so they cannot be sent back to compare.
+    await server.cli(
+      'EVAL',
+      "redis.call('SET', KEYS[1], string.char(255, 254, 108, 107)) return 1",
+      '1',
+      entries[3]!,
+    );
     await loaders().users.load(99); // takes the in-process tier's one place: 1, 2 and 3 are read from Redis
     const before = sourceCalls();
     const garbageBefore = createLoaders.stats().remote!.garbage;
-    const rows = await Promise.all([1, 2, 3].map((id) => loaders().users.load(id)));
-    expect(rows).toEqual([1, 2, 3].map((id) => ({ id, name: `user ${id}` })));
-    expect(sourceCalls() - before).toBe(3);
-    // MGET answers nil for a hash or a list (not counted: indistinguishable from absent); the string is ours to refuse.
-    expect(createLoaders.stats().remote!.garbage - garbageBefore).toBe(1);
+    const fencedBefore = createLoaders.stats().remote!.writesFenced;
+    const rows = await Promise.all([1, 2, 3, 4].map((id) => loaders().users.load(id)));
+    expect(rows).toEqual([1, 2, 3, 4].map((id) => ({ id, name: `user ${id}` })));
+    expect(sourceCalls() - before).toBe(4);
+    // MGET answers nil for a hash or a list (not counted: indistinguishable from absent); the strings are ours to refuse.
+    expect(createLoaders.stats().remote!.garbage - garbageBefore).toBe(2);
     await sleep(100);
     for (const key of entries) expect(await server.cli('TYPE', key)).toBe('string');
+    for (const key of entries) expect(await server.cli('GET', key)).toMatch(/^lk1:/);
+    expect(createLoaders.stats().remote!.writesFenced - fencedBefore).toBe(0);
     expect(createLoaders.stats().remote!.failures).toBe(0);
   });
 });
