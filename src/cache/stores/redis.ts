@@ -4,10 +4,11 @@
  * `SET key value PX ms` for each entry where its condition holds (one command, so one write on the
  * socket and one round trip however large: a pipeline of many SETs is cut into several writes by
  * node-redis past 16 KB); an invalidation's marker is such a write too. Where scripting is off (EVAL
- * renamed or denied), write-backs are a pipeline of SETs instead, conditional ones as SET NX. Deadlines, the circuit breaker and the checks of every
- * answer are the resilient facade's (remote/resilient.ts), which wraps every remote store alike; this
- * file only speaks Redis. A value of another type at one of our keys (a hash, a list) reads as absent
- * (MGET answers nil for it) and is replaced by the next write.
+ * renamed or denied), write-backs are a pipeline of SETs instead, conditional ones as SET NX.
+ * Deadlines, the circuit breaker and the checks of every answer are the resilient facade's
+ * (remote/resilient.ts), which wraps every remote store alike; this file only speaks Redis. A value of
+ * another type at one of our keys (a hash, a list) reads as absent (MGET answers nil for it) and is
+ * replaced by the next write.
  */
 import { createHash } from 'node:crypto';
 import { describe } from '../../errors.js';
