@@ -122,13 +122,21 @@ export class EntryRules<K, V> {
     now: number,
     /** The decoder deep-froze it and it is plain JSON data: shared as it is, without another walk. */
     frozen = false,
+    /**
+     * The length of the text it was decoded from: its size is charged from that (two bytes a unit)
+     * instead of walking the value again.
+     */
+    textLength?: number,
   ): Kept {
     if (!(staleUntil > now)) return null;
     if (value === null)
       return { entry: negativeEntry(space, localKey, freshUntil, staleUntil), keepMs: staleUntil - now };
     const shared = frozen ? { value: value as V, sharing: 'frozen' as const } : this.share(value as V);
     if (shared === null) return null;
-    return { entry: this.entryOf(space, localKey, shared, freshUntil, staleUntil), keepMs: staleUntil - now };
+    return {
+      entry: this.entryOf(space, localKey, shared, freshUntil, staleUntil, textLength),
+      keepMs: staleUntil - now,
+    };
   }
 
   /**
@@ -161,7 +169,9 @@ export class EntryRules<K, V> {
     shared: { value: unknown; sharing: 'frozen' | 'cloned' },
     freshUntil: number,
     staleUntil: number,
+    textLength?: number,
   ): LocalEntry {
+    const valueBytes = textLength === undefined ? estimateBytes(shared.value) : 2 * textLength;
     return {
       space,
       key: localKey,
@@ -169,7 +179,7 @@ export class EntryRules<K, V> {
       sharing: shared.sharing,
       freshUntil,
       staleUntil,
-      bytes: keyBytes(localKey) + estimateBytes(shared.value) + 2 * PER_OBJECT,
+      bytes: keyBytes(localKey) + valueBytes + 2 * PER_OBJECT,
       resolved: shared.sharing === 'frozen' ? Object.freeze(Promise.resolve(shared.value)) : undefined,
     };
   }

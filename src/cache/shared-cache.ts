@@ -385,6 +385,7 @@ export class SharedCache<K, V, Ctx> {
     const now = this.options.now();
     const missing: number[] = [];
     const stale: K[] = [];
+    let fresh = 0;
     for (let j = 0; j < owned.length; j++) {
       const item = owned[j]!;
       const decoded = read.entries[j]!;
@@ -399,6 +400,7 @@ export class SharedCache<K, V, Ctx> {
               decoded.staleUntil,
               now,
               decoded.frozen,
+              decoded.textLength,
             );
       if (decoded === null || keep === null) {
         missing.push(j);
@@ -409,14 +411,16 @@ export class SharedCache<K, V, Ctx> {
       flight.resolve(this.rules.answer(keep.entry, item.key) as V);
       this.flights.land(item.address.remoteKey, flight);
       if (!flight.poisoned && this.local.set(keep.entry, keep.keepMs)) markWrite(namespace);
-      if (now < decoded.freshUntil) {
-        this.count(request, 'sharedHits', 1);
-        this.count(request, 'remoteHits', 1);
-      } else {
-        this.count(request, 'staleHits', 1);
-        this.count(request, 'remoteStaleHits', 1);
-        stale.push(item.key);
-      }
+      if (now < decoded.freshUntil) fresh++;
+      else stale.push(item.key);
+    }
+    if (fresh > 0) {
+      this.count(request, 'sharedHits', fresh);
+      this.count(request, 'remoteHits', fresh);
+    }
+    if (stale.length > 0) {
+      this.count(request, 'staleHits', stale.length);
+      this.count(request, 'remoteStaleHits', stale.length);
     }
     if (stale.length > 0) this.refreshInBackground(stale, namespace.scope, context);
     return { missing, read };

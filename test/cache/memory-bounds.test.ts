@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cached, createMemoryStore, defineLoaders } from '../../src/index.js';
+import { createTestRemoteStore } from '../../src/testing/index.js';
 import { retainedHeap } from '../helpers.js';
+import { flush, harness } from './harness.js';
 
 const MB = 1024 * 1024;
 
@@ -108,4 +110,35 @@ describe('the shared tier keeps no more than its store bounds', () => {
     expect(store.stats().entries).toBeLessThanOrEqual(Math.ceil(MB / 5_120));
     expect(mb).toBeLessThan(8);
   }, 60_000);
+});
+
+describe('an entry read from the remote tier is charged by its size', () => {
+  const big = 'x'.repeat(60_000); // 120 KB at two bytes a character
+  function setup(maxBytes: number) {
+    const store = createMemoryStore({ maxBytes });
+    const remote = createTestRemoteStore();
+    const writer = harness({ remote, answer: (id) => ({ id, text: big }) });
+    const reader = harness({ remote, store, answer: (id) => ({ id, text: big }) });
+    return { store, writer, reader };
+  }
+
+  it('a value larger than the in-process bound is read remotely each time, never kept beside it', async () => {
+    const { store, writer, reader } = setup(100_000);
+    await writer.request().items.load(1);
+    await flush();
+    for (let i = 0; i < 3; i++) expect((await reader.request().items.load(1)).text).toBe(big);
+    expect(reader.create.stats().loaders.items).toMatchObject({ remoteHits: 3, sourceCalls: 0 });
+    expect(store.stats?.().bytes).toBe(0);
+  });
+
+  it('one that fits is kept, charged about the bytes of its text', async () => {
+    const { store, writer, reader } = setup(1_000_000);
+    await writer.request().items.load(1);
+    await flush();
+    for (let i = 0; i < 3; i++) expect((await reader.request().items.load(1)).text).toBe(big);
+    expect(reader.create.stats().loaders.items).toMatchObject({ remoteHits: 1, sharedHits: 3, sourceCalls: 0 });
+    const bytes = store.stats?.().bytes ?? 0;
+    expect(bytes).toBeGreaterThan(2 * big.length);
+    expect(bytes).toBeLessThan(2 * big.length + 1_000);
+  });
 });

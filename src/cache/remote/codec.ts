@@ -64,6 +64,8 @@ export interface DecodedEntry extends EntryEnvelope {
    * deep-frozen by the decoder as it walked it: shareable as it is.
    */
   readonly frozen: boolean;
+  /** The length of the text it was decoded from, in UTF-16 units: a measure of the value's size. */
+  readonly textLength: number;
 }
 
 /** Why an entry cannot be written remotely: a short reason, at most about 60 characters. */
@@ -445,6 +447,7 @@ export function decodeEntry(
       staleUntil: staleUntil as number,
       value,
       frozen: !sawTag,
+      textLength: text.length,
     };
   } catch (error) {
     return corrupt(error instanceof Stop ? error.reason : 'unreadable value');

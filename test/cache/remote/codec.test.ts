@@ -31,7 +31,8 @@ function encoded(value: unknown): string {
 }
 
 function roundTrip(value: unknown): unknown {
-  const decoded = decodeEntry(encoded(value), KEY, GENERATION);
+  const text = encoded(value);
+  const decoded = decodeEntry(text, KEY, GENERATION);
   if ('miss' in decoded) throw new Error(`miss: ${decoded.miss} ${decoded.detail ?? ''}`);
   expect(decoded).toEqual({
     key: KEY,
@@ -40,6 +41,7 @@ function roundTrip(value: unknown): unknown {
     staleUntil: STALE,
     value: decoded.value,
     frozen: decoded.frozen,
+    textLength: text.length,
   });
   return decoded.value;
 }
@@ -99,6 +101,7 @@ describe('the format', () => {
       staleUntil: STALE,
       value: null,
       frozen: true,
+      textLength: encoded(null).length,
     });
     const sameInstant = encodeEntry(entry(1, { freshUntil: FRESH, staleUntil: FRESH })) as string;
     expect(decodeEntry(sameInstant, KEY, GENERATION)).toMatchObject({ freshUntil: FRESH, staleUntil: FRESH });
