@@ -136,7 +136,11 @@ describe('an entry read from the remote tier is charged by its size', () => {
     await writer.request().items.load(1);
     await flush();
     for (let i = 0; i < 3; i++) expect((await reader.request().items.load(1)).text).toBe(big);
-    expect(reader.create.stats().loaders.items).toMatchObject({ remoteHits: 1, sharedHits: 3, sourceCalls: 0 });
+    expect(reader.create.stats().loaders.items).toMatchObject({
+      remoteHits: 1,
+      sharedHits: 3,
+      sourceCalls: 0,
+    });
     const bytes = store.stats?.().bytes ?? 0;
     expect(bytes).toBeGreaterThan(2 * big.length);
     expect(bytes).toBeLessThan(2 * big.length + 1_000);
