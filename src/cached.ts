@@ -120,6 +120,7 @@ export function cached<A extends unknown[], V>(
     local: tiers.local(),
     remote: tiers.remote,
     onStoreError: tiers.localReporter(),
+    join: (loader, member) => tiers.join(loader, member),
     source: async (keys) => Promise.all(keys.map((args) => fn(...args))),
     cacheKeyOf: (args) => args,
     missingAsError: false,

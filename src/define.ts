@@ -3,6 +3,7 @@
  * request (lazily, on first use), with key and value types inferred from each spec's batch function.
  */
 import type { ReadonlyDeep, UnionToIntersection } from 'type-fest';
+import type { BusStats } from './bus/bus.js';
 import {
   type ResolvedPolicy,
   resolvePolicy,
@@ -186,6 +187,8 @@ export interface CreateLoaders<S extends Record<string, AnySpec>> {
     loaders: Record<keyof S, LoaderStats>;
     store: StoreStats | undefined;
     remote: RemoteStats | undefined;
+    /** The remote store's invalidation bus (messages, trust, lag), if it has one. */
+    bus: BusStats | undefined;
   };
   /** Drops keys of a loader from the shared cache, in the scope of `context` (outside requests). */
   invalidate<N extends keyof S>(
@@ -529,6 +532,7 @@ function buildDefinition(
           local: tiers.local(),
           remote: tiers.remote,
           onStoreError: tiers.localReporter(),
+          join: (loader, member) => tiers.join(loader, member),
           source: (keys, context, info) => source(keys, context, info ?? backgroundContext()),
           cacheKeyOf: cacheKey ?? ((key) => key),
           missingAsError,

@@ -323,3 +323,17 @@ export const CLIENTS: readonly ClientKind[] = [
 
 /** One client per library (its newest major): fault tests run each. */
 export const FAULT_CLIENTS: readonly ClientKind[] = [CLIENTS[0]!, CLIENTS[3]!];
+
+/**
+ * Waits until every given loader definition's invalidation bus trusts its in-process tier (subscribed,
+ * first heartbeat answered), so that a test's counts start after the bus's own start-up.
+ */
+export async function busReady(
+  ...definitions: Array<{ stats(): { bus?: { trusted: boolean } | undefined } }>
+): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!definitions.every((d) => d.stats().bus?.trusted !== false)) {
+    if (Date.now() > end) throw new Error('the invalidation bus did not become trusted within 5 s');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

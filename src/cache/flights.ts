@@ -30,6 +30,11 @@ export class Flight<V> {
   ownersOnly = false;
   /** Invalidated or superseded while in flight: its result must not be written back. */
   poisoned = false;
+  /**
+   * Began before the invalidation bus lost contact (bus/bus.ts): it may have missed an invalidation, so
+   * its result fills no in-process tier; its remote write-back, fenced in the remote store, still goes.
+   */
+  outOfSync = false;
   private waiting: Promise<void> | null = null;
   private wake: (() => void) | null = null;
 
@@ -94,6 +99,20 @@ export class Flights<V> {
   land(key: string, flight: Flight<V>): void {
     if (this.joinable.get(key) === flight) this.joinable.delete(key);
     else if (this.background.get(key) === flight) this.background.delete(key);
+  }
+
+  /**
+   * Marks every flight whose key starts with `prefix` out of sync (see Flight.outOfSync) and unregisters
+   * it, so that later loads start their own.
+   */
+  desyncPrefix(prefix: string): void {
+    for (const register of [this.joinable, this.background]) {
+      for (const [key, flight] of register) {
+        if (!key.startsWith(prefix)) continue;
+        flight.outOfSync = true;
+        register.delete(key);
+      }
+    }
   }
 
   /** Poisons the flights of a key: they finish for their callers but never write back. */

@@ -159,7 +159,57 @@ export interface KeySpace {
  * scope generation.
  */
 export function keyBase(space: KeySpace, scope: string): string {
-  return `${lengthPrefixed(space.prefix)}${lengthPrefixed(space.loader)}${lengthPrefixed(space.version)}${lengthPrefixed(scope)}`;
+  return loaderBase(space) + lengthPrefixed(scope);
+}
+
+/**
+ * The part of every key base of one loader (prefix, loader, version, length-prefixed): the prefix of
+ * all its spaces and keys in every scope, and its address in invalidation messages.
+ */
+export function loaderBase(space: KeySpace): string {
+  return `${lengthPrefixed(space.prefix)}${lengthPrefixed(space.loader)}${lengthPrefixed(space.version)}`;
+}
+
+/**
+ * The scalar key value an encoding stands for (the inverse of encodeKey for strings, numbers, bigints,
+ * booleans, null and undefined), or undefined when the text is not the encoding of a scalar (an object
+ * key's, or none at all). `{ value }` so that undefined itself can be answered.
+ */
+export function decodeScalarKey(text: string): { readonly value: unknown } | undefined {
+  switch (text) {
+    case 'true':
+      return { value: true };
+    case 'false':
+      return { value: false };
+    case 'null':
+      return { value: null };
+    case 'undefined':
+      return { value: undefined };
+    case 'NaN':
+      return { value: Number.NaN };
+    case 'Infinity':
+      return { value: Number.POSITIVE_INFINITY };
+    case '-Infinity':
+      return { value: Number.NEGATIVE_INFINITY };
+  }
+  const first = text.charCodeAt(0);
+  if (first === 34 /* " */) {
+    try {
+      const value: unknown = JSON.parse(text);
+      return typeof value === 'string' && JSON.stringify(value) === text ? { value } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if (text.endsWith('n')) {
+    const digits = text.slice(0, -1);
+    if (!/^-?\d+$/.test(digits)) return undefined;
+    const value = BigInt(digits);
+    return `${value}n` === text ? { value } : undefined;
+  }
+  const value = Number(text);
+  // Only the one spelling String(n) gives (so "1.0", " 1" or "0x1" are nobody's key).
+  return text !== '' && String(value) === text ? { value } : undefined;
 }
 
 /** The one-letter roles that follow a key base (see keyBase). */

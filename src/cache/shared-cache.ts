@@ -7,6 +7,8 @@
  * load. A store that fails, hangs or lies never fails a load: the failure is counted (and reported at a
  * bounded rate) and the keys go on to the next tier or the source.
  */
+
+import type { BusMember, Membership } from '../bus/bus.js';
 import { isError, NotFoundError } from '../errors.js';
 import type { BatchLoadContext } from '../loader/options.js';
 import { countedSourceCall, LoaderCounters } from '../observe/stats.js';
@@ -14,7 +16,7 @@ import { hotClock } from './clock.js';
 import { EntryRules } from './entry.js';
 import { claimFlights, type Flight, Flights } from './flights.js';
 import { Invalidation } from './invalidation.js';
-import type { KeySpace } from './keys.js';
+import { type KeySpace, loaderBase } from './keys.js';
 import { LocalTier } from './local-tier.js';
 import { type KeyAddress, markWrite, type Namespace, Namespaces } from './namespace.js';
 import type { ResolvedPolicy } from './policy.js';
@@ -55,6 +57,8 @@ export interface SharedCacheOptions<K, V, Ctx> {
   readonly onError: (error: Error) => void;
   /** Told about store failures; rate-limited and isolated, never throws. */
   readonly onStoreError: (error: unknown) => void;
+  /** Joins the remote store's invalidation bus by the loader's key base (null: there is none). */
+  readonly join?: (loader: string, member: BusMember) => Membership | null;
 }
 
 /** One key of a batch that goes past the local tier. */
@@ -84,6 +88,8 @@ export class SharedCache<K, V, Ctx> {
   private readonly local: LocalTier;
   private readonly remote: RemoteTier | null;
   private readonly invalidation: Invalidation<K>;
+  /** Whether the local tier may be read now: always, or while the bus trusts it (bus/bus.ts). */
+  private readonly trusted: () => boolean;
   private warnedRefreshContext = false;
 
   constructor(options: SharedCacheOptions<K, V, Ctx>) {
@@ -106,6 +112,14 @@ export class SharedCache<K, V, Ctx> {
     );
     this.remote =
       options.remote === null ? null : new RemoteTier(options.remote, options.space.loader, options.onError);
+    const base = loaderBase(options.space);
+    const membership =
+      options.join?.(base, {
+        dropKeys: (scope, keys) => this.invalidation.dropKeysLocally(this.namespaces.of(scope), keys),
+        dropScope: (scope) => this.invalidation.dropScopeLocally(this.namespaces.of(scope)),
+        dropAll: () => this.invalidation.dropAllLocally(base),
+      }) ?? null;
+    this.trusted = membership === null ? () => true : () => membership.trusted();
     this.invalidation = new Invalidation<K>(
       options.space.loader,
       this.flights,
@@ -113,6 +127,7 @@ export class SharedCache<K, V, Ctx> {
       this.remote,
       options.cacheKeyOf,
       this.counters,
+      membership,
     );
   }
 
@@ -129,6 +144,7 @@ export class SharedCache<K, V, Ctx> {
    * Counts the hit.
    */
   peek(key: K, scope: string, request: LoaderCounters | null): LocalEntry | typeof ABSENT | undefined {
+    if (!this.trusted()) return undefined;
     let entry: LocalEntry | undefined;
     try {
       const namespace = this.namespaces.of(scope);
@@ -184,7 +200,8 @@ export class SharedCache<K, V, Ctx> {
     peekedAbsent = -1,
   ): Promise<Array<V | Error>> {
     const namespace = this.namespaces.of(scope);
-    const readLocal = mode === 'read' && !(peekedAbsent >= 0 && namespace.lastWrite <= peekedAbsent);
+    const readLocal =
+      mode === 'read' && !(peekedAbsent >= 0 && namespace.lastWrite <= peekedAbsent) && this.trusted();
     const out = new Array<V | Error>(keys.length);
     const now = this.options.now();
     const pending: Pending<K>[] = [];
@@ -352,7 +369,7 @@ export class SharedCache<K, V, Ctx> {
       }
       this.flights.land(item.address.remoteKey, flight);
       if (keep === null || keep.keepMs === 0 || flight.poisoned) continue;
-      const stored = this.local.set(keep.entry, keep.keepMs);
+      const stored = !flight.outOfSync && this.local.set(keep.entry, keep.keepMs);
       if (stored) markWrite(namespace);
       // Written: to the remote tier if there is one (behind), else to the in-process tier if it kept it.
       if (remote !== null || stored) kept.push({ item, entry: keep.entry, flight, slot: j });
@@ -410,7 +427,8 @@ export class SharedCache<K, V, Ctx> {
       flight.entry = keep.entry;
       flight.resolve(this.rules.answer(keep.entry, item.key) as V);
       this.flights.land(item.address.remoteKey, flight);
-      if (!flight.poisoned && this.local.set(keep.entry, keep.keepMs)) markWrite(namespace);
+      if (!flight.poisoned && !flight.outOfSync && this.local.set(keep.entry, keep.keepMs))
+        markWrite(namespace);
       if (now < decoded.freshUntil) fresh++;
       else stale.push(item.key);
     }

@@ -11,6 +11,7 @@
  *
  * Conformance suites for both roles are exported from `loaderkit/testing`.
  */
+import type { BusTransport } from '../bus/bus.js';
 import type { Sharing } from './immutable.js';
 
 /** One entry of a local store: a shared value with its lifetimes (epoch milliseconds). */
@@ -87,6 +88,11 @@ export interface RemoteStore {
   // biome-ignore lint/suspicious/noConfusingVoidType: stores written for Promise<void> stay valid.
   setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<void | number>;
   deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: how invalidations reach the other instances on this store (see bus/bus.ts). Without one,
+   * another instance's in-process tier keeps what it holds until its TTL or `shared.l1Ttl`.
+   */
+  readonly bus?: BusTransport;
   /** Releases what the store owns (connections, timers). Idempotent. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeKey, type KeySpace, sharedKey } from '../../src/cache/keys.js';
+import { decodeScalarKey, encodeKey, type KeySpace, sharedKey } from '../../src/cache/keys.js';
 
 /** Deep equality where object key order does not matter and -0 equals 0 (as Map keys do). */
 function deepEqual(a: unknown, b: unknown): boolean {
@@ -359,5 +359,53 @@ describe('encodeKey refuses what it cannot encode faithfully (issue #10: such ke
       expect(sameKey()).toBe(false);
       expect(() => encodeKey(a)).toThrow(TypeError);
     }
+  });
+});
+
+describe('decodeScalarKey: the scalar an encoding stands for (invalidation messages carry encodings)', () => {
+  const sameValueZero = (a: unknown, b: unknown) =>
+    a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b));
+
+  it('inverts encodeKey for every scalar', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.double(),
+          fc.integer(),
+          fc.bigInt(),
+          fc.constantFrom(true, false, null, undefined, Number.NaN, -0, 1e21, Number.MIN_VALUE),
+        ),
+        (key) => {
+          const decoded = decodeScalarKey(encodeKey(key));
+          expect(decoded).toBeDefined();
+          expect(sameValueZero(decoded!.value, key)).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('is undefined for the encodings of object keys and for texts no scalar encodes to', () => {
+    for (const key of [{}, [], [1], { a: 1 }, new Date(0)])
+      expect(decodeScalarKey(encodeKey(key))).toBeUndefined();
+    for (const text of [
+      '',
+      ' 1',
+      '1.0',
+      '0x1',
+      '01',
+      '+1',
+      '"a',
+      "'a'",
+      '"\\u0061"',
+      '1n ',
+      'n',
+      '-n',
+      '1.5n',
+      'True',
+    ])
+      expect(decodeScalarKey(text)).toBeUndefined();
   });
 });

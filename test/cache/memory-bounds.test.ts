@@ -126,7 +126,8 @@ describe('an entry read from the remote tier is charged by its size', () => {
     const { store, writer, reader } = setup(100_000);
     await writer.request().items.load(1);
     await flush();
-    for (let i = 0; i < 3; i++) expect(((await reader.request().items.load(1)) as { text: string }).text).toBe(big);
+    for (let i = 0; i < 3; i++)
+      expect(((await reader.request().items.load(1)) as { text: string }).text).toBe(big);
     expect(reader.create.stats().loaders.items).toMatchObject({ remoteHits: 3, sourceCalls: 0 });
     expect(store.stats?.().bytes).toBe(0);
   });
@@ -135,7 +136,8 @@ describe('an entry read from the remote tier is charged by its size', () => {
     const { store, writer, reader } = setup(1_000_000);
     await writer.request().items.load(1);
     await flush();
-    for (let i = 0; i < 3; i++) expect(((await reader.request().items.load(1)) as { text: string }).text).toBe(big);
+    for (let i = 0; i < 3; i++)
+      expect(((await reader.request().items.load(1)) as { text: string }).text).toBe(big);
     expect(reader.create.stats().loaders.items).toMatchObject({
       remoteHits: 1,
       sharedHits: 3,

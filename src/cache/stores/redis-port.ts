@@ -56,7 +56,7 @@ const errorListeners = new WeakMap<
   { readonly listeners: Set<(error: unknown) => void>; readonly dispatch: (error: unknown) => void }
 >();
 
-function listenToErrors(client: ErrorEmitter, listener: (error: unknown) => void): () => void {
+export function listenToErrors(client: ErrorEmitter, listener: (error: unknown) => void): () => void {
   let shared = errorListeners.get(client);
   if (shared === undefined) {
     const listeners = new Set<(error: unknown) => void>();

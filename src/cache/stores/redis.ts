@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { describe } from '../../errors.js';
 import { isolateOnError } from '../../observe/report.js';
 import type { RemoteStore, RemoteWrite } from '../store.js';
+import { type RedisInvalidationOptions, redisBus } from './redis-bus.js';
 import { type RedisPort, redisPort } from './redis-port.js';
 
 export interface RedisStoreOptions {
@@ -33,9 +34,17 @@ export interface RedisStoreOptions {
    * throws is swallowed. Default: nothing (the events are only kept from crashing the process).
    */
   onError?: (error: Error) => void;
+  /**
+   * Invalidation across instances (see README "Many instances"): `invalidate`, `refresh` and
+   * `invalidateScope` on one instance reach the in-process tier of every instance on this Redis, over
+   * pub/sub on a subscriber connection of the store's own; and no instance reads its in-process tier
+   * while it cannot hear the others for longer than `staleAfterMs`. `false` turns it off (one instance
+   * only, or `shared.l1Ttl` as the bound). Default: on, with the defaults of RedisInvalidationOptions.
+   */
+  invalidation?: false | RedisInvalidationOptions;
 }
 
-const OPTIONS = ['client', 'name', 'onError'];
+const OPTIONS = ['client', 'name', 'onError', 'invalidation'];
 
 /**
  * Sets each key of KEYS from ARGV, three per key: value, ms, condition. The condition is '' (always),
@@ -147,6 +156,11 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
     );
   const report = options.onError === undefined ? null : isolateOnError(options.onError);
   const stopListening = port.onError((error) => report?.(asError(error)));
+  const invalidation = options.invalidation ?? {};
+  const bus =
+    invalidation === false
+      ? undefined
+      : redisBus(name, options.client as object, port, invalidation, (error) => report?.(asError(error)));
   let closed = false;
   /** Whether write-backs go out as EVAL of SET_ALL; false once the server refused scripting. */
   let scripting = true;
@@ -222,6 +236,7 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
 
   return {
     name,
+    ...(bus === undefined ? {} : { bus }),
     async getMany(keys: readonly string[], signal: AbortSignal): Promise<ReadonlyArray<string | null>> {
       if (keys.length === 0) return [];
       usable('getMany', signal);
@@ -241,6 +256,7 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
       if (closed) return;
       closed = true;
       stopListening();
+      await bus?.close();
     },
   };
 }

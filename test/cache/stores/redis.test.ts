@@ -9,7 +9,14 @@ import { ResilientRemote, resolveResilience } from '../../../src/cache/remote/re
 import { defineLoaders } from '../../../src/index.js';
 import { createRedisStore } from '../../../src/redis.js';
 import { remoteStoreConformance } from '../../../src/testing/index.js';
-import { CLIENTS, type RedisServer, roundTripProxy, startRedis, type TestClient } from '../../redis.js';
+import {
+  busReady,
+  CLIENTS,
+  type RedisServer,
+  roundTripProxy,
+  startRedis,
+  type TestClient,
+} from '../../redis.js';
 
 interface Ctx {
   tenant: string;
@@ -103,6 +110,7 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
     try {
       const keys = Array.from({ length: 100 }, (_, i) => i + 1);
       const first = define();
+      await busReady(first);
       await server.resetStats();
       proxy.reset();
       const loaders = first({ tenant: 'acme' });
@@ -118,6 +126,7 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
 
       // A second instance (its own in-process tier) finds every key in Redis.
       const second = define();
+      await busReady(second);
       await server.resetStats();
       proxy.reset();
       const other = second({ tenant: 'acme' });
@@ -161,8 +170,9 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
         { remote: store },
       );
     try {
-      await own.resetStats();
       const first = define();
+      await busReady(first);
+      await own.resetStats();
       const loaders = first({ tenant: 'acme' });
       await Promise.all([1, 2, 3].map((id) => loaders.users.load(id)));
       await until(async () => (await own.commandCounts()).set === 4);
@@ -193,7 +203,7 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
 describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 'ioredis 6'))(
   'invalidation on Redis over $name',
   (kind) => {
-    it('invalidate drops the key from both tiers (one EVAL writes its marker over it); with Redis gone it rejects, and the in-process entry is dropped anyway', async () => {
+    it('invalidate drops the key from both tiers (one EVAL writes its marker over it) and tells the other instance (one PUBLISH), which drops it too; with Redis gone it rejects, and the in-process entry is dropped anyway', async () => {
       const own = await startRedis();
       const client = await kind.connect(own.port);
       let version = 1;
@@ -209,6 +219,7 @@ describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 
         );
       const a = define();
       const b = define();
+      await busReady(a, b);
       try {
         expect(await a({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 1 });
         await until(async () => (await own.commandCounts()).set === 2);
@@ -216,12 +227,15 @@ describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 
         version = 2;
         await own.resetStats();
         await a({ tenant: 'acme' }).users.invalidate(1);
-        expect(await own.commandCounts()).toEqual({ eval: 1, set: 1 });
-        // a's in-process tier and Redis no longer have it; b's in-process copy is b's (until issue #12).
+        expect(await own.commandCounts()).toEqual({ eval: 1, set: 1, publish: 1 });
+        // a's in-process tier and Redis no longer have it; b is told and drops its in-process copy.
+        await until(async () => b.stats().bus!.received === 1);
         expect(await a({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 2 });
         // The new value replaces the marker the read saw (GET checks it is still there).
         await until(async () => (await own.commandCounts()).set === 2);
-        expect(await own.commandCounts()).toEqual({ eval: 2, set: 2, mget: 1, get: 1 });
+        expect(await own.commandCounts()).toEqual({ eval: 2, set: 2, mget: 1, get: 1, publish: 1 });
+        expect(await b({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 2 }); // from Redis
+        expect(b.stats().loaders.users).toMatchObject({ remoteHits: 2, sourceCalls: 0 });
         const third = define();
         expect(await third({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 2 }); // from Redis
         expect(third.stats().loaders.users).toMatchObject({ remoteHits: 1, misses: 0 });
@@ -306,7 +320,11 @@ describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 
               shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
             },
           },
-          { remote: createRedisStore({ client: client.client }), remoteOptions: { timeoutMs: 1000 } },
+          // No bus: this is the fence in Redis alone (told, B would fence its load itself).
+          {
+            remote: createRedisStore({ client: client.client, invalidation: false }),
+            remoteOptions: { timeoutMs: 1000 },
+          },
         );
       const a = define(false);
       const b = define(true);
@@ -397,7 +415,7 @@ describe('createRedisStore and the clients it is given', () => {
       'createRedisStore option client must be a node-redis client (createClient() of redis 5 or 6) or an ioredis client (new Redis() of ioredis 5 or 6), but got:',
     );
     expect(() => createRedisStore({ client: null, bogus: 1 } as never)).toThrow(
-      'createRedisStore: unknown option "bogus"; valid options: client, name, onError.',
+      'createRedisStore: unknown option "bogus"; valid options: client, name, onError, invalidation.',
     );
   });
 });

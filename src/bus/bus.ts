@@ -1,0 +1,515 @@
+/**
+ * The invalidation bus: how an `invalidate`, `refresh` or `invalidateScope` on one instance reaches the
+ * in-process tier of every other instance, and how long an instance may trust its in-process tier when
+ * it cannot hear the others.
+ *
+ * One bus per transport (a remote store's, e.g. Redis pub/sub: stores/redis-bus.ts) per process, shared
+ * by every loader on that store. A loader joins it with the base of its keys (keys.ts loaderBase) and the
+ * three ways to drop what it keeps (a member); drops published by one member reach the other members of
+ * this process at once and every other process through the transport, coalesced per tick into messages
+ * of many keys (messages.ts). A bus ignores its own messages when they come back.
+ *
+ * Trust. A heartbeat makes a round trip on the listening connection every `heartbeatMs`; an answered one
+ * proves that every message the transport accepted before it was sent has been delivered (and applied:
+ * delivery is synchronous). The in-process tier is trusted while the last answered heartbeat was sent at
+ * most `staleAfterMs` ago. After a gap (the listening connection lost or made again: messages may be lost)
+ * or a lapse of trust, every member drops everything it keeps in process at the next answered heartbeat,
+ * before that heartbeat counts (its loads in flight then fill no in-process tier). So: an entry an
+ * instance serves from its in-process tier reflects every invalidation published (accepted by the
+ * transport) more than `staleAfterMs` ago.
+ *
+ * Scope invalidations wait: the sender resolves once every connection the transport delivered the message
+ * to has acknowledged it, or `staleAfterMs` after the transport accepted it, whichever comes first. After
+ * that no other instance serves an entry of the old generation from its in-process tier: it either
+ * applied the message, or cannot have had an answered heartbeat since, and so trusts nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AckMessage,
+  type DropMessage,
+  decodeMessage,
+  encodeAck,
+  encodeDrop,
+  type KeyDrop,
+  type ScopeDrop,
+} from './messages.js';
+
+/** What carries bus messages between instances (a remote store's `bus`). */
+export interface BusTransport {
+  /** For statistics and errors, e.g. `'redis'`. */
+  readonly name: string;
+  /** Milliseconds between heartbeats (> 0). */
+  readonly heartbeatMs: number;
+  /** Milliseconds after the last answered heartbeat's sending that the in-process tier is trusted (> heartbeatMs). */
+  readonly staleAfterMs: number;
+  /** The deadline of a publish, in milliseconds (> 0). */
+  readonly timeoutMs: number;
+  /**
+   * Starts listening (called once): every message text on the channel (its own included) goes to
+   * `message`; `gap` is told whenever the listening connection is lost or made again (messages in
+   * between may be lost). Neither callback throws.
+   */
+  listen(listener: TransportListener): void;
+  /**
+   * Sends a text to every listener; resolves with how many listening connections received it (this
+   * bus's own included). Rejects when it cannot be sent now (nothing waits for a connection) or when the
+   * signal aborts.
+   */
+  publish(text: string, signal: AbortSignal): Promise<number>;
+  /**
+   * A round trip on the listening connection: resolves once every message accepted before it was sent
+   * has been handed to the listener. Rejects when the listening connection is not ready, or on abort.
+   */
+  ping(signal: AbortSignal): Promise<void>;
+  /** Stops listening and releases what the transport owns. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface TransportListener {
+  message(text: string): void;
+  gap(): void;
+}
+
+/** What a loader drops when another instance (or loader of this process) tells it to. Never throws. */
+export interface BusMember {
+  /** Drops keys (their canonical encodings) of one scope, and fences their loads in flight. */
+  dropKeys(scope: string, encodedKeys: readonly string[]): void;
+  /** Drops a whole scope, and fences its loads in flight. */
+  dropScope(scope: string): void;
+  /** Drops everything the loader keeps in process; its loads in flight then fill no in-process tier. */
+  dropAll(): void;
+}
+
+/** A loader's place on the bus. */
+export interface Membership {
+  /** Tells every other member and instance to drop keys; false when the transport could not take it. */
+  publishKeys(scope: string, encodedKeys: readonly string[]): Promise<boolean>;
+  /** Tells them to drop a scope and waits (see the header); false when the transport could not take it. */
+  publishScope(scope: string): Promise<boolean>;
+  /** Whether the in-process tier may be read now (see the header). */
+  trusted(): boolean;
+  /** Leaves the bus (idempotent). */
+  leave(): void;
+}
+
+export interface BusStats {
+  /** Messages this bus sent. */
+  readonly published: number;
+  /** Publishes the transport refused, failed or did not answer within the deadline. */
+  readonly publishFailures: number;
+  /** Messages of other instances applied. */
+  readonly received: number;
+  /** Texts on the channel that were not messages (counted, ignored). */
+  readonly garbage: number;
+  /** Times the listening connection was lost or made again. */
+  readonly gaps: number;
+  /** Times every member dropped everything, on regaining trust after a gap or a lapse. */
+  readonly resyncs: number;
+  /** Heartbeats not answered in time. */
+  readonly heartbeatFailures: number;
+  /** Scope invalidations that waited out staleAfterMs because some receiver did not acknowledge. */
+  readonly ackTimeouts: number;
+  /** Whether the in-process tier is trusted now. */
+  readonly trusted: boolean;
+  /** Propagation lag of received messages (receiver's clock minus sender's): count, sum, max. */
+  readonly lag: { readonly count: number; readonly sumMs: number; readonly maxMs: number };
+}
+
+/** The longest message text sent (UTF-16 units): more keys go out in several. */
+const MESSAGE_CHARS = 64 * 1024;
+
+interface Outgoing {
+  readonly keys: KeyDrop[];
+  readonly scopes: ScopeDrop[];
+  waitForAcks: boolean;
+  readonly done: Promise<boolean>;
+  resolve(published: boolean): void;
+}
+
+interface AckWait {
+  /** How many connections the message reached (known once publish answers; until then Infinity). */
+  receivers: number;
+  /** The buses that acknowledged it. */
+  readonly from: Set<string>;
+  /** Whether it came back to this bus (its own connection counts among the receivers). */
+  self: boolean;
+  /** Ends the wait at staleAfterMs after publish answered. */
+  timer: ReturnType<typeof setTimeout> | undefined;
+  resolve(): void;
+}
+
+const buses = new WeakMap<BusTransport, InvalidationBus>();
+
+/** The bus of a transport in this process (made on first use). */
+export function busOf(transport: BusTransport): InvalidationBus {
+  let bus = buses.get(transport);
+  if (bus === undefined) {
+    bus = new InvalidationBus(transport);
+    buses.set(transport, bus);
+  }
+  return bus;
+}
+
+const monotonic = () => performance.now();
+
+export class InvalidationBus implements TransportListener {
+  /** This bus's name in messages: its own come back and are ignored by it. */
+  readonly origin = randomUUID();
+  private readonly members = new Map<string, Set<BusMember>>();
+  private memberCount = 0;
+  private listening = false;
+  /** When the last answered heartbeat was sent (monotonic ms). */
+  private confirmedAt = Number.NEGATIVE_INFINITY;
+  /** Members must drop everything at the next answered heartbeat (a gap, a lapse, or never confirmed). */
+  private resyncNeeded = true;
+  /** Counts gaps: a heartbeat sent before a gap proves nothing after it. */
+  private epoch = 0;
+  private beating = false;
+  private beatAgain = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private outbox: Outgoing | null = null;
+  private nextId = 0;
+  private readonly ackWaits = new Map<string, AckWait>();
+  private readonly counts = {
+    published: 0,
+    publishFailures: 0,
+    received: 0,
+    garbage: 0,
+    gaps: 0,
+    resyncs: 0,
+    heartbeatFailures: 0,
+    ackTimeouts: 0,
+  };
+  private readonly lag = { count: 0, sumMs: 0, maxMs: 0 };
+
+  constructor(private readonly transport: BusTransport) {}
+
+  /** Joins a loader (by its key base) with what it drops; starts the bus on the first member. */
+  join(loader: string, member: BusMember): Membership {
+    let set = this.members.get(loader);
+    if (set === undefined) {
+      set = new Set();
+      this.members.set(loader, set);
+    }
+    set.add(member);
+    this.memberCount++;
+    this.start();
+    let left = false;
+    return {
+      publishKeys: (scope, encodedKeys) =>
+        encodedKeys.length === 0
+          ? Promise.resolve(true)
+          : this.publish(member, [loader, scope, encodedKeys], null),
+      publishScope: (scope) => this.publish(member, null, [loader, scope]),
+      trusted: () => this.trusted(),
+      leave: () => {
+        if (left) return;
+        left = true;
+        set.delete(member);
+        if (set.size === 0) this.members.delete(loader);
+        if (--this.memberCount === 0) this.stop();
+      },
+    };
+  }
+
+  /** Whether the in-process tier may be read now (see the header). */
+  trusted(): boolean {
+    // Even after a gap: what it holds reflects every message sent before confirmedAt. It drops all of it
+    // at the next answered heartbeat (the gap may have lost messages), before trusting that one.
+    if (monotonic() - this.confirmedAt <= this.transport.staleAfterMs) return true;
+    this.resyncNeeded = true;
+    return false;
+  }
+
+  stats(): BusStats {
+    return { ...this.counts, trusted: this.trusted(), lag: { ...this.lag } };
+  }
+
+  // --- the transport's listener -----------------------------------------------------------------
+
+  message(text: string): void {
+    const message = decodeMessage(text);
+    if (message === null) {
+      this.counts.garbage++;
+      return;
+    }
+    if (message.origin === this.origin) {
+      if ('keys' in message && message.id !== undefined) {
+        const wait = this.ackWaits.get(message.id);
+        if (wait !== undefined) {
+          wait.self = true;
+          this.checkAcks(message.id, wait);
+        }
+      }
+      return;
+    }
+    if ('target' in message) {
+      this.acknowledged(message);
+      return;
+    }
+    this.counts.received++;
+    const lag = Math.max(0, Date.now() - message.sentAt);
+    this.lag.count++;
+    this.lag.sumMs += lag;
+    if (lag > this.lag.maxMs) this.lag.maxMs = lag;
+    this.deliver(message.keys, message.scopes, null);
+    if (message.id !== undefined) {
+      const ack = encodeAck({
+        origin: this.origin,
+        sentAt: Date.now(),
+        target: message.origin,
+        id: message.id,
+      });
+      this.transport.publish(ack, AbortSignal.timeout(this.transport.timeoutMs)).catch(() => {
+        this.counts.publishFailures++;
+      });
+    }
+  }
+
+  gap(): void {
+    this.counts.gaps++;
+    this.epoch++;
+    this.resyncNeeded = true;
+    // Soon, not now: a client resubscribes in the same turn as it tells it is ready (ioredis).
+    if (this.listening) this.schedule(0);
+  }
+
+  // --- heartbeats -------------------------------------------------------------------------------
+
+  private start(): void {
+    if (this.timer !== null || this.beating) return;
+    if (!this.listening) {
+      this.listening = true;
+      this.transport.listen(this);
+    }
+    this.schedule(0);
+  }
+
+  private stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.beatAgain = false;
+    // Messages to nobody are not applied: whoever joins again starts from a resync.
+    this.resyncNeeded = true;
+  }
+
+  private schedule(ms: number): void {
+    if (this.memberCount === 0) return;
+    if (this.beating) {
+      this.beatAgain = true;
+      return;
+    }
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.beat();
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  private async beat(): Promise<void> {
+    this.beating = true;
+    const epoch = this.epoch;
+    const sentAt = monotonic();
+    try {
+      await this.transport.ping(AbortSignal.timeout(this.transport.heartbeatMs));
+      if (epoch === this.epoch && this.memberCount > 0) this.confirm(sentAt);
+    } catch {
+      this.counts.heartbeatFailures++;
+    } finally {
+      this.beating = false;
+      const again = this.beatAgain;
+      this.beatAgain = false;
+      this.schedule(again ? 0 : this.transport.heartbeatMs);
+    }
+  }
+
+  /** An answered heartbeat sent at `sentAt`: after a gap or a lapse, everything kept goes first. */
+  private confirm(sentAt: number): void {
+    if (this.resyncNeeded || sentAt - this.confirmedAt > this.transport.staleAfterMs) {
+      this.counts.resyncs++;
+      for (const set of this.members.values())
+        for (const member of set) {
+          try {
+            member.dropAll();
+          } catch {
+            // members never throw; a bug here must not stop the others
+          }
+        }
+      this.resyncNeeded = false;
+    }
+    this.confirmedAt = sentAt;
+  }
+
+  // --- sending ----------------------------------------------------------------------------------
+
+  private publish(from: BusMember, keys: KeyDrop | null, scope: ScopeDrop | null): Promise<boolean> {
+    // The other loaders of this process on the same keys hear it at once.
+    this.deliver(keys === null ? [] : [keys], scope === null ? [] : [scope], from);
+    let outgoing = this.outbox;
+    if (outgoing === null) {
+      let resolve!: (published: boolean) => void;
+      const done = new Promise<boolean>((r) => {
+        resolve = r;
+      });
+      outgoing = { keys: [], scopes: [], waitForAcks: false, done, resolve };
+      this.outbox = outgoing;
+      queueMicrotask(() => {
+        this.outbox = null;
+        this.send(outgoing!).then(outgoing!.resolve);
+      });
+    }
+    if (keys !== null) outgoing.keys.push(keys);
+    if (scope !== null) {
+      outgoing.scopes.push(scope);
+      outgoing.waitForAcks = true;
+    }
+    return outgoing.done;
+  }
+
+  /** Sends one tick's drops, in messages of at most MESSAGE_CHARS; true when all went out. */
+  private async send(outgoing: Outgoing): Promise<boolean> {
+    const texts: Array<{ text: string; id: string | undefined }> = [];
+    for (const chunk of chunks(outgoing.keys)) {
+      const id = outgoing.waitForAcks && texts.length === 0 ? this.newId() : undefined;
+      texts.push(this.encode(chunk, texts.length === 0 ? outgoing.scopes : [], id));
+    }
+    if (texts.length === 0)
+      texts.push(this.encode([], outgoing.scopes, outgoing.waitForAcks ? this.newId() : undefined));
+    const sent = await Promise.all(texts.map(({ text, id }) => this.sendOne(text, id)));
+    return sent.every(Boolean);
+  }
+
+  private encode(
+    keys: KeyDrop[],
+    scopes: ScopeDrop[],
+    id: string | undefined,
+  ): { text: string; id: string | undefined } {
+    const message: DropMessage = {
+      origin: this.origin,
+      sentAt: Date.now(),
+      keys,
+      scopes,
+      ...(id === undefined ? {} : { id }),
+    };
+    return { text: encodeDrop(message), id };
+  }
+
+  private newId(): string {
+    return (++this.nextId).toString(36);
+  }
+
+  private async sendOne(text: string, id: string | undefined): Promise<boolean> {
+    let receivers: number;
+    let wait: Promise<void> | null = null;
+    if (id !== undefined) wait = this.awaitAcks(id);
+    try {
+      receivers = await this.transport.publish(text, AbortSignal.timeout(this.transport.timeoutMs));
+      this.counts.published++;
+    } catch {
+      this.counts.publishFailures++;
+      if (id !== undefined) this.ackWaits.delete(id);
+      return false;
+    }
+    if (id === undefined || wait === null) return true;
+    const pending = this.ackWaits.get(id);
+    if (pending !== undefined) {
+      // A transport that cannot count receivers: wait out the bound.
+      pending.receivers =
+        Number.isSafeInteger(receivers) && receivers >= 0 ? receivers : Number.MAX_SAFE_INTEGER;
+      this.checkAcks(id, pending);
+    }
+    await wait;
+    return true;
+  }
+
+  /**
+   * Resolves when every receiver acknowledged message `id` (the count is set once publish answers), or
+   * staleAfterMs after publish answered.
+   */
+  private awaitAcks(id: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wait: AckWait = {
+        receivers: Number.POSITIVE_INFINITY,
+        from: new Set(),
+        self: false,
+        timer: undefined,
+        resolve,
+      };
+      this.ackWaits.set(id, wait);
+    }).finally(() => this.ackWaits.delete(id));
+  }
+
+  private checkAcks(id: string, wait: AckWait): void {
+    if (!Number.isFinite(wait.receivers)) return;
+    if (wait.from.size + (wait.self ? 1 : 0) >= wait.receivers) {
+      this.ackWaits.delete(id);
+      clearTimeout(wait.timer);
+      wait.resolve();
+      return;
+    }
+    if (wait.timer !== undefined) return;
+    // One more millisecond than the receivers' bound: by then none of them trusts an entry from before.
+    const timer = setTimeout(() => {
+      if (!this.ackWaits.has(id)) return;
+      this.counts.ackTimeouts++;
+      wait.resolve();
+    }, this.transport.staleAfterMs + 1);
+    timer.unref?.();
+    wait.timer = timer;
+  }
+
+  private acknowledged(message: AckMessage): void {
+    if (message.target !== this.origin) return;
+    const wait = this.ackWaits.get(message.id);
+    if (wait === undefined) return;
+    wait.from.add(message.origin);
+    this.checkAcks(message.id, wait);
+  }
+
+  /** Hands drops to the members of this process (but `except`, the sender). */
+  private deliver(keys: readonly KeyDrop[], scopes: readonly ScopeDrop[], except: BusMember | null): void {
+    for (const [loader, scope, encoded] of keys)
+      for (const member of this.members.get(loader) ?? []) {
+        if (member === except) continue;
+        try {
+          member.dropKeys(scope, encoded);
+        } catch {
+          // members never throw
+        }
+      }
+    for (const [loader, scope] of scopes)
+      for (const member of this.members.get(loader) ?? []) {
+        if (member === except) continue;
+        try {
+          member.dropScope(scope);
+        } catch {
+          // members never throw
+        }
+      }
+  }
+}
+
+/** Key drops cut so that no message passes MESSAGE_CHARS (a single huge key goes alone). */
+function* chunks(keys: readonly KeyDrop[]): Generator<KeyDrop[]> {
+  let chunk: KeyDrop[] = [];
+  let chars = 0;
+  for (const [loader, scope, encoded] of keys) {
+    let part: string[] = [];
+    for (const key of encoded) {
+      const cost = key.length + 8;
+      if (chars + cost > MESSAGE_CHARS && (part.length > 0 || chunk.length > 0)) {
+        if (part.length > 0) chunk.push([loader, scope, part]);
+        yield chunk;
+        chunk = [];
+        part = [];
+        chars = 0;
+      }
+      if (part.length === 0) chars += loader.length + scope.length + 16;
+      part.push(key);
+      chars += cost;
+    }
+    if (part.length > 0) chunk.push([loader, scope, part]);
+  }
+  if (chunk.length > 0) yield chunk;
+}

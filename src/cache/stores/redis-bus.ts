@@ -1,0 +1,323 @@
+/**
+ * The invalidation bus transport of the Redis store (../../bus/bus.ts): Redis pub/sub on one channel.
+ * Messages are PUBLISHed on the store's client and heard on a dedicated subscriber connection (by
+ * default a duplicate of the client, made, owned and closed by the store). Heartbeats are PINGs on the
+ * subscriber connection: Redis answers them in order after every message it pushed there before.
+ *
+ * Works alike with node-redis (`redis` 5, 6) and ioredis (5, 6), RESP2 or RESP3. On every (re)connection of
+ * the subscriber the transport tells the bus of a gap and subscribes again itself (whatever the client's
+ * own resubscription does), before the bus's next heartbeat goes out; a heartbeat is only sent once that
+ * subscription was answered. Nothing waits for a connection: a publish or ping while the connection is
+ * not ready rejects at once, and at most MAX_IN_FLIGHT publishes wait for replies (a hung server grows no
+ * queue).
+ */
+import type { BusTransport, TransportListener } from '../../bus/bus.js';
+import { describe } from '../../errors.js';
+import { listenToErrors, type RedisPort } from './redis-port.js';
+
+export interface RedisInvalidationOptions {
+  /**
+   * The connection that listens. Default: `client.duplicate()`, connected by the store when the first
+   * shared loader uses it and closed by `store.close()` (it never keeps the process alive). A
+   * connection you pass is yours: the store subscribes it and unsubscribes it on close, nothing more.
+   * It must be a client of the same kind (node-redis or ioredis) used for nothing else while subscribed.
+   */
+  subscriber?: unknown;
+  /** The pub/sub channel. Every loaderkit on one Redis may share it (messages name their loaders). Default: `'loaderkit:invalidate'`. */
+  channel?: string;
+  /**
+   * Milliseconds between heartbeats on the subscriber connection. Default: `500`.
+   */
+  heartbeatMs?: number;
+  /**
+   * The bound: milliseconds after the last answered heartbeat was sent that the in-process tier is still
+   * read. Past it (the channel is down or Redis hangs), shared loads skip the in-process tier (they read
+   * Redis or the source) until a heartbeat is answered again, and then start from an emptied in-process
+   * tier. Also how long `invalidateScope` waits at most for instances that do not acknowledge. Must be
+   * more than `heartbeatMs`. Default: `2000`.
+   */
+  staleAfterMs?: number;
+  /** Milliseconds a PUBLISH may take before it counts as failed. Default: `100`. */
+  timeoutMs?: number;
+}
+
+export const INVALIDATION_OPTIONS = ['subscriber', 'channel', 'heartbeatMs', 'staleAfterMs', 'timeoutMs'];
+
+/** Publishes waiting for a reply at most; more fail at once (counted by the bus). */
+const MAX_IN_FLIGHT = 256;
+
+/** The listening connection, whichever client it is. */
+interface Subscriber {
+  ready(): boolean;
+  /** Subscribes to the channel (again); resolves once Redis answered. */
+  subscribe(): Promise<void>;
+  ping(): Promise<unknown>;
+  /** Calls `changed` on every connection and disconnection; returns what stops it. */
+  onConnection(changed: (ready: boolean) => void): () => void;
+  close(): Promise<void>;
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new TypeError(
+      `createRedisStore option invalidation.${name} must be a finite number of milliseconds > 0, but got: ${describe(value)}.`,
+    );
+  return value;
+}
+
+/** Rejects when the signal aborts first. */
+function raced<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** The transport of one Redis store; `client` is the store's, for PUBLISH. */
+export function redisBus(
+  storeName: string,
+  client: object,
+  port: RedisPort,
+  options: RedisInvalidationOptions,
+  onError: (error: unknown) => void,
+): BusTransport {
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(
+      `createRedisStore option invalidation must be false or an object, but got: ${describe(options)}.`,
+    );
+  for (const name of Object.keys(options))
+    if (!INVALIDATION_OPTIONS.includes(name))
+      throw new TypeError(
+        `createRedisStore: unknown option invalidation.${name}; valid options: ${INVALIDATION_OPTIONS.join(', ')}.`,
+      );
+  const channel = options.channel ?? 'loaderkit:invalidate';
+  if (typeof channel !== 'string' || channel === '')
+    throw new TypeError(
+      `createRedisStore option invalidation.channel must be a non-empty string, but got: ${describe(channel)}.`,
+    );
+  const heartbeatMs = positive('heartbeatMs', options.heartbeatMs, 500);
+  const staleAfterMs = positive('staleAfterMs', options.staleAfterMs, 2000);
+  const timeoutMs = positive('timeoutMs', options.timeoutMs, 100);
+  if (!(staleAfterMs > heartbeatMs))
+    throw new TypeError(
+      `createRedisStore option invalidation.staleAfterMs (${staleAfterMs}) must be more than heartbeatMs (${heartbeatMs}).`,
+    );
+  const given = options.subscriber;
+  if (given === undefined && typeof (client as { duplicate?: unknown }).duplicate !== 'function')
+    throw new TypeError(
+      'createRedisStore: the client has no duplicate() to make the invalidation subscriber from; pass invalidation.subscriber, or invalidation: false.',
+    );
+  if (given !== undefined && !isSubscriber(given, port.client))
+    throw new TypeError(
+      `createRedisStore option invalidation.subscriber must be a ${port.client} client like the store's client, but got: ${describe(given)}.`,
+    );
+
+  let subscriber: Subscriber | null = null;
+  let stop: (() => void) | null = null;
+  /** The current subscription; a heartbeat waits for it. */
+  let subscribed: Promise<void> = Promise.reject(new Error('not subscribed yet'));
+  subscribed.catch(() => {});
+  let inFlight = 0;
+  let closed = false;
+
+  const notReady = (what: string) =>
+    new Error(
+      `redis store ${JSON.stringify(storeName)}: the ${port.client} ${what} connection is not ready (nothing waits for it).`,
+    );
+
+  return {
+    name: storeName,
+    heartbeatMs,
+    staleAfterMs,
+    timeoutMs,
+    listen(listener: TransportListener) {
+      if (closed || subscriber !== null) return;
+      const owned = given === undefined;
+      const source = owned ? (client as { duplicate(): unknown }).duplicate() : given;
+      subscriber = subscriberOf(source, port.client, channel, owned, (text) => listener.message(text));
+      const stopErrors = listenToErrors(source as Parameters<typeof listenToErrors>[0], onError);
+      const resubscribe = () => {
+        subscribed = subscriber!.subscribe();
+        subscribed.catch(onError);
+      };
+      const stopConnection = subscriber.onConnection((ready) => {
+        if (ready) resubscribe();
+        listener.gap();
+      });
+      stop = () => {
+        stopConnection();
+        stopErrors();
+      };
+      if (subscriber.ready()) resubscribe();
+    },
+    async publish(text, signal) {
+      if (closed) throw new Error(`redis store ${JSON.stringify(storeName)} is closed (publish).`);
+      if (!port.ready()) throw notReady('client');
+      if (inFlight >= MAX_IN_FLIGHT)
+        throw new Error(`redis store ${JSON.stringify(storeName)}: ${inFlight} publishes unanswered.`);
+      inFlight++;
+      const sent = port.command(['PUBLISH', channel, text]).finally(() => inFlight--);
+      return Number(await raced(sent, signal));
+    },
+    async ping(signal) {
+      const current = subscriber;
+      if (closed || current === null || !current.ready()) throw notReady('subscriber');
+      await raced(subscribed, signal);
+      if (!current.ready()) throw notReady('subscriber');
+      await raced(current.ping(), signal);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      stop?.();
+      await subscriber?.close();
+    },
+  };
+}
+
+/** The part of a node-redis client (v5, v6) a subscriber uses. */
+interface NodeRedisSubscriber {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  unsubscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  sendCommand(args: string[]): Promise<unknown>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+  unref?(): void;
+  destroy?(): void;
+  disconnect?(): Promise<unknown>;
+}
+
+/** The part of an ioredis client (v5, v6) a subscriber uses. */
+interface IoRedisSubscriber {
+  readonly status: string;
+  readonly stream?: { unref?(): void };
+  connect(): Promise<unknown>;
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  call(command: string): Promise<unknown>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+  disconnect(): void;
+}
+
+/** Whether a value looks like a client of `kind` that can subscribe. */
+function isSubscriber(client: unknown, kind: string): boolean {
+  if (typeof client !== 'object' || client === null) return false;
+  const c = client as Record<string, unknown>;
+  if (typeof c.subscribe !== 'function' || typeof c.on !== 'function') return false;
+  return kind === 'node-redis' ? typeof c.isReady === 'boolean' : typeof c.status === 'string';
+}
+
+function subscriberOf(
+  client: unknown,
+  kind: string,
+  channel: string,
+  owned: boolean,
+  message: (text: string) => void,
+): Subscriber {
+  if (!isSubscriber(client, kind))
+    throw new TypeError(
+      `redis store: ${kind} client.duplicate() gave no client that can subscribe: ${describe(client)}.`,
+    );
+  return kind === 'node-redis'
+    ? nodeRedisSubscriber(client as NodeRedisSubscriber, channel, owned, message)
+    : ioRedisSubscriber(client as IoRedisSubscriber, channel, owned, message);
+}
+
+function nodeRedisSubscriber(
+  sub: NodeRedisSubscriber,
+  channel: string,
+  owned: boolean,
+  message: (text: string) => void,
+): Subscriber {
+  const listener = (text: string) => message(text);
+  if (owned) {
+    sub.unref?.();
+    // Its own retries reconnect it; errors go to the store's listener.
+    if (!sub.isOpen) sub.connect().catch(() => {});
+  }
+  return {
+    ready: () => sub.isReady,
+    subscribe: () => sub.subscribe(channel, listener).then(() => {}),
+    ping: () => sub.sendCommand(['PING']),
+    onConnection(changed) {
+      const up = () => changed(true);
+      const down = () => changed(false);
+      sub.on('ready', up);
+      sub.on('end', down);
+      sub.on('reconnecting', down);
+      return () => {
+        sub.off('ready', up);
+        sub.off('end', down);
+        sub.off('reconnecting', down);
+      };
+    },
+    async close() {
+      if (owned) {
+        try {
+          if (typeof sub.destroy === 'function') sub.destroy();
+          else await sub.disconnect?.();
+        } catch {
+          // already closed
+        }
+      } else await sub.unsubscribe(channel, listener).catch(() => {});
+    },
+  };
+}
+
+function ioRedisSubscriber(
+  sub: IoRedisSubscriber,
+  channel: string,
+  owned: boolean,
+  message: (text: string) => void,
+): Subscriber {
+  const listener = (...args: unknown[]) => {
+    if (args[0] === channel && typeof args[1] === 'string') message(args[1]);
+  };
+  sub.on('message', listener);
+  const unref = () => sub.stream?.unref?.();
+  if (owned) {
+    sub.on('connect', unref);
+    unref();
+    if (sub.status === 'wait') sub.connect().catch(() => {});
+  }
+  return {
+    ready: () => sub.status === 'ready',
+    subscribe: () => sub.subscribe(channel).then(() => {}),
+    ping: () => sub.call('ping'),
+    onConnection(changed) {
+      const up = () => changed(true);
+      const down = () => changed(false);
+      sub.on('ready', up);
+      sub.on('close', down);
+      sub.on('reconnecting', down);
+      return () => {
+        sub.off('ready', up);
+        sub.off('close', down);
+        sub.off('reconnecting', down);
+      };
+    },
+    async close() {
+      sub.off('message', listener);
+      if (owned) {
+        sub.off('connect', unref);
+        sub.disconnect();
+      } else await sub.unsubscribe(channel).catch(() => {});
+    },
+  };
+}
