@@ -152,6 +152,17 @@ export function busOf(transport: BusTransport): InvalidationBus {
 
 const monotonic = () => performance.now();
 
+/** A signal that aborts after `ms` (on the timers of this process, unref'd where they can be). */
+function deadline(ms: number): { readonly signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new Error(`the invalidation bus gave up after ${ms} ms`)),
+    ms,
+  );
+  timer.unref?.();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
 export class InvalidationBus implements TransportListener {
   /** This bus's name in messages: its own come back and are ignored by it. */
   readonly origin = randomUUID();
@@ -260,9 +271,13 @@ export class InvalidationBus implements TransportListener {
         target: message.origin,
         id: message.id,
       });
-      this.transport.publish(ack, AbortSignal.timeout(this.transport.timeoutMs)).catch(() => {
-        this.counts.publishFailures++;
-      });
+      const limit = deadline(this.transport.timeoutMs);
+      this.transport
+        .publish(ack, limit.signal)
+        .catch(() => {
+          this.counts.publishFailures++;
+        })
+        .finally(limit.clear);
     }
   }
 
@@ -311,12 +326,14 @@ export class InvalidationBus implements TransportListener {
     this.beating = true;
     const epoch = this.epoch;
     const sentAt = monotonic();
+    const limit = deadline(this.transport.heartbeatMs);
     try {
-      await this.transport.ping(AbortSignal.timeout(this.transport.heartbeatMs));
+      await this.transport.ping(limit.signal);
       if (epoch === this.epoch && this.memberCount > 0) this.confirm(sentAt);
     } catch {
       this.counts.heartbeatFailures++;
     } finally {
+      limit.clear();
       this.beating = false;
       const again = this.beatAgain;
       this.beatAgain = false;
@@ -403,13 +420,16 @@ export class InvalidationBus implements TransportListener {
     let receivers: number;
     let wait: Promise<void> | null = null;
     if (id !== undefined) wait = this.awaitAcks(id);
+    const limit = deadline(this.transport.timeoutMs);
     try {
-      receivers = await this.transport.publish(text, AbortSignal.timeout(this.transport.timeoutMs));
+      receivers = await this.transport.publish(text, limit.signal);
       this.counts.published++;
     } catch {
       this.counts.publishFailures++;
       if (id !== undefined) this.ackWaits.delete(id);
       return false;
+    } finally {
+      limit.clear();
     }
     if (id === undefined || wait === null) return true;
     const pending = this.ackWaits.get(id);

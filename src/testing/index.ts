@@ -2,6 +2,7 @@
  * `loaderkit/testing`: what tests of stores need, independent of any test framework.
  *
  * - {@link createTestRemoteStore}: an in-memory remote store with command counters.
+ * - {@link createTestBusHub}: an in-process invalidation bus (pub/sub with pause, disconnect, strangers).
  * - {@link chaosRemoteStore}: a wrapper that makes any remote store slow, hung, failing or lying.
  * - {@link remoteStoreConformance} and {@link localStoreConformance}: the store contracts as lists of
  *   cases, to run under any test runner: `for (const c of remoteStoreConformance(create)) it(c.name, c.run)`.
@@ -29,6 +30,12 @@ export {
   type RemoteStoreConformanceOptions,
   remoteStoreConformance,
 } from './conformance.js';
+export {
+  createTestBusHub,
+  type TestBusHub,
+  type TestBusTransport,
+  type TestBusTransportOptions,
+} from './memory-bus.js';
 export {
   createTestRemoteStore,
   type TestRemoteCommands,

@@ -3,6 +3,7 @@
  * through promises like a network store. It counts the commands it executed, so a test can tell how
  * many round trips (and keys) loaderkit spent.
  */
+import type { BusTransport } from '../bus/bus.js';
 import type { RemoteStore, RemoteWrite } from '../cache/store.js';
 
 export interface TestRemoteStoreOptions {
@@ -19,6 +20,13 @@ export interface TestRemoteStoreOptions {
    * @default 'test-remote'
    */
   name?: string;
+  /**
+   * How invalidations reach the other instances on this store: a transport of a test bus hub
+   * (`createTestBusHub().transport()`), or none.
+   *
+   * @default none
+   */
+  bus?: BusTransport;
 }
 
 /**
@@ -108,6 +116,7 @@ export function createTestRemoteStore(options: TestRemoteStoreOptions = {}): Tes
 
   const store: TestRemoteStore = {
     name: options.name ?? 'test-remote',
+    ...(options.bus === undefined ? {} : { bus: options.bus }),
     commands,
     get closed() {
       return closed;
@@ -148,6 +157,7 @@ export function createTestRemoteStore(options: TestRemoteStoreOptions = {}): Tes
     async close(): Promise<void> {
       closed = true;
       data.clear();
+      await options.bus?.close();
     },
 
     resetCommands(): void {
