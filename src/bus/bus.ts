@@ -93,7 +93,7 @@ export interface Membership {
 }
 
 export interface BusStats {
-  /** Messages this bus sent. */
+  /** Messages this bus sent (acknowledgements included). */
   readonly published: number;
   /** Publishes the transport refused, failed or did not answer within the deadline. */
   readonly publishFailures: number;
@@ -274,9 +274,14 @@ export class InvalidationBus implements TransportListener {
       const limit = deadline(this.transport.timeoutMs);
       this.transport
         .publish(ack, limit.signal)
-        .catch(() => {
-          this.counts.publishFailures++;
-        })
+        .then(
+          () => {
+            this.counts.published++;
+          },
+          () => {
+            this.counts.publishFailures++;
+          },
+        )
         .finally(limit.clear);
     }
   }

@@ -13,6 +13,7 @@ import {
   type Registry,
   register,
 } from 'prom-client';
+import type { BusStats } from '../bus/bus.js';
 import type { BreakerState, RemoteStats } from '../cache/remote/resilient.js';
 import type { StoreStats } from '../cache/store.js';
 import { assertCreateLoaders, type CreateLoaders } from '../define.js';
@@ -40,6 +41,7 @@ interface Snapshot {
   readonly loaders: Record<string, LoaderStats>;
   readonly store: StoreStats | undefined;
   readonly remote: RemoteStats | undefined;
+  readonly bus: BusStats | undefined;
 }
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'half-open', 'open'];
@@ -66,6 +68,15 @@ function count(value: number): number {
  *   - `<prefix>remote_pending_writes` (gauge): write-backs in the air;
  *   - `<prefix>remote_breaker_state` (gauge, `state` = closed | half-open | open): 1 for the current
  *     state of the circuit breaker, 0 for the others;
+ * - with a remote store that carries invalidations across instances (Redis), labelled `store`:
+ *   - `<prefix>bus_messages_total` (counter, `direction` = out | in | garbage): messages published,
+ *     messages of other instances applied, texts on the channel that were no message;
+ *   - `<prefix>bus_errors_total` (counter, `reason` = publish | heartbeat | ack_timeout): publishes that
+ *     failed, heartbeats not answered in time, scope invalidations that waited out the bound;
+ *   - `<prefix>bus_resyncs_total` (counter): times the in-process tier was dropped on regaining trust;
+ *   - `<prefix>bus_trusted` (gauge): 1 while the in-process tier is read, else 0;
+ *   - `<prefix>bus_lag_seconds_total` (counter) and `<prefix>bus_lag_max_seconds` (gauge): the sum and
+ *     the largest propagation lag of received messages (divide the sum's rate by `in`'s for the mean);
  * - with an in-process store (made on first use of a shared loader, unless given):
  *   - `<prefix>l1_entries` and `<prefix>l1_bytes` (gauges): what it holds, where the store reports it;
  *   - `<prefix>l1_evictions_total` (counter): entries dropped to make room.
@@ -253,6 +264,63 @@ export function createLoaderMetrics(
         if (remote === undefined) return;
         for (const state of BREAKER_STATES)
           metric.set({ store: remote.name, state }, state === remote.breaker ? 1 : 0);
+      },
+    );
+    counter(
+      'bus_messages_total',
+      'Invalidation bus messages: out (published), in (from other instances, applied), garbage (not a message).',
+      ['store', 'direction'],
+      (metric, { remote, bus }) => {
+        if (remote === undefined || bus === undefined) return;
+        metric.inc({ store: remote.name, direction: 'out' }, count(bus.published));
+        metric.inc({ store: remote.name, direction: 'in' }, count(bus.received));
+        metric.inc({ store: remote.name, direction: 'garbage' }, count(bus.garbage));
+      },
+    );
+    counter(
+      'bus_errors_total',
+      'Invalidation bus problems: publish (failed), heartbeat (not answered in time), ack_timeout (a scope invalidation waited out the bound).',
+      ['store', 'reason'],
+      (metric, { remote, bus }) => {
+        if (remote === undefined || bus === undefined) return;
+        metric.inc({ store: remote.name, reason: 'publish' }, count(bus.publishFailures));
+        metric.inc({ store: remote.name, reason: 'heartbeat' }, count(bus.heartbeatFailures));
+        metric.inc({ store: remote.name, reason: 'ack_timeout' }, count(bus.ackTimeouts));
+      },
+    );
+    counter(
+      'bus_resyncs_total',
+      'Times the in-process tier was dropped on regaining contact with the other instances.',
+      ['store'],
+      (metric, { remote, bus }) => {
+        if (remote !== undefined && bus !== undefined) metric.inc({ store: remote.name }, count(bus.resyncs));
+      },
+    );
+    gauge(
+      'bus_trusted',
+      '1 while the in-process tier is read (the bus hears the other instances), else 0.',
+      ['store'],
+      (metric, { remote, bus }) => {
+        if (remote !== undefined && bus !== undefined)
+          metric.set({ store: remote.name }, bus.trusted ? 1 : 0);
+      },
+    );
+    counter(
+      'bus_lag_seconds_total',
+      'Sum of the propagation lags of received invalidation messages (receiver clock minus sender clock).',
+      ['store'],
+      (metric, { remote, bus }) => {
+        if (remote !== undefined && bus !== undefined)
+          metric.inc({ store: remote.name }, count(bus.lag.sumMs / 1000));
+      },
+    );
+    gauge(
+      'bus_lag_max_seconds',
+      'The largest propagation lag of a received invalidation message.',
+      ['store'],
+      (metric, { remote, bus }) => {
+        if (remote !== undefined && bus !== undefined)
+          metric.set({ store: remote.name }, bus.lag.maxMs / 1000);
       },
     );
     gauge('l1_entries', 'Entries in the in-process store.', [], (metric, { store }) =>

@@ -7,7 +7,7 @@ import {
   type RemoteStore,
 } from '../../src/index.js';
 import { createLoaderMetrics } from '../../src/observe/prometheus.js';
-import { chaosRemoteStore, createTestRemoteStore } from '../../src/testing/index.js';
+import { chaosRemoteStore, createTestBusHub, createTestRemoteStore } from '../../src/testing/index.js';
 
 function definitions() {
   return defineLoaders({
@@ -361,6 +361,12 @@ describe('createLoaderMetrics', () => {
     ).toEqual(
       [
         'batch_size',
+        'bus_errors_total',
+        'bus_lag_max_seconds',
+        'bus_lag_seconds_total',
+        'bus_messages_total',
+        'bus_resyncs_total',
+        'bus_trusted',
         'cache_lookups_total',
         'errors_total',
         'l1_bytes',
@@ -382,6 +388,41 @@ describe('createLoaderMetrics', () => {
     createLoaderMetrics(createLoaders, { registry }).dispose();
     expect(registry.getMetricsAsArray()).toHaveLength(0);
     await createLoaders.close();
+  });
+
+  it('shows the invalidation bus: messages by direction, errors by reason, resyncs, trust and lag', async () => {
+    const hub = createTestBusHub();
+    const data = createTestRemoteStore();
+    const a = tiered({ ...data, bus: hub.transport() });
+    const b = tiered({ ...data, bus: hub.transport() });
+    const registry = new Registry();
+    const metrics = createLoaderMetrics(b, { registry });
+    const series = (name: string, labels: string) => `loaderkit_bus_${name}{store="test-remote",${labels}}`;
+    const one = (name: string) => `loaderkit_bus_${name}{store="test-remote"}`;
+    await vi.waitUntil(() => a.stats().bus!.trusted && b.stats().bus!.trusted);
+    let text = await registry.metrics();
+    expect(sample(text, one('trusted'))).toBe(1);
+    expect(sample(text, one('resyncs_total'))).toBe(1);
+    await a.invalidate('users', [1, 2], {});
+    await a.invalidateScope('users', {});
+    hub.inject('garbage');
+    await vi.waitUntil(() => b.stats().bus!.garbage === 1);
+    text = await registry.metrics();
+    expect(sample(text, series('messages_total', 'direction="in"'))).toBe(2);
+    expect(sample(text, series('messages_total', 'direction="out"'))).toBe(1); // B's acknowledgement
+    expect(sample(text, series('messages_total', 'direction="garbage"'))).toBe(1);
+    expect(sample(text, series('errors_total', 'reason="publish"'))).toBe(0);
+    expect(sample(text, one('lag_seconds_total'))).toBeGreaterThanOrEqual(0);
+    expect(sample(text, one('lag_max_seconds'))).toBeLessThan(1);
+    hub.pause();
+    await vi.waitUntil(() => !b.stats().bus!.trusted, { timeout: 2000 });
+    text = await registry.metrics();
+    expect(sample(text, one('trusted'))).toBe(0);
+    expect(sample(text, series('errors_total', 'reason="heartbeat"'))).toBeGreaterThan(0);
+    hub.resume();
+    metrics.dispose();
+    await a.close();
+    await b.close();
   });
 
   it('leaves none of its metrics behind when a name is taken', () => {
