@@ -460,7 +460,13 @@ export class SharedCache<K, V, Ctx> {
     for (const { item, entry, flight, slot } of kept)
       if (!flight.poisoned)
         entries.push({ key: item.address.remoteKey, entry, observed: read.observed[slot] });
-    remote.writeBehind(namespace, entries, read.generation, now);
+    // A key that no longer held what the batch read had been invalidated (or written) by another
+    // instance meanwhile: the values this batch kept in process may be older than that, so they go (all
+    // of the batch's: the store counts, it does not say which; a later read finds them remotely).
+    remote.writeBehind(namespace, entries, read.generation, now, () => {
+      for (const { entry } of entries)
+        if (this.local.get(entry.space, entry.key) === entry) this.local.delete(entry.space, entry.key);
+    });
   }
 
   /** One source call for the stale keys of a batch; on failure the stale entries keep serving. */

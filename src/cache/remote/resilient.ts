@@ -162,27 +162,38 @@ export class ResilientRemote {
 
   /**
    * A write-back behind the loads: no load waits for it, at most maxPendingWrites are in the air (more
-   * are dropped, counted), and it never throws. Returns when it settles (within the deadline), or null
-   * when it was dropped.
+   * are dropped, counted), and it never throws. Resolves when it settles (within the deadline) with how
+   * many writes the store skipped by their `ifValue`, or is null when it was dropped.
    */
-  writeBehind(writes: readonly RemoteWrite[]): Promise<void> | null {
+  writeBehind(writes: readonly RemoteWrite[]): Promise<number> | null {
     if (this.pendingWrites >= this.maxPendingWrites) {
       this.writesDropped += writes.length;
       return null;
     }
     this.pendingWrites++;
-    return this.write(writes).then(() => {
+    return this.writeCounted(writes).then((fenced) => {
       this.pendingWrites--;
+      return fenced === false ? 0 : fenced;
     });
   }
 
   /** Writes and tells whether the store took them. */
   async write(writes: readonly RemoteWrite[]): Promise<boolean> {
+    return (await this.writeCounted(writes)) !== false;
+  }
+
+  /**
+   * Writes; false when the store could not be reached, else how many writes it skipped by their
+   * `ifValue` (0 when it does not say).
+   */
+  private async writeCounted(writes: readonly RemoteWrite[]): Promise<number | false> {
     const made = await this.call('setMany', (signal) => this.store.setMany(writes, signal));
     if (made === FAILED) return false;
-    if (typeof made === 'number' && made >= 0 && made < writes.length)
+    if (typeof made === 'number' && made >= 0 && made < writes.length) {
       this.writesFenced += writes.length - made;
-    return true;
+      return writes.length - made;
+    }
+    return 0;
   }
 
   /** Deletes and tells whether the store took it. */

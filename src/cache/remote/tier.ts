@@ -79,7 +79,7 @@ export class RemoteTier {
   private readonly fencedKeys = new Map<string, number>();
   private readonly fencedScopes = new Map<string, number>();
   /** Write-backs in the air, by key (at most maxPendingWrites calls' keys). */
-  private readonly pendingWrites = new Map<string, Promise<void>>();
+  private readonly pendingWrites = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly remote: ResilientRemote,
@@ -133,6 +133,8 @@ export class RemoteTier {
     entries: readonly WriteBack[],
     generation: Generation,
     now: number,
+    /** Told when the store skipped some of the writes (the key no longer held what the batch read). */
+    fenced?: () => void,
   ): void {
     if (this.fencedScopes.has(namespace.entryPrefix)) return;
     const writes: RemoteWrite[] = [];
@@ -173,9 +175,10 @@ export class RemoteTier {
     const written = this.remote.writeBehind(writes);
     if (written === null) return;
     for (const write of writes) this.pendingWrites.set(write.key, written);
-    void written.then(() => {
+    void written.then((skipped) => {
       for (const write of writes)
         if (this.pendingWrites.get(write.key) === written) this.pendingWrites.delete(write.key);
+      if (skipped > 0) fenced?.();
     });
   }
 
@@ -186,7 +189,7 @@ export class RemoteTier {
   async delete(keys: readonly string[]): Promise<boolean> {
     for (const key of keys) this.fencedKeys.set(key, (this.fencedKeys.get(key) ?? 0) + 1);
     try {
-      const writing: Promise<void>[] = [];
+      const writing: Promise<unknown>[] = [];
       for (const key of keys) {
         const pending = this.pendingWrites.get(key);
         if (pending !== undefined) writing.push(pending);

@@ -344,6 +344,10 @@ describe.each(CLIENTS.filter((kind) => kind.name === 'redis 6' || kind.name === 
         const c = define(false);
         expect(await c({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 2 });
         expect(c.stats().loaders.users).toMatchObject({ remoteHits: 0, misses: 1 });
+        await until(async () => c.stats().remote!.pendingWrites === 0);
+        // B's fenced write-back took its old value out of B's in-process tier too: B reads C's from Redis.
+        expect(await b({ tenant: 'acme' }).users.load(1)).toEqual({ id: 1, version: 2 });
+        expect(b.stats().loaders.users).toMatchObject({ remoteHits: 1, sourceCalls: 1 });
         await c.close();
       } finally {
         release();
