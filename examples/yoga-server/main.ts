@@ -2,8 +2,12 @@
  * `npm start`: seeds the database (embedded PGlite, or PostgreSQL when DATABASE_URL is set) and
  * serves GraphiQL. With REDIS_URL set (`REDIS_URL=redis://127.0.0.1:6379 npm start`) the shared
  * loaders (the `shared` and `partly` modes) get a Redis tier under their in-process one, so several
- * example processes on one Redis share their hits. Redis is optional and fails open: when it is down
- * the example starts anyway and the loaders go to the database until it is back.
+ * example processes on one Redis share their hits, and the `renameUser` mutation on one reaches the
+ * in-process tier of the others. Redis is optional and fails open: when it is down the example starts
+ * anyway and the loaders go to the database until it is back.
+ *
+ * More settings: PORT (default 4000; 0 picks a free one), SKIP_SEED=1 (keep the tables: a second process
+ * on the same PostgreSQL), REDIS_STALE_AFTER_MS (the store's `invalidation.staleAfterMs`, default 2000).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +20,8 @@ import { createExampleYoga, type ExampleLoaderSets } from './server.js';
 
 const port = Number(process.env.PORT ?? 4000);
 const redisUrl = process.env.REDIS_URL || undefined;
+const skipSeed = process.env.SKIP_SEED === '1';
+const staleAfterMs = process.env.REDIS_STALE_AFTER_MS ? Number(process.env.REDIS_STALE_AFTER_MS) : undefined;
 /** How long startup waits for Redis before serving without it (it keeps reconnecting meanwhile). */
 const REDIS_CONNECT_WAIT_MS = 2000;
 
@@ -78,14 +84,18 @@ function connectRedis(url: string, waitMs: number) {
 // Redis connects while the database opens and seeds (the wait is bounded either way).
 const redis = redisUrl === undefined ? undefined : connectRedis(redisUrl, REDIS_CONNECT_WAIT_MS);
 const database = await openDatabase();
-await seed(database);
+if (!skipSeed) await seed(database);
 const redisReady = redis === undefined ? false : await redis.ready;
 
 const sets: ExampleLoaderSets = {};
 if (redis !== undefined) {
   // Store failures (Redis down, not ready yet) are logged once a second at most; loads go on.
   const onError = rateLimitedLog('loaderkit (redis tier)');
-  const remote = createRedisStore({ client: redis.client });
+  // Invalidations reach the other processes on this Redis (on by default; a subscriber connection).
+  const remote = createRedisStore({
+    client: redis.client,
+    ...(staleAfterMs === undefined ? {} : { invalidation: { staleAfterMs } }),
+  });
   sets.shared = defineExampleLoaders({ shared: true, remote, onError });
   sets.partly = definePartlyLoaders({ remote, onError });
 }

@@ -33,6 +33,10 @@ const typeDefs = /* GraphQL */ `
     user(id: Int!): User
     posts(limit: Int = 10): [Post!]!
   }
+  type Mutation {
+    "Renames a user: the row, then every loader that holds it (in process, in Redis, on every instance)."
+    renameUser(id: Int!, name: String!): User
+  }
   type User {
     id: Int!
     name: String!
@@ -79,6 +83,15 @@ const userById = async (ctx: Context, id: number) => {
 };
 
 const resolvers = {
+  Mutation: {
+    renameUser: async (_: unknown, args: { id: number; name: string }, ctx: Context) => {
+      await ctx.db.query('UPDATE users SET name = $2 WHERE id = $1', [args.id, args.name]);
+      // Drop the old row wherever it is kept: this request's memo, and the shared tiers of every
+      // instance (the shared set's invalidate writes Redis's marker and tells the other processes).
+      await Promise.all([ctx.loaders.users.invalidate(args.id), ctx.sharedLoaders.users.invalidate(args.id)]);
+      return userById(ctx, args.id);
+    },
+  },
   Query: {
     users: (_: unknown, args: { limit: number }, ctx: Context) =>
       ctx.db.query<User>('SELECT id, name FROM users ORDER BY id LIMIT $1', [args.limit]),

@@ -4,62 +4,9 @@
  * the example starts and serves the shared mode in process. (Three processes: each opens and seeds its
  * own embedded database, which costs seconds of CPU.)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../redis.js';
-
-interface Example {
-  readonly child: ChildProcess;
-  /** The GraphQL endpoint it printed. */
-  readonly url: string;
-  /** Everything it printed so far (stdout and stderr). */
-  output(): string;
-}
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-/** Spawns the example (PORT=0) and resolves once it printed its URL. */
-function startExample(env: Record<string, string | undefined>): Promise<Example> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/yoga-server/main.ts'], {
-    env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env, PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the example did not start:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /GraphiQL: (http:\/\/\S+)/.exec(output);
-      if (match === null) return;
-      clearTimeout(timer);
-      resolve({ child, url: match[1]!.replace('localhost', '127.0.0.1'), output: () => output });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the example exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-/** SIGTERM (the example closes its Redis client and server), SIGKILL if it is not gone within 3 s. */
-function stopExample(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
+import { children, type Example, startExample, stopExample } from './example-process.js';
 
 const NESTED = '{ users(limit: 3) { name posts { title tags { name } comments { body author { name } } } } }';
 
@@ -123,8 +70,9 @@ let embedded: Example;
 beforeAll(async () => {
   redis = await startRedis();
   [first, second, embedded] = await Promise.all([
-    startExample({ REDIS_URL: redis.url }),
-    startExample({ REDIS_URL: redis.url }),
+    // A long bound: with Redis gone, each keeps reading its in-process tier for the whole test.
+    startExample({ REDIS_URL: redis.url, REDIS_STALE_AFTER_MS: '600000' }),
+    startExample({ REDIS_URL: redis.url, REDIS_STALE_AFTER_MS: '600000' }),
     startExample({}),
   ]);
 }, 40_000);
