@@ -101,7 +101,7 @@ describe('cached(fn, options)', () => {
 
   it('throws on unknown options, naming the function and listing the valid ones', () => {
     expect(() => cached(async () => 1, { name: 'rates', scpoe: 'global', ttl: 1 } as never)).toThrow(
-      'cached "rates": unknown option "scpoe"; valid options: name, scope, ttl, jitter, negativeTtl, graceMs, version, l1Ttl, store, remote, remoteOptions, prefix, now, onError.',
+      'cached "rates": unknown option "scpoe"; valid options: name, scope, ttl, jitter, negativeTtl, graceMs, version, l1Ttl, lock, store, remote, remoteOptions, prefix, now, onError.',
     );
   });
 

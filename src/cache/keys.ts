@@ -156,7 +156,7 @@ export interface KeySpace {
  * Everything of a shared key but the key value: `prefix loader version scope`, every part
  * length-prefixed, so no base is a prefix of another. The namespace (namespace.ts) adds one letter for
  * each use: `s`/`o` the local spaces of scalar and object keys, `k` remote entries, `g` the remote
- * scope generation.
+ * scope generation, `l` remote locks.
  */
 export function keyBase(space: KeySpace, scope: string): string {
   return loaderBase(space) + lengthPrefixed(scope);
@@ -222,6 +222,8 @@ export const KEY_ROLE = {
   entry: 'k',
   /** A scope's remote generation token. */
   generation: 'g',
+  /** Remote locks of keys (distributed single-flight). */
+  lock: 'l',
 } as const;
 
 /** The remote key of one entry: `keyBase(...)`, `k`, then the encoded key (last, so it needs no prefix). */

@@ -22,6 +22,8 @@ export interface Namespace {
   readonly entryPrefix: string;
   /** Where a remote store keeps the scope's generation token. */
   readonly generationKey: string;
+  /** Every remote lock key of the scope starts with it (then the key's encoding, as in entryPrefix). */
+  readonly lockPrefix: string;
   /** The write mark (see writeMark) of the last local write in this scope, or of its creation. */
   lastWrite: number;
 }
@@ -73,6 +75,7 @@ export class Namespaces {
         objectSpace: base + KEY_ROLE.object,
         entryPrefix: base + KEY_ROLE.entry,
         generationKey: base + KEY_ROLE.generation,
+        lockPrefix: base + KEY_ROLE.lock,
         lastWrite: ++localWrites,
       };
       this.known.set(scope, namespace);

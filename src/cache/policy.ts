@@ -46,6 +46,56 @@ export interface SharedPolicy<K, V, Ctx> {
    * request's context itself.
    */
   refreshContext?: (context: Ctx) => Ctx;
+  /**
+   * Distributed single-flight over the remote tier (Redis): instances that miss the same key load it
+   * once. A batch takes a short-lived lock per missed key in the remote store (one round trip); the keys
+   * whose lock another instance holds are polled until their value lands there, their lock goes, or
+   * `waitMs` passes, and only then loaded here. `true` for the defaults, or an object. Costs one more
+   * round trip per batch with misses, and up to `pollMs` of latency for the waiters (see README). Needs a
+   * remote store with locks. Default: off.
+   */
+  lock?: boolean | LockOptions;
+}
+
+export interface LockOptions {
+  /** Milliseconds a lock lives unless released (a holder that dies releases by expiry). Default: `5000`. */
+  ttlMs?: number;
+  /** Milliseconds a waiter waits for another instance's value before loading the key itself. Default: `1000`. */
+  waitMs?: number;
+  /** Milliseconds between a waiter's reads of the remote store. Default: `10`. */
+  pollMs?: number;
+}
+
+/** `shared.lock` resolved. */
+export interface ResolvedLock {
+  readonly ttlMs: number;
+  readonly waitMs: number;
+  readonly pollMs: number;
+}
+
+const LOCK_OPTIONS = ['ttlMs', 'waitMs', 'pollMs'];
+
+function resolveLock(loader: string, lock: unknown): ResolvedLock | null {
+  if (lock === undefined || lock === false) return null;
+  if (lock !== true && (typeof lock !== 'object' || lock === null))
+    fail(
+      loader,
+      `shared.lock must be true, false or an object of ttlMs, waitMs, pollMs, but got: ${describe(lock)}.`,
+    );
+  const raw = (lock === true ? {} : lock) as Record<string, unknown>;
+  for (const name of Object.keys(raw))
+    if (!LOCK_OPTIONS.includes(name))
+      fail(loader, `unknown shared.lock option ${JSON.stringify(name)}; valid: ${LOCK_OPTIONS.join(', ')}.`);
+  const ms = (name: string, fallback: number) => {
+    const value = raw[name] ?? fallback;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+      fail(
+        loader,
+        `shared.lock.${name} must be a whole number of milliseconds >= 1, but got: ${describe(value)}.`,
+      );
+    return value;
+  };
+  return { ttlMs: ms('ttlMs', 5000), waitMs: ms('waitMs', 1000), pollMs: ms('pollMs', 10) };
 }
 
 export interface ResolvedPolicy<K, V, Ctx> {
@@ -60,6 +110,8 @@ export interface ResolvedPolicy<K, V, Ctx> {
   readonly graceMs: number;
   /** The in-process tier's cap on an entry's lifetime (Infinity: none). */
   readonly l1TtlMs: number;
+  /** Distributed single-flight, or null (off). */
+  readonly lock: ResolvedLock | null;
   readonly version: string;
   /**
    * The context of a background refresh of the request context's entries in `scope`, or the TypeError
@@ -93,6 +145,7 @@ export const POLICY_OPTIONS: readonly string[] = [
   'version',
   'refreshContext',
   'l1Ttl',
+  'lock',
 ];
 
 /** Validates a spec's `shared` policy; every message names the loader and the option. */
@@ -219,6 +272,7 @@ export function resolvePolicy<K, V, Ctx>(
     negativeTtl: msOption(loader, raw, 'negativeTtl', 0),
     graceMs: msOption(loader, raw, 'graceMs', 0),
     l1TtlMs: msOption(loader, raw, 'l1Ttl', Number.POSITIVE_INFINITY),
+    lock: resolveLock(loader, raw.lock),
     version: String(version),
   };
 }

@@ -20,6 +20,7 @@ import { type KeySpace, loaderBase } from './keys.js';
 import { LocalTier } from './local-tier.js';
 import { type KeyAddress, markWrite, type Namespace, Namespaces } from './namespace.js';
 import type { ResolvedPolicy } from './policy.js';
+import { RemoteFlights } from './remote/flights.js';
 import type { ResilientRemote } from './remote/resilient.js';
 import { type RemoteRead, RemoteTier, type WriteBack } from './remote/tier.js';
 import type { LocalEntry, LocalStore } from './store.js';
@@ -90,6 +91,8 @@ export class SharedCache<K, V, Ctx> {
   private readonly invalidation: Invalidation<K>;
   /** Whether the local tier may be read now: always, or while the bus trusts it (bus/bus.ts). */
   private readonly trusted: () => boolean;
+  /** Distributed single-flight (shared.lock), or null. */
+  private readonly locks: RemoteFlights | null;
   private warnedRefreshContext = false;
 
   constructor(options: SharedCacheOptions<K, V, Ctx>) {
@@ -112,6 +115,12 @@ export class SharedCache<K, V, Ctx> {
     );
     this.remote =
       options.remote === null ? null : new RemoteTier(options.remote, options.space.loader, options.onError);
+    const lock = options.policy.lock;
+    if (lock !== null && options.remote?.store.locks === undefined)
+      throw new TypeError(
+        `Loader ${JSON.stringify(options.space.loader)}: shared.lock needs a remote store with locks (such as createRedisStore of loaderkit/redis), but ${options.remote === null ? 'there is no remote store' : `the remote store ${JSON.stringify(options.remote.store.name)} has none`}.`,
+      );
+    this.locks = lock === null || options.remote === null ? null : new RemoteFlights(options.remote, lock);
     const base = loaderBase(options.space);
     const membership =
       options.join?.(base, {
@@ -323,6 +332,20 @@ export class SharedCache<K, V, Ctx> {
       }
     }
     if (missing.length === 0) return;
+    /** The remote locks this batch took (shared.lock), released once its write-back is over. */
+    let held: string[] = [];
+    if (this.locks !== null && remote !== null && read !== null && mode === 'read') {
+      const claimed = await this.locks.claim(namespace, missing, owned, (indices, lockKeys) =>
+        this.readRemote(remote, owned, flights, namespace, context, request, indices, lockKeys),
+      );
+      missing = claimed.load;
+      held = claimed.held;
+      if (missing.length === 0) return;
+    }
+    const release = () => {
+      if (held.length > 0) this.locks!.release(held);
+      held = [];
+    };
 
     const missKeys = missing.map((j) => owned[j]!.key);
     let values: ArrayLike<V | Error | null | undefined>;
@@ -333,6 +356,7 @@ export class SharedCache<K, V, Ctx> {
       );
     } catch (error) {
       for (const j of missing) flights[j]!.reject(error);
+      release();
       throw error;
     }
 
@@ -375,7 +399,9 @@ export class SharedCache<K, V, Ctx> {
       if (remote !== null || stored) kept.push({ item, entry: keep.entry, flight, slot: j });
     }
     this.count(request, 'writes', kept.length);
-    if (remote !== null && kept.length > 0) this.writeBehind(remote, kept, read, namespace, now);
+    // Waiters on other instances poll for the values: the locks go once they are written (or not).
+    if (remote !== null && kept.length > 0) this.writeBehind(remote, kept, read, namespace, now, release);
+    else release();
   }
 
   /**
@@ -390,22 +416,28 @@ export class SharedCache<K, V, Ctx> {
     namespace: Namespace,
     context: Ctx,
     request: LoaderCounters | null,
+    /** The positions in `owned` to read (default: all). */
+    indices: readonly number[] = owned.map((_, j) => j),
+    /** Keys read as they are in the same round trip (locks): see RemoteRead.extra. */
+    extraKeys: readonly string[] = [],
   ): Promise<{ missing: number[]; read: RemoteRead | null }> {
     const read = await remote.read(
       namespace,
-      owned.map((item) => item.address.remoteKey),
+      indices.map((j) => owned[j]!.address.remoteKey),
+      extraKeys,
     );
     if (read === null) {
       this.count(request, 'errors', 1);
-      return { missing: owned.map((_, j) => j), read: null };
+      return { missing: [...indices], read: null };
     }
     const now = this.options.now();
     const missing: number[] = [];
     const stale: K[] = [];
     let fresh = 0;
-    for (let j = 0; j < owned.length; j++) {
+    for (let r = 0; r < indices.length; r++) {
+      const j = indices[r]!;
       const item = owned[j]!;
-      const decoded = read.entries[j]!;
+      const decoded = read.entries[r]!;
       const keep =
         decoded === null
           ? null
@@ -454,8 +486,10 @@ export class SharedCache<K, V, Ctx> {
     read: RemoteRead | null,
     namespace: Namespace,
     now: number,
+    /** Told once the write-back is over (or there is none). */
+    done?: () => void,
   ): void {
-    if (read === null) return;
+    if (read === null) return done?.();
     const entries: WriteBack[] = [];
     for (const { item, entry, flight, slot } of kept)
       if (!flight.poisoned)
@@ -463,9 +497,11 @@ export class SharedCache<K, V, Ctx> {
     // A key that no longer held what the batch read had been invalidated (or written) by another
     // instance meanwhile: the values this batch kept in process may be older than that, so they go (all
     // of the batch's: the store counts, it does not say which; a later read finds them remotely).
-    remote.writeBehind(namespace, entries, read.generation, now, () => {
-      for (const { entry } of entries)
-        if (this.local.get(entry.space, entry.key) === entry) this.local.delete(entry.space, entry.key);
+    remote.writeBehind(namespace, entries, read.generation, now, (skipped) => {
+      if (skipped > 0)
+        for (const { entry } of entries)
+          if (this.local.get(entry.space, entry.key) === entry) this.local.delete(entry.space, entry.key);
+      done?.();
     });
   }
 

@@ -89,12 +89,36 @@ export interface RemoteStore {
   setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<void | number>;
   deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void>;
   /**
+   * Optional: short-lived locks, for `shared.lock` (distributed single-flight). Without them the policy
+   * is refused when loaders are defined.
+   */
+  readonly locks?: RemoteLocks;
+  /**
    * Optional: how invalidations reach the other instances on this store (see bus/bus.ts). Without one,
    * another instance's in-process tier keeps what it holds until its TTL or `shared.l1Ttl`.
    */
   readonly bus?: BusTransport;
   /** Releases what the store owns (connections, timers). Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * Locks of keys, each held by a token until released or for its time to live (a holder that dies releases
+ * by expiry). Both calls are one round trip, under the same deadlines as the others.
+ */
+export interface RemoteLocks {
+  /**
+   * Takes the lock of each key nobody holds now (atomically per key), for `ttlMs` (a whole number >= 1),
+   * as `token`; answers, aligned with `keys`, whether it took each.
+   */
+  acquire(
+    keys: readonly string[],
+    token: string,
+    ttlMs: number,
+    signal: AbortSignal,
+  ): Promise<readonly boolean[]>;
+  /** Releases the locks of `keys` that `token` still holds (others are left alone). */
+  release(keys: readonly string[], token: string, signal: AbortSignal): Promise<void>;
 }
 
 export interface StoreStats {

@@ -4,7 +4,7 @@
  * many round trips (and keys) loaderkit spent.
  */
 import type { BusTransport } from '../bus/bus.js';
-import type { RemoteStore, RemoteWrite } from '../cache/store.js';
+import type { RemoteLocks, RemoteStore, RemoteWrite } from '../cache/store.js';
 
 export interface TestRemoteStoreOptions {
   /**
@@ -41,6 +41,8 @@ export interface TestRemoteCommands {
   setMany: number;
   /** `deleteMany` calls executed. */
   deleteMany: number;
+  /** `locks.acquire` and `locks.release` calls executed. */
+  locks: number;
   /** Keys read by `getMany`, duplicates counted (the sum of the calls' `keys.length`). */
   keysRead: number;
   /** Values written by `setMany` (the sum of the calls' `writes.length`). */
@@ -51,6 +53,8 @@ export interface TestRemoteCommands {
 
 /** A {@link RemoteStore} kept in memory, with counters; see {@link createTestRemoteStore}. */
 export interface TestRemoteStore extends RemoteStore {
+  /** Locks among the values (see createTestRemoteStore). */
+  readonly locks: RemoteLocks;
   /** The commands executed so far (live, mutated in place). */
   readonly commands: TestRemoteCommands;
   /** Sets every counter of `commands` back to 0. */
@@ -80,6 +84,8 @@ interface Stored {
  *   whole number >= 1 (the {@link RemoteWrite} contract), else the call rejects with a TypeError or
  *   RangeError and writes nothing.
  * - A write with `ifValue` is a compare-and-set against the key's value at that moment (null: absent).
+ * - Locks (`locks`) live among the values, as in Redis: a lock is its token at the key, taken only
+ *   where the key holds nothing, released only by its token, gone at its expiry.
  * - `close()` drops every value and is idempotent; any later call rejects with an Error.
  */
 export function createTestRemoteStore(options: TestRemoteStoreOptions = {}): TestRemoteStore {
@@ -89,6 +95,7 @@ export function createTestRemoteStore(options: TestRemoteStoreOptions = {}): Tes
     getMany: 0,
     setMany: 0,
     deleteMany: 0,
+    locks: 0,
     keysRead: 0,
     keysWritten: 0,
     keysDeleted: 0,
@@ -144,6 +151,27 @@ export function createTestRemoteStore(options: TestRemoteStoreOptions = {}): Tes
         written++;
       }
       return written;
+    },
+
+    locks: {
+      async acquire(keys: readonly string[], token: string, ttlMs: number, signal: AbortSignal) {
+        checkKeys('locks.acquire', keys);
+        await reach('locks.acquire', signal);
+        commands.locks++;
+        const at = now();
+        return keys.map((key) => {
+          if (read(key, at) !== null) return false;
+          data.set(key, { value: token, expiresAt: at + ttlMs });
+          return true;
+        });
+      },
+      async release(keys: readonly string[], token: string, signal: AbortSignal) {
+        checkKeys('locks.release', keys);
+        await reach('locks.release', signal);
+        commands.locks++;
+        const at = now();
+        for (const key of keys) if (read(key, at) === token) data.delete(key);
+      },
     },
 
     async deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void> {

@@ -393,21 +393,29 @@ describe('createTestRemoteStore', () => {
     await store.getMany(['a', 'b', 'a'], live());
     await store.getMany([], live());
     await store.deleteMany(['a', 'zz'], live());
+    expect(await store.locks.acquire(['l', 'a'], 't', 1_000, live())).toEqual([true, true]);
+    expect(await store.locks.acquire(['l'], 'u', 1_000, live())).toEqual([false]);
+    await store.locks.release(['l'], 'u', live()); // not u's: stays
+    expect(await store.getMany(['l'], live())).toEqual(['t']);
+    await store.locks.release(['l'], 't', live());
+    expect(await store.getMany(['l'], live())).toEqual([null]);
     expect(store.commands).toEqual({
-      getMany: 2,
+      getMany: 4,
       setMany: 1,
       deleteMany: 1,
-      keysRead: 3,
+      locks: 4,
+      keysRead: 5,
       keysWritten: 1,
       keysDeleted: 2,
     });
     await expect(store.getMany(['a'], AbortSignal.abort())).rejects.toThrow();
-    expect(store.commands.getMany).toBe(2); // refused calls are not executed
+    expect(store.commands.getMany).toBe(4); // refused calls are not executed
     store.resetCommands();
     expect(store.commands).toEqual({
       getMany: 0,
       setMany: 0,
       deleteMany: 0,
+      locks: 0,
       keysRead: 0,
       keysWritten: 0,
       keysDeleted: 0,

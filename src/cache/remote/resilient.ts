@@ -51,6 +51,16 @@ export interface RemoteStats {
   readonly inFlight: number;
   /** Of those, the calls past their deadline (the store is holding them, e.g. a paused server). */
   readonly abandoned: number;
+  /**
+   * Distributed single-flight (`shared.lock`), in keys: locks taken; keys whose lock another instance
+   * held (waited for); of those, values that landed while waiting, and waits that ran out (then loaded here).
+   */
+  readonly locks: {
+    readonly taken: number;
+    readonly waited: number;
+    readonly landed: number;
+    readonly timedOut: number;
+  };
 }
 
 /**
@@ -120,6 +130,8 @@ export class ResilientRemote {
   private pendingWrites = 0;
   private abandoned = 0;
   private inFlight = 0;
+  /** See RemoteStats.locks (counted by remote/flights.ts). */
+  readonly lockCounts = { taken: 0, waited: 0, landed: 0, timedOut: 0 };
   /** Bumped when held calls are forgotten: a call of an older epoch no longer counts when it settles. */
   private epoch = 0;
 
@@ -196,6 +208,29 @@ export class ResilientRemote {
     return 0;
   }
 
+  /** Takes the locks of keys it can (see RemoteLocks.acquire): which it took, or null when the call failed. */
+  async acquire(keys: readonly string[], token: string, ttlMs: number): Promise<boolean[] | null> {
+    const locks = this.store.locks;
+    if (locks === undefined) return null;
+    const answer = await this.call(
+      'locks.acquire',
+      (signal) => locks.acquire(keys, token, ttlMs, signal),
+      (value) =>
+        Array.isArray(value) && value.length === keys.length
+          ? null
+          : `answered locks.acquire of ${keys.length} keys with ${describe(value)}`,
+    );
+    if (answer === FAILED) return null;
+    return (answer as readonly unknown[]).map((taken) => taken === true);
+  }
+
+  /** Releases locks `token` holds; never throws (a failure is counted: the locks then expire). */
+  async release(keys: readonly string[], token: string): Promise<void> {
+    const locks = this.store.locks;
+    if (locks === undefined || keys.length === 0) return;
+    await this.call('locks.release', (signal) => locks.release(keys, token, signal));
+  }
+
   /** Deletes and tells whether the store took it. */
   async remove(keys: readonly string[]): Promise<boolean> {
     return (await this.call('deleteMany', (signal) => this.store.deleteMany(keys, signal))) !== FAILED;
@@ -239,6 +274,7 @@ export class ResilientRemote {
       pendingWrites: this.pendingWrites,
       inFlight: this.inFlight,
       abandoned: this.abandoned,
+      locks: { ...this.lockCounts },
     };
   }
 

@@ -64,6 +64,8 @@ export interface RemoteRead {
   readonly entries: Array<DecodedEntry | null>;
   /** Per key: the text the store held (null: nothing), which a write-back of the key requires to still be there. */
   readonly observed: Array<string | null | undefined>;
+  /** The texts at the extra keys the read was asked for (locks), aligned with them; null where absent. */
+  readonly extra: ReadonlyArray<string | null>;
 }
 
 /** An entry to write behind, and the text its batch read at its key. */
@@ -89,8 +91,13 @@ export class RemoteTier {
   ) {}
 
   /** One round trip: the scope's generation and the entries of `keys`; null when the read failed. */
-  async read(namespace: Namespace, keys: readonly string[]): Promise<RemoteRead | null> {
-    const values = await this.remote.read([namespace.generationKey, ...keys]);
+  async read(
+    namespace: Namespace,
+    keys: readonly string[],
+    /** Keys read in the same round trip as they are (locks): their texts come back in `extra`. */
+    extraKeys: readonly string[] = [],
+  ): Promise<RemoteRead | null> {
+    const values = await this.remote.read([namespace.generationKey, ...keys, ...extraKeys]);
     if (values === null) return null;
     const generation = this.generationOf(values[0] ?? null);
     const entries = new Array<DecodedEntry | null>(keys.length);
@@ -109,7 +116,7 @@ export class RemoteTier {
         if (decoded.miss !== 'other-generation') this.remote.noteGarbage();
       } else entries[j] = decoded;
     }
-    return { generation, entries, observed };
+    return { generation, entries, observed, extra: values.slice(keys.length + 1) };
   }
 
   /**
@@ -121,7 +128,7 @@ export class RemoteTier {
     if (values === null) return null;
     const observed = new Array<string | null | undefined>(keys.length);
     for (let j = 0; j < keys.length; j++) observed[j] = observedText(values[j + 1]);
-    return { generation: this.generationOf(values[0] ?? null), entries: [], observed };
+    return { generation: this.generationOf(values[0] ?? null), entries: [], observed, extra: [] };
   }
 
   /**
@@ -133,10 +140,13 @@ export class RemoteTier {
     entries: readonly WriteBack[],
     generation: Generation,
     now: number,
-    /** Told when the store skipped some of the writes (the key no longer held what the batch read). */
-    fenced?: () => void,
+    /**
+     * Told once the write-back is over (written, failed, dropped, or nothing to write), with how many
+     * writes the store skipped (their key no longer held what the batch read).
+     */
+    done?: (skipped: number) => void,
   ): void {
-    if (this.fencedScopes.has(namespace.entryPrefix)) return;
+    if (this.fencedScopes.has(namespace.entryPrefix)) return done?.(0);
     const writes: RemoteWrite[] = [];
     for (const { key, entry, observed } of entries) {
       if (this.fencedKeys.has(key)) continue;
@@ -162,7 +172,7 @@ export class RemoteTier {
       const ttlMs = Math.min(REMOTE_KEEP_MS / 2, Math.ceil(entry.staleUntil - now));
       if (ttlMs >= 1) writes.push({ key, value: text, ttlMs, ifValue: observed });
     }
-    if (writes.length === 0) return;
+    if (writes.length === 0) return done?.(0);
     // A token made by this batch replaces only what the batch read there (nothing, or a value not ours):
     // never another instance's token written meanwhile.
     if (generation.made)
@@ -173,12 +183,12 @@ export class RemoteTier {
         ifValue: generation.replaces,
       });
     const written = this.remote.writeBehind(writes);
-    if (written === null) return;
+    if (written === null) return done?.(0);
     for (const write of writes) this.pendingWrites.set(write.key, written);
     void written.then((skipped) => {
       for (const write of writes)
         if (this.pendingWrites.get(write.key) === written) this.pendingWrites.delete(write.key);
-      if (skipped > 0) fenced?.();
+      done?.(skipped);
     });
   }
 

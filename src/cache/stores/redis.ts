@@ -71,6 +71,19 @@ for i = 1, #KEYS do
 end
 return n`;
 
+/** Takes each lock of KEYS nobody holds, as ARGV[1] for ARGV[2] ms; answers 1 or 0 per key. */
+const ACQUIRE = `local out = {}
+for i = 1, #KEYS do
+  out[i] = redis.call('SET', KEYS[i], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+end
+return out`;
+
+/** Deletes each lock of KEYS that ARGV[1] still holds. */
+const RELEASE = `for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
+end
+return 0`;
+
 /** The script's condition argument of a write. */
 function condition(write: RemoteWrite): string {
   const expected = write.ifValue;
@@ -251,6 +264,39 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
       if (keys.length === 0) return;
       usable('deleteMany', signal);
       await port.command(['DEL', ...keys]);
+    },
+    locks: {
+      async acquire(keys, token, ttlMs, signal) {
+        if (keys.length === 0) return [];
+        usable('locks.acquire', signal);
+        if (keys.length === 1 || !scripting) {
+          const replies = await port.pipeline(
+            keys.map((key) => ['SET', key, token, 'NX', 'PX', String(ttlMs)]),
+          );
+          const error = failedWrites(name, replies, keys.length, 'lock SETs');
+          if (error !== undefined) throw error;
+          return replies.map((reply) => reply !== null);
+        }
+        let reply: unknown;
+        try {
+          reply = await port.command(['EVAL', ACQUIRE, String(keys.length), ...keys, token, String(ttlMs)]);
+        } catch (error) {
+          if (!(error instanceof Error) || !scriptingRefused(error)) throw error;
+          scripting = false;
+          return this.acquire(keys, token, ttlMs, signal);
+        }
+        if (!Array.isArray(reply) || reply.length !== keys.length)
+          throw new TypeError(
+            `redis store ${JSON.stringify(name)}: the lock script answered ${describe(reply)}.`,
+          );
+        return reply.map((taken) => Number(taken) === 1);
+      },
+      async release(keys, token, signal) {
+        if (keys.length === 0) return;
+        usable('locks.release', signal);
+        // Without scripts there is no compare-and-delete: the locks expire by themselves.
+        if (scripting) await port.command(['EVAL', RELEASE, String(keys.length), ...keys, token]);
+      },
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -1,0 +1,106 @@
+/**
+ * Distributed single-flight (`shared.lock`): instances that miss the same key load it once. A batch's
+ * keys that missed every tier take a short-lived lock each in the remote store (one round trip); the
+ * keys whose lock another instance holds wait: the batch reads them (and their locks) again every
+ * `pollMs` until the value lands (answered from there), the lock goes without a value (its holder
+ * failed: loaded here), or `waitMs` passes (loaded here). The holder releases its locks once its
+ * write-back is over; one that dies releases by the locks' expiry. Fail open: a lock call that fails
+ * loads every key here, and a read that fails while waiting loads the rest here.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Namespace } from '../namespace.js';
+import type { ResolvedLock } from '../policy.js';
+import type { ResilientRemote } from './resilient.js';
+import type { RemoteRead } from './tier.js';
+
+/** Reads positions of the batch again, with the given lock keys' texts in `read.extra`. */
+export type ReadAgain = (
+  indices: readonly number[],
+  lockKeys: readonly string[],
+) => Promise<{ missing: number[]; read: RemoteRead | null }>;
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms).unref?.();
+  });
+
+export class RemoteFlights {
+  /** This loader's locks in this process carry it (within the process, flights are single already). */
+  private readonly token = randomUUID();
+
+  constructor(
+    private readonly remote: ResilientRemote,
+    private readonly options: ResolvedLock,
+  ) {}
+
+  /** The lock key of an entry key (namespace.ts: the same encoding after the lock role). */
+  lockKey(namespace: Namespace, remoteKey: string): string {
+    return namespace.lockPrefix + remoteKey.slice(namespace.entryPrefix.length);
+  }
+
+  /**
+   * Which of the batch's `missing` positions (in `owned` order) this batch loads itself, and the locks
+   * it took for them; the others were answered from the remote store while waiting.
+   */
+  async claim(
+    namespace: Namespace,
+    missing: readonly number[],
+    owned: ReadonlyArray<{ readonly address: { readonly remoteKey: string } }>,
+    readAgain: ReadAgain,
+  ): Promise<{ load: number[]; held: string[] }> {
+    const lockKeys = missing.map((j) => this.lockKey(namespace, owned[j]!.address.remoteKey));
+    const taken = await this.remote.acquire(lockKeys, this.token, this.options.ttlMs);
+    if (taken === null) return { load: [...missing], held: [] };
+    const counts = this.remote.lockCounts;
+    const load: number[] = [];
+    const held: string[] = [];
+    let waiting: number[] = [];
+    let waitingLocks: string[] = [];
+    for (let m = 0; m < missing.length; m++) {
+      if (taken[m]) {
+        load.push(missing[m]!);
+        held.push(lockKeys[m]!);
+      } else {
+        waiting.push(missing[m]!);
+        waitingLocks.push(lockKeys[m]!);
+      }
+    }
+    counts.taken += held.length;
+    counts.waited += waiting.length;
+    const until = performance.now() + this.options.waitMs;
+    while (waiting.length > 0) {
+      const left = until - performance.now();
+      if (left <= 0) break;
+      await sleep(Math.min(this.options.pollMs, left));
+      const again = await readAgain(waiting, waitingLocks);
+      if (again.read === null) break;
+      const still = new Set(again.missing);
+      const next: number[] = [];
+      const nextLocks: string[] = [];
+      for (let w = 0; w < waiting.length; w++) {
+        const j = waiting[w]!;
+        if (!still.has(j)) {
+          counts.landed++;
+          continue;
+        }
+        // The lock went and no value came: its holder failed or gave up. Loaded here.
+        if (again.read.extra[w] === null) load.push(j);
+        else {
+          next.push(j);
+          nextLocks.push(waitingLocks[w]!);
+        }
+      }
+      waiting = next;
+      waitingLocks = nextLocks;
+    }
+    counts.timedOut += waiting.length;
+    load.push(...waiting);
+    load.sort((a, b) => a - b);
+    return { load, held };
+  }
+
+  /** Releases locks this loader took (behind: nothing waits; a failure leaves them to expire). */
+  release(lockKeys: readonly string[]): void {
+    void this.remote.release(lockKeys, this.token);
+  }
+}
