@@ -88,10 +88,17 @@ export class Flights<V> {
     return this.background.has(key);
   }
 
-  /** Opens and registers a flight; one already registered for the key is replaced (not poisoned). */
+  /**
+   * Opens and registers a flight. One already registered for the key (a refresh's predecessor, or a flight
+   * every waiter left) is superseded: poisoned, so that it never writes back what it read before the
+   * fences that only reach registered flights.
+   */
   open(key: string, audience: Audience | null, background: boolean): Flight<V> {
     const flight = new Flight<V>(audience);
-    (background ? this.background : this.joinable).set(key, flight);
+    const register = background ? this.background : this.joinable;
+    const previous = register.get(key);
+    if (previous !== undefined) previous.poisoned = true;
+    register.set(key, flight);
     return flight;
   }
 

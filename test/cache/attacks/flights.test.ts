@@ -48,3 +48,41 @@ describe('attack: single-flight and abort', () => {
     expect(calls.length).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('attack: a flight every waiter left', () => {
+  it('is superseded by the next load: answering late (its source ignores the abort), it writes nothing back past an invalidate', async () => {
+    let version = 1;
+    const releases: Array<() => void> = [];
+    const createLoaders = defineLoaders(
+      {
+        items: {
+          // A driver that does not cancel: it answers what it read when it was called.
+          batch: (ids: readonly number[]) => {
+            const seen = version;
+            const rows = ids.map((id) => ({ id, version: seen }));
+            if (releases.length >= 2) return Promise.resolve(rows);
+            return new Promise<typeof rows>((resolve) => {
+              releases.push(() => resolve(rows));
+            });
+          },
+          shared: { scope: 'global', ttl: 60_000 },
+        },
+      },
+      { store: createMemoryStore() },
+    );
+    const left = new AbortController();
+    const first = createLoaders({ tenant: 'a' }, { signal: left.signal }).items.load(1);
+    first.catch(() => {});
+    await sleep(1);
+    left.abort(); // every waiter of the first flight has gone; its source call goes on
+    const second = createLoaders({ tenant: 'a' }).items.load(1); // a new flight (never joins the aborted one)
+    await sleep(1);
+    version = 2;
+    await createLoaders.invalidate('items', [1], { tenant: 'a' });
+    releases[0]!(); // the first flight's source answers what it read before the invalidation
+    releases[1]!();
+    await second;
+    await sleep(1);
+    expect(await createLoaders({ tenant: 'a' }).items.load(1)).toEqual({ id: 1, version: 2 });
+  });
+});
