@@ -299,7 +299,7 @@ describe('defineLoaders: validation at definition', () => {
     expect(() =>
       defineLoaders({ users: { batch, shared: { scope: 'global', ttl: 1, ttll: 2 } as never } }),
     ).toThrow(
-      'Loader "users": unknown shared option "ttll"; valid shared options: scope, ttl, jitter, negativeTtl, graceMs, version, refreshContext, l1Ttl.',
+      'Loader "users": unknown shared option "ttll"; valid shared options: scope, ttl, jitter, negativeTtl, graceMs, version, refreshContext, l1Ttl, lock.',
     );
   });
 

@@ -31,8 +31,12 @@ function useStatementCount(partly: typeof createPartlyLoaders, shared: typeof cr
           if (!(Symbol.asyncIterator in result)) {
             if (ctx.request.headers.get('x-bench-stats') === '1') {
               const partlyUsers = partly.stats().loaders.users;
-              const { loaders, remote } = shared.stats();
-              const bench = { totals, partlyUsers, shared: { loaders, remote: remote ?? null } };
+              const { loaders, remote, bus } = shared.stats();
+              const bench = {
+                totals,
+                partlyUsers,
+                shared: { loaders, remote: remote ?? null, bus: bus ?? null },
+              };
               setResult({ ...result, extensions: { ...result.extensions, sql: sql(), bench } });
               return undefined;
             }

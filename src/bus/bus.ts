@@ -9,19 +9,26 @@
  * this process at once and every other process through the transport, coalesced per tick into messages
  * of many keys (messages.ts). A bus ignores its own messages when they come back.
  *
- * Trust. A heartbeat makes a round trip on the listening connection every `heartbeatMs`; an answered one
- * proves that every message the transport accepted before it was sent has been delivered (and applied:
- * delivery is synchronous). The in-process tier is trusted while the last answered heartbeat was sent at
- * most `staleAfterMs` ago. After a gap (the listening connection lost or made again: messages may be lost)
- * or a lapse of trust, every member drops everything it keeps in process at the next answered heartbeat,
- * before that heartbeat counts (its loads in flight then fill no in-process tier). So: an entry an
- * instance serves from its in-process tier reflects every invalidation published (accepted by the
- * transport) more than `staleAfterMs` ago.
+ * Trust. A heartbeat every `heartbeatMs` makes a round trip on the listening connection (a ping; after a
+ * gap or a lapse, a probe: a message the bus publishes and waits to hear, proving the connection hears
+ * the channel of the server the client publishes to) and announces the instance as present (below).
+ * An answered heartbeat sent at t proves that every message the transport accepted before t has been
+ * delivered (and applied: delivery is synchronous). The in-process tier is trusted while the last
+ * answered heartbeat was sent at most `staleAfterMs` ago. After a gap (the listening connection lost or
+ * made again: messages may be lost) or a lapse of trust, every member drops everything it keeps in
+ * process at the next answered heartbeat, before that heartbeat counts (its loads in flight then fill
+ * no in-process tier); a loader that joins drops what its store holds for it at its first use. So: an
+ * entry an instance serves from its in-process tier reflects every invalidation accepted by the
+ * transport more than `staleAfterMs` ago.
  *
- * Scope invalidations wait: the sender resolves once every connection the transport delivered the message
- * to has acknowledged it, or `staleAfterMs` after the transport accepted it, whichever comes first. After
- * that no other instance serves an entry of the old generation from its in-process tier: it either
- * applied the message, or cannot have had an answered heartbeat since, and so trusts nothing.
+ * Scope invalidations wait. Every heartbeat also announces the instance as present for `staleAfterMs`
+ * (on the server's clock). The sender of a scope invalidation resolves once every instance present when
+ * the transport accepted the message has acknowledged it (an acknowledgement is sent after the message
+ * is applied), or `staleAfterMs` after that, whichever comes first. An instance that was not present
+ * had no answered heartbeat for `staleAfterMs`, so it trusts nothing it holds; one that did not
+ * acknowledge within the bound has had no answered heartbeat since (its heartbeats would have brought
+ * the message first), so by then it trusts nothing either. After that, no other instance serves an
+ * entry of the old generation from its in-process tier.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -30,6 +37,7 @@ import {
   decodeMessage,
   encodeAck,
   encodeDrop,
+  encodeProbe,
   type KeyDrop,
   type ScopeDrop,
 } from './messages.js';
@@ -58,9 +66,14 @@ export interface BusTransport {
   publish(text: string, signal: AbortSignal): Promise<number>;
   /**
    * A round trip on the listening connection: resolves once every message accepted before it was sent
-   * has been handed to the listener. Rejects when the listening connection is not ready, or on abort.
+   * has been handed to the listener. Rejects when the listening connection is not subscribed now, or on
+   * abort.
    */
   ping(signal: AbortSignal): Promise<void>;
+  /** Marks `origin` present for `ttlMs` (on the server's clock). */
+  announce(origin: string, ttlMs: number, signal: AbortSignal): Promise<void>;
+  /** The origins present now (those whose last announcement has not expired). */
+  present(signal: AbortSignal): Promise<readonly string[]>;
   /** Stops listening and releases what the transport owns. Idempotent. */
   close(): Promise<void>;
 }
@@ -117,6 +130,8 @@ export interface BusStats {
 
 /** The longest message text sent (UTF-16 units): more keys go out in several. */
 const MESSAGE_CHARS = 64 * 1024;
+/** A key whose encoding is longer than this is not sent: its whole scope is dropped instead. */
+const HUGE_KEY_CHARS = 256 * 1024;
 
 interface Outgoing {
   readonly keys: KeyDrop[];
@@ -127,15 +142,19 @@ interface Outgoing {
 }
 
 interface AckWait {
-  /** How many connections the message reached (known once publish answers; until then Infinity). */
-  receivers: number;
-  /** The buses that acknowledged it. */
+  /** The instances whose acknowledgement ends the wait (known once `present` answers; until then null). */
+  expected: ReadonlySet<string> | null;
+  /** The instances that acknowledged it. */
   readonly from: Set<string>;
-  /** Whether it came back to this bus (its own connection counts among the receivers). */
-  self: boolean;
   /** Ends the wait at staleAfterMs after publish answered. */
   timer: ReturnType<typeof setTimeout> | undefined;
   resolve(): void;
+}
+
+/** A member of the bus, with whether it dropped what its store held before it joined. */
+interface Joined {
+  readonly member: BusMember;
+  synced: boolean;
 }
 
 const buses = new WeakMap<BusTransport, InvalidationBus>();
@@ -153,20 +172,33 @@ export function busOf(transport: BusTransport): InvalidationBus {
 const monotonic = () => performance.now();
 
 /** A signal that aborts after `ms` (on the timers of this process, unref'd where they can be). */
-function deadline(ms: number): { readonly signal: AbortSignal; clear(): void } {
+function deadline(ms: number): { readonly signal: AbortSignal; clear(): void; abort(why: string): void } {
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new Error(`the invalidation bus gave up after ${ms} ms`)),
     ms,
   );
   timer.unref?.();
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  return {
+    signal: controller.signal,
+    clear: () => clearTimeout(timer),
+    abort: (why) => controller.abort(new Error(why)),
+  };
+}
+
+/** Calls a member, which never throws; a bug there must not stop the others. */
+function safely(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // members never throw
+  }
 }
 
 export class InvalidationBus implements TransportListener {
   /** This bus's name in messages: its own come back and are ignored by it. */
   readonly origin = randomUUID();
-  private readonly members = new Map<string, Set<BusMember>>();
+  private readonly members = new Map<string, Set<Joined>>();
   private memberCount = 0;
   private listening = false;
   /** When the last answered heartbeat was sent (monotonic ms). */
@@ -177,10 +209,13 @@ export class InvalidationBus implements TransportListener {
   private epoch = 0;
   private beating = false;
   private beatAgain = false;
+  /** The deadline of the heartbeat in the air. */
+  private beatLimit: ReturnType<typeof deadline> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private outbox: Outgoing | null = null;
-  private nextId = 0;
   private readonly ackWaits = new Map<string, AckWait>();
+  /** Probes in the air, by nonce: resolved when they come back. */
+  private readonly probes = new Map<string, () => void>();
   private readonly counts = {
     published: 0,
     publishFailures: 0,
@@ -202,7 +237,8 @@ export class InvalidationBus implements TransportListener {
       set = new Set();
       this.members.set(loader, set);
     }
-    set.add(member);
+    const joined: Joined = { member, synced: false };
+    set.add(joined);
     this.memberCount++;
     this.start();
     let left = false;
@@ -212,11 +248,20 @@ export class InvalidationBus implements TransportListener {
           ? Promise.resolve(true)
           : this.publish(member, [loader, scope, encodedKeys], null),
       publishScope: (scope) => this.publish(member, null, [loader, scope]),
-      trusted: () => this.trusted(),
+      trusted: () => {
+        if (left) return false;
+        // What the store held for this loader before it joined heard none of the messages: it goes at
+        // the loader's first read (the member's own structures exist by then).
+        if (!joined.synced) {
+          joined.synced = true;
+          safely(() => member.dropAll());
+        }
+        return this.trusted();
+      },
       leave: () => {
         if (left) return;
         left = true;
-        set.delete(member);
+        set.delete(joined);
         if (set.size === 0) this.members.delete(loader);
         if (--this.memberCount === 0) this.stop();
       },
@@ -244,16 +289,11 @@ export class InvalidationBus implements TransportListener {
       this.counts.garbage++;
       return;
     }
-    if (message.origin === this.origin) {
-      if ('keys' in message && message.id !== undefined) {
-        const wait = this.ackWaits.get(message.id);
-        if (wait !== undefined) {
-          wait.self = true;
-          this.checkAcks(message.id, wait);
-        }
-      }
+    if ('probe' in message) {
+      if (message.origin === this.origin) this.probes.get(message.probe)?.();
       return;
     }
+    if (message.origin === this.origin) return;
     if ('target' in message) {
       this.acknowledged(message);
       return;
@@ -264,33 +304,15 @@ export class InvalidationBus implements TransportListener {
     this.lag.sumMs += lag;
     if (lag > this.lag.maxMs) this.lag.maxMs = lag;
     this.deliver(message.keys, message.scopes, null);
-    if (message.id !== undefined) {
-      const ack = encodeAck({
-        origin: this.origin,
-        sentAt: Date.now(),
-        target: message.origin,
-        id: message.id,
-      });
-      const limit = deadline(this.transport.timeoutMs);
-      this.transport
-        .publish(ack, limit.signal)
-        .then(
-          () => {
-            this.counts.published++;
-          },
-          () => {
-            this.counts.publishFailures++;
-          },
-        )
-        .finally(limit.clear);
-    }
+    if (message.id !== undefined) this.acknowledge(message.origin, message.id);
   }
 
   gap(): void {
     this.counts.gaps++;
     this.epoch++;
     this.resyncNeeded = true;
-    // Soon, not now: a client resubscribes in the same turn as it tells it is ready (ioredis).
+    // A heartbeat in the air proves nothing now: it ends, and a probe goes out at once.
+    this.beatLimit?.abort('a gap came first');
     if (this.listening) this.schedule(0);
   }
 
@@ -327,18 +349,28 @@ export class InvalidationBus implements TransportListener {
     this.timer.unref?.();
   }
 
+  /**
+   * One heartbeat: a ping (a probe when resynchronising) and the announcement, both within
+   * heartbeatMs; confirmed when both answered and no gap came between.
+   */
   private async beat(): Promise<void> {
     this.beating = true;
     const epoch = this.epoch;
     const sentAt = monotonic();
+    const resync = this.resyncNeeded || sentAt - this.confirmedAt > this.transport.staleAfterMs;
     const limit = deadline(this.transport.heartbeatMs);
+    this.beatLimit = limit;
     try {
-      await this.transport.ping(limit.signal);
-      if (epoch === this.epoch && this.memberCount > 0) this.confirm(sentAt);
+      await Promise.all([
+        resync ? this.probe(limit.signal) : this.transport.ping(limit.signal),
+        this.transport.announce(this.origin, Math.ceil(this.transport.staleAfterMs), limit.signal),
+      ]);
+      if (epoch === this.epoch && this.memberCount > 0) this.confirm(sentAt, resync);
     } catch {
       this.counts.heartbeatFailures++;
     } finally {
       limit.clear();
+      this.beatLimit = null;
       this.beating = false;
       const again = this.beatAgain;
       this.beatAgain = false;
@@ -346,18 +378,38 @@ export class InvalidationBus implements TransportListener {
     }
   }
 
+  /** Publishes a probe and resolves when this bus hears it (or rejects at the signal). */
+  private probe(signal: AbortSignal): Promise<void> {
+    const nonce = randomUUID();
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        this.probes.delete(nonce);
+        signal.removeEventListener('abort', abort);
+      };
+      const abort = () => {
+        done();
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', abort, { once: true });
+      this.probes.set(nonce, () => {
+        done();
+        resolve();
+      });
+      this.transport
+        .publish(encodeProbe({ origin: this.origin, sentAt: Date.now(), probe: nonce }), signal)
+        .catch((error: unknown) => {
+          done();
+          reject(error);
+        });
+    });
+  }
+
   /** An answered heartbeat sent at `sentAt`: after a gap or a lapse, everything kept goes first. */
-  private confirm(sentAt: number): void {
-    if (this.resyncNeeded || sentAt - this.confirmedAt > this.transport.staleAfterMs) {
+  private confirm(sentAt: number, resync: boolean): void {
+    if (resync || this.resyncNeeded) {
       this.counts.resyncs++;
       for (const set of this.members.values())
-        for (const member of set) {
-          try {
-            member.dropAll();
-          } catch {
-            // members never throw; a bug here must not stop the others
-          }
-        }
+        for (const joined of set) safely(() => joined.member.dropAll());
       this.resyncNeeded = false;
     }
     this.confirmedAt = sentAt;
@@ -392,12 +444,19 @@ export class InvalidationBus implements TransportListener {
   /** Sends one tick's drops, in messages of at most MESSAGE_CHARS; true when all went out. */
   private async send(outgoing: Outgoing): Promise<boolean> {
     const texts: Array<{ text: string; id: string | undefined }> = [];
-    for (const chunk of chunks(outgoing.keys)) {
-      const id = outgoing.waitForAcks && texts.length === 0 ? this.newId() : undefined;
-      texts.push(this.encode(chunk, texts.length === 0 ? outgoing.scopes : [], id));
+    const scopes = [...outgoing.scopes];
+    const keys: KeyDrop[] = [];
+    // A key too large for a message drops its scope instead (more than asked, never less).
+    for (const drop of outgoing.keys) {
+      if (drop[2].some((key) => key.length > HUGE_KEY_CHARS)) scopes.push([drop[0], drop[1]]);
+      else keys.push(drop);
     }
-    if (texts.length === 0)
-      texts.push(this.encode([], outgoing.scopes, outgoing.waitForAcks ? this.newId() : undefined));
+    const waitForAcks = outgoing.waitForAcks || scopes.length > outgoing.scopes.length;
+    for (const chunk of chunks(keys)) {
+      const id = waitForAcks && texts.length === 0 ? randomUUID() : undefined;
+      texts.push(this.encode(chunk, texts.length === 0 ? scopes : [], id));
+    }
+    if (texts.length === 0) texts.push(this.encode([], scopes, waitForAcks ? randomUUID() : undefined));
     const sent = await Promise.all(texts.map(({ text, id }) => this.sendOne(text, id)));
     return sent.every(Boolean);
   }
@@ -417,17 +476,12 @@ export class InvalidationBus implements TransportListener {
     return { text: encodeDrop(message), id };
   }
 
-  private newId(): string {
-    return (++this.nextId).toString(36);
-  }
-
   private async sendOne(text: string, id: string | undefined): Promise<boolean> {
-    let receivers: number;
     let wait: Promise<void> | null = null;
     if (id !== undefined) wait = this.awaitAcks(id);
     const limit = deadline(this.transport.timeoutMs);
     try {
-      receivers = await this.transport.publish(text, limit.signal);
+      await this.transport.publish(text, limit.signal);
       this.counts.published++;
     } catch {
       this.counts.publishFailures++;
@@ -439,41 +493,33 @@ export class InvalidationBus implements TransportListener {
     if (id === undefined || wait === null) return true;
     const pending = this.ackWaits.get(id);
     if (pending !== undefined) {
-      // A transport that cannot count receivers: wait out the bound.
-      pending.receivers =
-        Number.isSafeInteger(receivers) && receivers >= 0 ? receivers : Number.MAX_SAFE_INTEGER;
-      this.checkAcks(id, pending);
+      this.startAckTimer(id, pending);
+      // Who must acknowledge: the instances present now (a failed lookup waits out the bound).
+      const lookup = deadline(this.transport.timeoutMs);
+      this.transport
+        .present(lookup.signal)
+        .then(
+          (origins) => {
+            pending.expected = new Set(origins.filter((origin) => origin !== this.origin));
+            this.checkAcks(id, pending);
+          },
+          () => {},
+        )
+        .finally(lookup.clear);
     }
     await wait;
     return true;
   }
 
-  /**
-   * Resolves when every receiver acknowledged message `id` (the count is set once publish answers), or
-   * staleAfterMs after publish answered.
-   */
+  /** Resolves when every expected instance acknowledged message `id`, or staleAfterMs after publish answered. */
   private awaitAcks(id: string): Promise<void> {
     return new Promise<void>((resolve) => {
-      const wait: AckWait = {
-        receivers: Number.POSITIVE_INFINITY,
-        from: new Set(),
-        self: false,
-        timer: undefined,
-        resolve,
-      };
+      const wait: AckWait = { expected: null, from: new Set(), timer: undefined, resolve };
       this.ackWaits.set(id, wait);
     }).finally(() => this.ackWaits.delete(id));
   }
 
-  private checkAcks(id: string, wait: AckWait): void {
-    if (!Number.isFinite(wait.receivers)) return;
-    if (wait.from.size + (wait.self ? 1 : 0) >= wait.receivers) {
-      this.ackWaits.delete(id);
-      clearTimeout(wait.timer);
-      wait.resolve();
-      return;
-    }
-    if (wait.timer !== undefined) return;
+  private startAckTimer(id: string, wait: AckWait): void {
     // One more millisecond than the receivers' bound: by then none of them trusts an entry from before.
     const timer = setTimeout(() => {
       if (!this.ackWaits.has(id)) return;
@@ -484,6 +530,15 @@ export class InvalidationBus implements TransportListener {
     wait.timer = timer;
   }
 
+  private checkAcks(id: string, wait: AckWait): void {
+    const expected = wait.expected;
+    if (expected === null) return;
+    for (const origin of expected) if (!wait.from.has(origin)) return;
+    this.ackWaits.delete(id);
+    clearTimeout(wait.timer);
+    wait.resolve();
+  }
+
   private acknowledged(message: AckMessage): void {
     if (message.target !== this.origin) return;
     const wait = this.ackWaits.get(message.id);
@@ -492,26 +547,31 @@ export class InvalidationBus implements TransportListener {
     this.checkAcks(message.id, wait);
   }
 
+  /** Tells the sender of message `id` that it was applied here (behind; a failure is counted). */
+  private acknowledge(target: string, id: string): void {
+    const ack = encodeAck({ origin: this.origin, sentAt: Date.now(), target, id });
+    const limit = deadline(this.transport.timeoutMs);
+    this.transport
+      .publish(ack, limit.signal)
+      .then(
+        () => {
+          this.counts.published++;
+        },
+        () => {
+          this.counts.publishFailures++;
+        },
+      )
+      .finally(limit.clear);
+  }
+
   /** Hands drops to the members of this process (but `except`, the sender). */
   private deliver(keys: readonly KeyDrop[], scopes: readonly ScopeDrop[], except: BusMember | null): void {
     for (const [loader, scope, encoded] of keys)
-      for (const member of this.members.get(loader) ?? []) {
-        if (member === except) continue;
-        try {
-          member.dropKeys(scope, encoded);
-        } catch {
-          // members never throw
-        }
-      }
+      for (const joined of this.members.get(loader) ?? [])
+        if (joined.member !== except) safely(() => joined.member.dropKeys(scope, encoded));
     for (const [loader, scope] of scopes)
-      for (const member of this.members.get(loader) ?? []) {
-        if (member === except) continue;
-        try {
-          member.dropScope(scope);
-        } catch {
-          // members never throw
-        }
-      }
+      for (const joined of this.members.get(loader) ?? [])
+        if (joined.member !== except) safely(() => joined.member.dropScope(scope));
   }
 }
 
@@ -522,7 +582,7 @@ function* chunks(keys: readonly KeyDrop[]): Generator<KeyDrop[]> {
   for (const [loader, scope, encoded] of keys) {
     let part: string[] = [];
     for (const key of encoded) {
-      const cost = key.length + 8;
+      const cost = JSON.stringify(key).length + 1;
       if (chars + cost > MESSAGE_CHARS && (part.length > 0 || chunk.length > 0)) {
         if (part.length > 0) chunk.push([loader, scope, part]);
         yield chunk;

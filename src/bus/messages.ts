@@ -3,16 +3,20 @@
  *
  *     {"v":1,"o":origin,"t":sentAt,"k":[[loader, scope, [key, …]], …],"s":[[loader, scope], …],"i":id,"w":1}
  *     {"v":1,"o":origin,"t":sentAt,"a":[target, id]}
+ *     {"v":1,"o":origin,"t":sentAt,"p":nonce}
  *
  * `o` is the sending bus (an instance); `t` its clock (epoch ms) when it sent, for the propagation lag;
  * `loader` a loader's base (keys.ts loaderBase: prefix, name and version, length-prefixed), `scope` a
  * scope string, each `key` a key's canonical encoding (keys.ts encodeKey). `k` lists dropped keys, `s`
  * dropped scopes. `i` and `w` are on messages whose sender waits for acknowledgements (scope
- * invalidations): every receiver answers with an `a` message naming the sender and the id.
+ * invalidations): every receiver answers with an `a` message naming the sender and the id. A `p` message
+ * is a probe a bus sends itself (to prove, after a reconnect, that its listening connection hears the
+ * channel of the server its client publishes to); the others ignore it.
  *
  * `decodeMessage` never throws and never calls user code: whatever is not a message of this shape is
- * `null` (the bus counts it as garbage), so a stranger on the channel can at most make an instance drop
- * entries, never serve one.
+ * `null` (the bus counts it as garbage). A stranger who can publish on the channel can make instances
+ * drop entries, and forge acknowledgements (ending an `invalidateScope`'s wait early): whoever can
+ * write to the Redis can break any cache on it; nothing on the channel makes an instance serve an entry.
  */
 
 /** Keys of one loader and scope to drop. */
@@ -37,7 +41,13 @@ export interface AckMessage {
   readonly id: string;
 }
 
-export type BusMessage = DropMessage | AckMessage;
+export interface ProbeMessage {
+  readonly origin: string;
+  readonly sentAt: number;
+  readonly probe: string;
+}
+
+export type BusMessage = DropMessage | AckMessage | ProbeMessage;
 
 /** The largest message text a bus accepts (UTF-16 units); longer ones are garbage. */
 export const MAX_MESSAGE_LENGTH = 4 * 1024 * 1024;
@@ -51,6 +61,10 @@ export function encodeDrop(message: DropMessage): string {
     out.w = 1;
   }
   return JSON.stringify(out);
+}
+
+export function encodeProbe(message: ProbeMessage): string {
+  return JSON.stringify({ v: 1, o: message.origin, t: message.sentAt, p: message.probe });
 }
 
 export function encodeAck(message: AckMessage): string {
@@ -71,6 +85,7 @@ export function decodeMessage(text: unknown): BusMessage | null {
   if (raw.v !== 1 || typeof raw.o !== 'string' || raw.o === '') return null;
   const sentAt = raw.t;
   if (typeof sentAt !== 'number' || !Number.isFinite(sentAt)) return null;
+  if (raw.p !== undefined) return isString(raw.p) ? { origin: raw.o, sentAt, probe: raw.p } : null;
   if (raw.a !== undefined) {
     const ack = raw.a;
     if (!Array.isArray(ack) || ack.length !== 2 || !isString(ack[0]) || !isString(ack[1])) return null;

@@ -489,7 +489,10 @@ export class SharedCache<K, V, Ctx> {
     /** Told once the write-back is over (or there is none). */
     done?: () => void,
   ): void {
-    if (read === null) return done?.();
+    if (read === null) {
+      done?.();
+      return;
+    }
     const entries: WriteBack[] = [];
     for (const { item, entry, flight, slot } of kept)
       if (!flight.poisoned)

@@ -24,7 +24,7 @@ export interface TestBusTransport extends BusTransport {
   disconnect(): void;
   /** The listening connection is back (the listener hears a gap). */
   reconnect(): void;
-  /** While true, publish rejects at once (a client whose connection is not ready). */
+  /** While true, publish and announce reject at once (a client whose connection is not ready). */
   failPublish: boolean;
   /** Texts this transport published, in order. */
   readonly sent: string[];
@@ -35,7 +35,7 @@ export interface TestBusHub {
   transport(options?: TestBusTransportOptions): TestBusTransport;
   /** Publishes a text as someone else would (a stranger on the channel); answers the receiver count. */
   inject(text: string): number;
-  /** Holds every delivery, ping answer and publish answer (a paused server). */
+  /** Holds every delivery and every answer (a paused server). */
   pause(): void;
   /** Lets everything held go, in order. */
   resume(): void;
@@ -64,6 +64,15 @@ function raced<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 export function createTestBusHub(): TestBusHub {
   let paused = false;
+  /** Announced origins and when their presence ends (monotonic ms). */
+  const presence = new Map<string, number>();
+  /** Runs `work` as the server would: now, or once the hub resumes. */
+  const serve = <T>(work: () => T): Promise<T> =>
+    new Promise<T>((resolve) => {
+      const go = () => resolve(work());
+      if (paused) heldAnswers.push(go);
+      else queueMicrotask(go);
+    });
   /** Publish answers held while paused. */
   const heldAnswers: Array<() => void> = [];
   interface Connection {
@@ -124,12 +133,30 @@ export function createTestBusHub(): TestBusHub {
           if (connection.closed) return Promise.reject(new Error('test bus: publish after close()'));
           if (transport.failPublish) return Promise.reject(new Error('test bus: publish refused'));
           sent.push(text);
-          const answer = new Promise<number>((resolve) => {
-            const go = () => resolve(deliver(text));
-            if (paused) heldAnswers.push(go);
-            else queueMicrotask(go);
-          });
-          return raced(answer, signal);
+          return raced(
+            serve(() => deliver(text)),
+            signal,
+          );
+        },
+        announce(origin, ttlMs, signal) {
+          if (connection.closed) return Promise.reject(new Error('test bus: announce after close()'));
+          if (transport.failPublish) return Promise.reject(new Error('test bus: announce refused'));
+          return raced(
+            serve(() => {
+              presence.set(origin, performance.now() + ttlMs);
+            }),
+            signal,
+          );
+        },
+        present(signal) {
+          if (connection.closed) return Promise.reject(new Error('test bus: present after close()'));
+          return raced(
+            serve(() => {
+              const now = performance.now();
+              return [...presence].filter(([, until]) => until > now).map(([origin]) => origin);
+            }),
+            signal,
+          );
         },
         ping(signal) {
           if (connection.closed || !connection.connected)

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeMessage } from '../../src/bus/messages.js';
-import { defineLoaders } from '../../src/index.js';
+import { createMemoryStore, defineLoaders } from '../../src/index.js';
 import { createTestBusHub, createTestRemoteStore } from '../../src/testing/index.js';
 
 const HEARTBEAT_MS = 50;
@@ -61,6 +61,14 @@ function world() {
   };
 }
 
+/** The drop messages a transport sent (not its probes or acknowledgements). */
+function drops(transport: { readonly sent: readonly string[] }): string[] {
+  return transport.sent.filter((text) => {
+    const message = decodeMessage(text);
+    return message !== null && 'keys' in message;
+  });
+}
+
 /** Lets the first heartbeats go (both instances trusted). */
 async function started(...instances: Array<{ bus(): { trusted: boolean } }>) {
   await vi.advanceTimersByTimeAsync(1);
@@ -105,8 +113,8 @@ describe('the invalidation bus', () => {
       a.create.invalidate('users', [1, 2], { tenant: 'acme' }),
       a.create.invalidate('users', [3], { tenant: 'acme' }),
     ]);
-    expect(a.transport.sent).toHaveLength(1);
-    expect(decodeMessage(a.transport.sent[0])).toMatchObject({
+    expect(drops(a.transport)).toHaveLength(1);
+    expect(decodeMessage(drops(a.transport)[0])).toMatchObject({
       keys: [
         [expect.any(String), 'sacme', ['1', '2']],
         [expect.any(String), 'sacme', ['3']],
@@ -251,7 +259,7 @@ describe('the invalidation bus', () => {
     expect(create.stats().loaders.users).toMatchObject({ sourceCalls: 1, remoteHits: 1 });
   });
 
-  it('invalidateScope resolves on the acknowledgements; with a receiver that never acknowledges, after staleAfterMs', async () => {
+  it('invalidateScope resolves on the acknowledgements of the instances present; one present that cannot hear makes it wait staleAfterMs', async () => {
     const w = world();
     const a = w.instance();
     const b = w.instance();
@@ -265,8 +273,13 @@ describe('the invalidation bus', () => {
     expect(resolved).toBe(true);
     await first;
     expect(a.bus().ackTimeouts).toBe(0);
-    // A stranger's connection: counted among receivers, never acknowledges.
+    // A stranger listening on the channel is no instance: it is not waited for.
     w.hub.transport().listen({ message() {}, gap() {} });
+    await a.create.invalidateScope('users', { tenant: 'acme' });
+    expect(a.bus().ackTimeouts).toBe(0);
+    // B's listening connection drops: B is still present (its announcement has not expired; its
+    // in-process tier is trusted until staleAfterMs after its last heartbeat), so A waits the bound.
+    b.transport.disconnect();
     resolved = false;
     const second = a.create.invalidateScope('users', { tenant: 'acme' }).then(() => {
       resolved = true;
@@ -277,29 +290,34 @@ describe('the invalidation bus', () => {
     expect(resolved).toBe(true);
     await second;
     expect(a.bus().ackTimeouts).toBe(1);
+    // By then B trusts nothing it kept: it reads the new generation.
+    expect(b.bus().trusted).toBe(false);
   });
 
-  it('an acknowledgement counts once per bus: a repeated one does not end the wait early', async () => {
+  it('an acknowledgement counts once per instance, and only for the message and sender it names', async () => {
     const w = world();
     const a = w.instance();
     const b = w.instance();
     await started(a, b);
-    // Two silent receivers: PUBLISH counts 4 (A, B and them).
-    w.hub.transport().listen({ message() {}, gap() {} });
-    w.hub.transport().listen({ message() {}, gap() {} });
+    // Two more instances present that will not answer by themselves.
+    const others = w.hub.transport();
+    const forever = new AbortController().signal;
+    await others.announce('silent-1', 60_000, forever);
+    await others.announce('silent-2', 60_000, forever);
     let resolved = false;
     const waiting = a.create.invalidateScope('users', { tenant: 'acme' }).then(() => {
       resolved = true;
     });
     await vi.advanceTimersByTimeAsync(0);
-    const sent = decodeMessage(a.transport.sent[0]) as { origin: string; id: string };
-    const ack = (origin: string) =>
-      JSON.stringify({ v: 1, o: origin, t: Date.now(), a: [sent.origin, sent.id] });
+    const sent = decodeMessage(drops(a.transport)[0]) as { origin: string; id: string };
+    const ack = (origin: string, target = sent.origin, id = sent.id) =>
+      JSON.stringify({ v: 1, o: origin, t: Date.now(), a: [target, id] });
     w.hub.inject(ack('silent-1'));
     w.hub.inject(ack('silent-1'));
-    w.hub.inject(JSON.stringify({ v: 1, o: 'silent-2', t: Date.now(), a: ['another bus', sent.id] }));
+    w.hub.inject(ack('silent-2', 'another bus'));
+    w.hub.inject(ack('silent-2', sent.origin, 'another message'));
     await vi.advanceTimersByTimeAsync(0);
-    expect(resolved).toBe(false); // A's echo, B, silent-1: 3 of 4
+    expect(resolved).toBe(false); // B and silent-1 of B, silent-1, silent-2
     w.hub.inject(ack('silent-2'));
     await vi.advanceTimersByTimeAsync(0);
     expect(resolved).toBe(true);
@@ -330,13 +348,13 @@ describe('the invalidation bus', () => {
     const ids = Array.from({ length: 20_000 }, (_, i) => 1_000_000 + i);
     await a.create.invalidate('users', ids, { tenant: 'acme' });
     await vi.advanceTimersByTimeAsync(0);
-    expect(a.transport.sent.length).toBeGreaterThan(1);
-    for (const text of a.transport.sent) expect(text.length).toBeLessThanOrEqual(64 * 1024 + 200);
-    const keys = a.transport.sent.flatMap((text) =>
+    expect(drops(a.transport).length).toBeGreaterThan(1);
+    for (const text of drops(a.transport)) expect(text.length).toBeLessThanOrEqual(64 * 1024 + 200);
+    const keys = drops(a.transport).flatMap((text) =>
       (decodeMessage(text) as unknown as { keys: [string, string, string[]][] }).keys.flatMap((k) => k[2]),
     );
     expect(keys).toEqual(ids.map(String));
-    expect(b.bus().received).toBe(a.transport.sent.length);
+    expect(b.bus().received).toBe(drops(a.transport).length);
   });
 
   it('garbage on the channel is counted and drops nothing', async () => {
@@ -377,5 +395,53 @@ describe('decodeMessage', () => {
       scopes: [['a', 'b']],
     });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('the invalidation bus and loaders that join late or leave', () => {
+  it('a definition that joins later over a shared in-process store never serves what that store kept before it joined', async () => {
+    const hub = createTestBusHub();
+    const data = createTestRemoteStore();
+    const local = createMemoryStore();
+    let version = 1;
+    const define = (store = local) =>
+      defineLoaders(
+        {
+          users: {
+            batch: async (ids: readonly number[]) => ids.map((id) => ({ id, version })),
+            shared: { scope: 'global', ttl: 60_000 },
+          },
+        },
+        {
+          store,
+          remote: {
+            ...data,
+            bus: hub.transport({ heartbeatMs: HEARTBEAT_MS, staleAfterMs: STALE_AFTER_MS }),
+          },
+        },
+      );
+    const first = define();
+    const other = define(createMemoryStore());
+    await vi.advanceTimersByTimeAsync(1);
+    await first({}).users.load(1);
+    await first({}).users.load(1); // in the shared local store now
+    await first.close(); // leaves the bus: what it kept stays in the store
+    version = 2;
+    await other.invalidate('users', [1], {}); // nobody in this process hears it for the store
+    const later = define(); // a new definition over the same store, same bus
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await later({}).users.load(1)).toEqual({ id: 1, version: 2 });
+  });
+
+  it('a closed definition trusts nothing in process any more', async () => {
+    const w = world();
+    const a = w.instance();
+    const b = w.instance();
+    await started(a, b);
+    await warm(a, b, [1]);
+    await b.create.close();
+    const before = b.create.stats().loaders.users!.remoteHits;
+    await b.load([1]);
+    expect(b.create.stats().loaders.users!.remoteHits).toBe(before + 1); // not from process
   });
 });

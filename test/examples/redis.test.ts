@@ -26,6 +26,7 @@ interface Bench {
   shared: {
     loaders: Record<string, { sharedHits: number; remoteHits: number; sourceCalls: number; misses: number }>;
     remote: { calls: number; failures: number; pendingWrites: number } | null;
+    bus: { trusted: boolean } | null;
   };
 }
 
@@ -75,6 +76,12 @@ beforeAll(async () => {
     startExample({ REDIS_URL: redis.url, REDIS_STALE_AFTER_MS: '600000' }),
     startExample({}),
   ]);
+  // Counts below start once both hear each other (their in-process tiers are read from then on).
+  for (const example of [first, second])
+    await until(
+      'its invalidation bus trusts its in-process tier',
+      async () => (await bench(example)).shared.bus?.trusted === true,
+    );
 }, 40_000);
 
 afterAll(async () => {

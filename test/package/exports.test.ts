@@ -34,6 +34,7 @@ describe('entry exports', () => {
       'ChaosError',
       'ConformanceError',
       'chaosRemoteStore',
+      'createTestBusHub',
       'createTestRemoteStore',
       'localStoreConformance',
       'remoteStoreConformance',

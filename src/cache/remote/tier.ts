@@ -146,7 +146,10 @@ export class RemoteTier {
      */
     done?: (skipped: number) => void,
   ): void {
-    if (this.fencedScopes.has(namespace.entryPrefix)) return done?.(0);
+    if (this.fencedScopes.has(namespace.entryPrefix)) {
+      done?.(0);
+      return;
+    }
     const writes: RemoteWrite[] = [];
     for (const { key, entry, observed } of entries) {
       if (this.fencedKeys.has(key)) continue;
@@ -172,7 +175,10 @@ export class RemoteTier {
       const ttlMs = Math.min(REMOTE_KEEP_MS / 2, Math.ceil(entry.staleUntil - now));
       if (ttlMs >= 1) writes.push({ key, value: text, ttlMs, ifValue: observed });
     }
-    if (writes.length === 0) return done?.(0);
+    if (writes.length === 0) {
+      done?.(0);
+      return;
+    }
     // A token made by this batch replaces only what the batch read there (nothing, or a value not ours):
     // never another instance's token written meanwhile.
     if (generation.made)
@@ -183,7 +189,10 @@ export class RemoteTier {
         ifValue: generation.replaces,
       });
     const written = this.remote.writeBehind(writes);
-    if (written === null) return done?.(0);
+    if (written === null) {
+      done?.(0);
+      return;
+    }
     for (const write of writes) this.pendingWrites.set(write.key, written);
     void written.then((skipped) => {
       for (const write of writes)

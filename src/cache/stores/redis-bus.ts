@@ -126,16 +126,35 @@ export function redisBus(
 
   let subscriber: Subscriber | null = null;
   let stop: (() => void) | null = null;
-  /** The current subscription; a heartbeat waits for it. */
-  let subscribed: Promise<void> = Promise.reject(new Error('not subscribed yet'));
-  subscribed.catch(() => {});
+  /** Whether the listening connection is subscribed now (a ping is only a heartbeat then). */
+  let subscribed = false;
+  /** The ping waiting for its answer: never more than one (a hung server grows no queue of them). */
+  let pinging: Promise<unknown> | null = null;
   let inFlight = 0;
   let closed = false;
+  const registry = `${channel}:instances`;
+  const presence = (origin: string) => `${channel}:instance:${origin}`;
 
   const notReady = (what: string) =>
     new Error(
       `redis store ${JSON.stringify(storeName)}: the ${port.client} ${what} connection is not ready (nothing waits for it).`,
     );
+  const closedError = (method: string) =>
+    new Error(`redis store ${JSON.stringify(storeName)} is closed (${method}).`);
+  /** A command on the store's client, under the signal and the bound of unanswered calls. */
+  const send = (args: readonly string[], signal: AbortSignal) => {
+    if (closed) return Promise.reject(closedError(args[0]!));
+    if (!port.ready()) return Promise.reject(notReady('client'));
+    if (inFlight >= MAX_IN_FLIGHT)
+      return Promise.reject(
+        new Error(`redis store ${JSON.stringify(storeName)}: ${inFlight} calls unanswered.`),
+      );
+    inFlight++;
+    return raced(
+      port.command(args).finally(() => inFlight--),
+      signal,
+    );
+  };
 
   return {
     name: storeName,
@@ -145,46 +164,107 @@ export function redisBus(
     listen(listener: TransportListener) {
       if (closed || subscriber !== null) return;
       const owned = given === undefined;
-      const source = owned ? (client as { duplicate(): unknown }).duplicate() : given;
-      subscriber = subscriberOf(source, port.client, channel, owned, (text) => listener.message(text));
+      let current: Subscriber;
+      let source: unknown;
+      try {
+        source = owned ? (client as { duplicate(): unknown }).duplicate() : given;
+        current = subscriberOf(source, port.client, channel, owned, (text) => listener.message(text));
+      } catch (error) {
+        // Never trusted then: shared loads read Redis, not the in-process tier.
+        onError(error);
+        return;
+      }
+      subscriber = current;
       const stopErrors = listenToErrors(source as Parameters<typeof listenToErrors>[0], onError);
+      let generation = 0;
       const resubscribe = () => {
-        subscribed = subscriber!.subscribe();
-        subscribed.catch(onError);
+        const mine = ++generation;
+        current.subscribe().then(
+          () => {
+            if (mine !== generation || closed) return;
+            subscribed = true;
+            // Subscribed (again): the bus probes before it trusts anything.
+            listener.gap();
+          },
+          (error: unknown) => onError(error),
+        );
       };
-      const stopConnection = subscriber.onConnection((ready) => {
-        if (ready) resubscribe();
+      const stopConnection = current.onConnection((ready) => {
+        generation++;
+        subscribed = false;
+        pinging = null;
         listener.gap();
+        if (ready) resubscribe();
       });
+      // The user closing their client closes the subscriber made from it (else its reconnect timers
+      // would keep the process alive).
+      const stopFollowing = owned ? followEnd(client, () => void current.close()) : () => {};
       stop = () => {
         stopConnection();
         stopErrors();
+        stopFollowing();
       };
-      if (subscriber.ready()) resubscribe();
+      if (current.ready()) resubscribe();
     },
     async publish(text, signal) {
-      if (closed) throw new Error(`redis store ${JSON.stringify(storeName)} is closed (publish).`);
-      if (!port.ready()) throw notReady('client');
-      if (inFlight >= MAX_IN_FLIGHT)
-        throw new Error(`redis store ${JSON.stringify(storeName)}: ${inFlight} publishes unanswered.`);
-      inFlight++;
-      const sent = port.command(['PUBLISH', channel, text]).finally(() => inFlight--);
-      return Number(await raced(sent, signal));
+      return Number(await send(['PUBLISH', channel, text], signal));
     },
     async ping(signal) {
       const current = subscriber;
-      if (closed || current === null || !current.ready()) throw notReady('subscriber');
-      await raced(subscribed, signal);
-      if (!current.ready()) throw notReady('subscriber');
-      await raced(current.ping(), signal);
+      if (closed || current === null || !current.ready() || !subscribed) throw notReady('subscriber');
+      pinging ??= current.ping().finally(() => {
+        pinging = null;
+      });
+      await raced(pinging, signal);
+    },
+    async announce(origin, ttlMs, signal) {
+      if (closed) throw closedError('announce');
+      if (!port.ready()) throw notReady('client');
+      const replies = await raced(
+        port.pipeline([
+          ['PSETEX', presence(origin), String(ttlMs), '1'],
+          ['SADD', registry, origin],
+        ]),
+        signal,
+      );
+      const failed = replies.find((reply) => reply instanceof Error);
+      if (failed !== undefined) throw failed;
+    },
+    async present(signal) {
+      // Atomically: the registered origins whose presence has not expired; the others leave the registry.
+      const reply = await send(['EVAL', PRESENT, '1', registry, `${channel}:instance:`], signal);
+      if (!Array.isArray(reply))
+        throw new TypeError(`redis store: the presence script answered ${describe(reply)}.`);
+      return reply.map(String);
     },
     async close() {
       if (closed) return;
       closed = true;
       stop?.();
-      await subscriber?.close();
+      const limit = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref?.());
+      await Promise.race([subscriber?.close().catch(() => {}), limit]);
     },
   };
+}
+
+/** The registered origins (KEYS[1], a set) whose presence key (ARGV[1] .. origin) exists; drops the rest. */
+const PRESENT = `local out = {}
+for _, origin in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. origin) == 1 then out[#out + 1] = origin
+  else redis.call('SREM', KEYS[1], origin) end
+end
+return out`;
+
+/** Calls `ended` when the client ends for good (closed by its owner); returns what stops listening. */
+function followEnd(client: object, ended: () => void): () => void {
+  const c = client as {
+    on?: (event: string, f: () => void) => unknown;
+    off?: (event: string, f: () => void) => unknown;
+  };
+  if (typeof c.on !== 'function' || typeof c.off !== 'function') return () => {};
+  const listener = () => ended();
+  c.on('end', listener);
+  return () => c.off!('end', listener);
 }
 
 /** The part of a node-redis client (v5, v6) a subscriber uses. */
@@ -239,12 +319,22 @@ function subscriberOf(
     : ioRedisSubscriber(client as IoRedisSubscriber, channel, owned, message);
 }
 
+/** Calls a method of a client object, turning what it throws into a rejection. */
+function attempt<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 function nodeRedisSubscriber(
   sub: NodeRedisSubscriber,
   channel: string,
   owned: boolean,
   message: (text: string) => void,
 ): Subscriber {
+  // One listener per store: node-redis unsubscribes the channel once its last listener goes.
   const listener = (text: string) => message(text);
   if (owned) {
     sub.unref?.();
@@ -253,8 +343,8 @@ function nodeRedisSubscriber(
   }
   return {
     ready: () => sub.isReady,
-    subscribe: () => sub.subscribe(channel, listener).then(() => {}),
-    ping: () => sub.sendCommand(['PING']),
+    subscribe: () => attempt(() => sub.subscribe(channel, listener)).then(() => {}),
+    ping: () => attempt(() => sub.sendCommand(['PING'])),
     onConnection(changed) {
       const up = () => changed(true);
       const down = () => changed(false);
@@ -275,10 +365,13 @@ function nodeRedisSubscriber(
         } catch {
           // already closed
         }
-      } else await sub.unsubscribe(channel, listener).catch(() => {});
+      } else await attempt(() => sub.unsubscribe(channel, listener)).catch(() => {});
     },
   };
 }
+
+/** Stores subscribed through one ioredis connection, per channel: it unsubscribes when the last closes. */
+const ioRedisUsers = new WeakMap<object, Map<string, number>>();
 
 function ioRedisSubscriber(
   sub: IoRedisSubscriber,
@@ -290,16 +383,23 @@ function ioRedisSubscriber(
     if (args[0] === channel && typeof args[1] === 'string') message(args[1]);
   };
   sub.on('message', listener);
+  let users = ioRedisUsers.get(sub);
+  if (users === undefined) {
+    users = new Map();
+    ioRedisUsers.set(sub, users);
+  }
+  users.set(channel, (users.get(channel) ?? 0) + 1);
   const unref = () => sub.stream?.unref?.();
   if (owned) {
     sub.on('connect', unref);
     unref();
-    if (sub.status === 'wait') sub.connect().catch(() => {});
   }
+  // A client made with lazyConnect waits for a first command that a subscriber never gets otherwise.
+  if (sub.status === 'wait') sub.connect().catch(() => {});
   return {
     ready: () => sub.status === 'ready',
-    subscribe: () => sub.subscribe(channel).then(() => {}),
-    ping: () => sub.call('ping'),
+    subscribe: () => attempt(() => sub.subscribe(channel)).then(() => {}),
+    ping: () => attempt(() => sub.call('ping')),
     onConnection(changed) {
       const up = () => changed(true);
       const down = () => changed(false);
@@ -314,10 +414,13 @@ function ioRedisSubscriber(
     },
     async close() {
       sub.off('message', listener);
+      const left = (users.get(channel) ?? 1) - 1;
+      if (left > 0) users.set(channel, left);
+      else users.delete(channel);
       if (owned) {
         sub.off('connect', unref);
         sub.disconnect();
-      } else await sub.unsubscribe(channel).catch(() => {});
+      } else if (left === 0) await attempt(() => sub.unsubscribe(channel)).catch(() => {});
     },
   };
 }

@@ -153,19 +153,33 @@ describe.each(FAULT_CLIENTS)('invalidation across instances over $name', (kind) 
     expect(b.source).toEqual([ids]);
   });
 
-  it('invalidateScope waits out the bound for a receiver that never acknowledges', async () => {
+  it('invalidateScope waits for the instances present (a stranger on the channel is none), and waits out the bound for one that never answers', async () => {
     const { server, a, b } = await setup();
-    // A stranger subscribed to the channel: counted by PUBLISH, never acknowledges.
+    // A stranger subscribed to the channel: no instance, not waited for.
     const stranger = await kind.connect(server.port);
     cleanups.push(() => stranger.close());
     const sub = stranger.client as { subscribe(...args: unknown[]): Promise<unknown> };
     if (kind.library === 'node-redis') await sub.subscribe('loaderkit:invalidate', () => {});
     else await sub.subscribe('loaderkit:invalidate');
     await warm(server, a, b, [1]);
-    const started = performance.now();
+    let started = performance.now();
+    await a.createLoaders.invalidateScope('users', { tenant: 'acme' });
+    expect(performance.now() - started).toBeLessThan(STALE_AFTER_MS);
+    expect(a.createLoaders.stats().bus!.ackTimeouts).toBe(0);
+    // Both instances announce themselves in Redis; an instance present that never answers is waited for.
+    expect(
+      (await server.cli('SMEMBERS', 'loaderkit:invalidate:instances')).split('\n').filter(Boolean),
+    ).toHaveLength(2);
+    await server.cli('PSETEX', 'loaderkit:invalidate:instance:ghost', '60000', '1');
+    await server.cli('SADD', 'loaderkit:invalidate:instances', 'ghost');
+    started = performance.now();
     await a.createLoaders.invalidateScope('users', { tenant: 'acme' });
     expect(performance.now() - started).toBeGreaterThanOrEqual(STALE_AFTER_MS);
     expect(a.createLoaders.stats().bus!.ackTimeouts).toBe(1);
+    // Once its presence expires it leaves the registry.
+    await server.cli('DEL', 'loaderkit:invalidate:instance:ghost');
+    await a.createLoaders.invalidateScope('users', { tenant: 'acme' });
+    expect(await server.cli('SISMEMBER', 'loaderkit:invalidate:instances', 'ghost')).toBe('0');
   });
 
   it('garbage on the channel is counted and changes nothing', async () => {

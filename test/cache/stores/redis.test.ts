@@ -105,12 +105,15 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
           },
         },
         // A prefix of its own per client kind, so runs never share keys.
-        { remote: createRedisStore({ client: client.client }), prefix: `count-${kind.name}` },
+        // No invalidation bus: its heartbeats would go through the proxy that counts round trips.
+        {
+          remote: createRedisStore({ client: client.client, invalidation: false }),
+          prefix: `count-${kind.name}`,
+        },
       );
     try {
       const keys = Array.from({ length: 100 }, (_, i) => i + 1);
       const first = define();
-      await busReady(first);
       await server.resetStats();
       proxy.reset();
       const loaders = first({ tenant: 'acme' });
@@ -126,7 +129,6 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
 
       // A second instance (its own in-process tier) finds every key in Redis.
       const second = define();
-      await busReady(second);
       await server.resetStats();
       proxy.reset();
       const other = second({ tenant: 'acme' });
