@@ -332,21 +332,58 @@ export class SharedCache<K, V, Ctx> {
       }
     }
     if (missing.length === 0) return;
-    /** The remote locks this batch took (shared.lock), released once its write-back is over. */
-    let held: string[] = [];
-    if (this.locks !== null && remote !== null && read !== null && mode === 'read') {
-      const claimed = await this.locks.claim(namespace, missing, owned, (indices, lockKeys) =>
-        this.readRemote(remote, owned, flights, namespace, context, request, indices, lockKeys),
-      );
-      missing = claimed.load;
-      held = claimed.held;
-      if (missing.length === 0) return;
+    if (this.locks === null || remote === null || read === null || mode !== 'read') {
+      await this.loadFromSource(owned, flights, missing, namespace, context, info, request, mode, read, []);
+      return;
     }
-    const release = () => {
-      if (held.length > 0) this.locks!.release(held);
-      held = [];
-    };
+    // Distributed single-flight: the keys whose lock this batch took load now; the keys another instance
+    // holds wait for its value meanwhile, and those it does not bring load after.
+    const locks = this.locks;
+    // A cold scope: its first token is settled first, or the values of this batch and of another
+    // instance's would go under two tokens, and one would be unreadable to the other's waiters.
+    const settled = await remote.settleGeneration(namespace, read.generation);
+    if (settled !== read.generation) read = { ...read, generation: settled };
+    const { mine, theirs, held } = await locks.acquire(namespace, missing, owned);
+    const loading =
+      mine.length > 0
+        ? this.loadFromSource(owned, flights, mine, namespace, context, info, request, mode, read, held)
+        : undefined;
+    const rest =
+      theirs.length > 0
+        ? locks
+            .wait(namespace, theirs, owned, (indices, lockKeys) =>
+              this.readRemote(remote, owned, flights, namespace, context, request, indices, lockKeys),
+            )
+            .then((left) =>
+              left.length > 0
+                ? this.loadFromSource(owned, flights, left, namespace, context, info, request, mode, read, [])
+                : undefined,
+            )
+        : undefined;
+    await Promise.all([loading, rest]);
+  }
 
+  /**
+   * One source call for the positions `missing` of the batch: answers their flights, keeps what can be
+   * kept in process and writes it behind; `held` are the remote locks to release once that write is over.
+   * Rejects (with every flight of `missing` rejected) when the source call fails.
+   */
+  private async loadFromSource(
+    owned: Pending<K>[],
+    flights: Flight<V>[],
+    missing: readonly number[],
+    namespace: Namespace,
+    context: Ctx,
+    info: BatchLoadContext | undefined,
+    request: LoaderCounters | null,
+    mode: LoadMode,
+    read: RemoteRead | null,
+    held: readonly string[],
+  ): Promise<void> {
+    const remote = this.remote;
+    const release = () => {
+      if (held.length > 0) this.locks?.release(held);
+    };
     const missKeys = missing.map((j) => owned[j]!.key);
     let values: ArrayLike<V | Error | null | undefined>;
     try {

@@ -39,34 +39,47 @@ export class RemoteFlights {
   }
 
   /**
-   * Which of the batch's `missing` positions (in `owned` order) this batch loads itself, and the locks
-   * it took for them; the others were answered from the remote store while waiting.
+   * Takes the locks of the batch's `missing` positions (in `owned` order): `mine` are those it took (with
+   * their lock keys in `held`), `theirs` those another instance holds. A lock call that fails makes every
+   * position mine (fail open: loaded here, no lock to release).
    */
-  async claim(
+  async acquire(
     namespace: Namespace,
     missing: readonly number[],
     owned: ReadonlyArray<{ readonly address: { readonly remoteKey: string } }>,
-    readAgain: ReadAgain,
-  ): Promise<{ load: number[]; held: string[] }> {
+  ): Promise<{ mine: number[]; theirs: number[]; held: string[] }> {
     const lockKeys = missing.map((j) => this.lockKey(namespace, owned[j]!.address.remoteKey));
     const taken = await this.remote.acquire(lockKeys, this.token, this.options.ttlMs);
-    if (taken === null) return { load: [...missing], held: [] };
-    const counts = this.remote.lockCounts;
-    const load: number[] = [];
+    if (taken === null) return { mine: [...missing], theirs: [], held: [] };
+    const mine: number[] = [];
+    const theirs: number[] = [];
     const held: string[] = [];
-    let waiting: number[] = [];
-    let waitingLocks: string[] = [];
     for (let m = 0; m < missing.length; m++) {
       if (taken[m]) {
-        load.push(missing[m]!);
+        mine.push(missing[m]!);
         held.push(lockKeys[m]!);
-      } else {
-        waiting.push(missing[m]!);
-        waitingLocks.push(lockKeys[m]!);
-      }
+      } else theirs.push(missing[m]!);
     }
-    counts.taken += held.length;
-    counts.waited += waiting.length;
+    this.remote.lockCounts.taken += held.length;
+    this.remote.lockCounts.waited += theirs.length;
+    return { mine, theirs, held };
+  }
+
+  /**
+   * Waits for the values of positions another instance holds: reads them (and their locks) again every
+   * pollMs; answers the positions to load here after all: those whose lock went without a value (its
+   * holder failed), and those still missing after waitMs or when a read failed.
+   */
+  async wait(
+    namespace: Namespace,
+    theirs: readonly number[],
+    owned: ReadonlyArray<{ readonly address: { readonly remoteKey: string } }>,
+    readAgain: ReadAgain,
+  ): Promise<number[]> {
+    const counts = this.remote.lockCounts;
+    const load: number[] = [];
+    let waiting = [...theirs];
+    let waitingLocks = waiting.map((j) => this.lockKey(namespace, owned[j]!.address.remoteKey));
     const until = performance.now() + this.options.waitMs;
     while (waiting.length > 0) {
       const left = until - performance.now();
@@ -95,8 +108,7 @@ export class RemoteFlights {
     }
     counts.timedOut += waiting.length;
     load.push(...waiting);
-    load.sort((a, b) => a - b);
-    return { load, held };
+    return load.sort((a, b) => a - b);
   }
 
   /** Releases locks this loader took (behind: nothing waits; a failure leaves them to expire). */

@@ -224,6 +224,29 @@ export class RemoteTier {
     }
   }
 
+  /**
+   * Settles a generation this batch made (the scope had no token) before it loads: writes the token where
+   * the store still holds what the batch read, then reads back whichever token won, so that concurrent
+   * first batches on several instances write their entries under one token. Two round trips; the made
+   * generation as it was when either fails.
+   */
+  async settleGeneration(namespace: Namespace, generation: Generation): Promise<Generation> {
+    if (!generation.made) return generation;
+    const written = await this.remote.write([
+      {
+        key: namespace.generationKey,
+        value: generation.token,
+        ttlMs: REMOTE_KEEP_MS,
+        ifValue: generation.replaces,
+      },
+    ]);
+    if (!written) return generation;
+    const values = await this.remote.read([namespace.generationKey]);
+    if (values === null) return generation;
+    const settled = this.generationOf(values[0] ?? null);
+    return settled.made ? generation : settled;
+  }
+
   /** Moves a scope to a new generation token, fenced until it settles; false when it failed. */
   async newGeneration(namespace: Namespace): Promise<boolean> {
     const prefix = namespace.entryPrefix;

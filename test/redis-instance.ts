@@ -1,0 +1,50 @@
+/**
+ * One "instance" as a child process, for multi-process tests on a private Redis: a shared loader over
+ * its own Redis store (`REDIS_PORT`, `CLIENT` one of test/redis.ts CLIENTS, `LOCK` = the shared.lock
+ * JSON, or "" for none). It answers messages from its parent (IPC):
+ *   { load: { id, requests, sourceMs } } → loads `id` in `requests` concurrent requests (each its own
+ *     createLoaders); the source takes sourceMs; replies { loaded: { values, ms, sourceCalls, locks } }
+ * and prints nothing. Before its first message it replies { ready: true }. A parent may SIGKILL it.
+ */
+import { defineLoaders } from '../src/index.js';
+import { createRedisStore } from '../src/redis.js';
+import { CLIENTS } from './redis.js';
+
+const port = Number(process.env.REDIS_PORT);
+const kind = CLIENTS.find((c) => c.name === process.env.CLIENT)!;
+const lock = process.env.LOCK ? JSON.parse(process.env.LOCK) : undefined;
+const client = await kind.connect(port);
+let sourceCalls = 0;
+let sourceMs = 0;
+const create = defineLoaders(
+  {
+    users: {
+      batch: async (ids: readonly number[]) => {
+        sourceCalls++;
+        process.send!({ source: ids });
+        await new Promise((resolve) => setTimeout(resolve, sourceMs));
+        return ids.map((id) => ({ id, by: process.pid }));
+      },
+      shared: { scope: 'global', ttl: 60_000, ...(lock === undefined ? {} : { lock }) },
+    },
+  },
+  {
+    remote: createRedisStore({ client: client.client }),
+    remoteOptions: { timeoutMs: 200 },
+    onError: () => {},
+  },
+);
+
+process.on('message', async (message: { load?: { id: number; requests: number; sourceMs: number } }) => {
+  if (message.load === undefined) return;
+  sourceMs = message.load.sourceMs;
+  const started = performance.now();
+  const values = await Promise.all(
+    Array.from({ length: message.load.requests }, () => create({}).users.load(message.load!.id)),
+  );
+  process.send!({
+    loaded: { values, ms: performance.now() - started, sourceCalls, locks: create.stats().remote!.locks },
+  });
+});
+process.on('disconnect', () => process.exit(0));
+process.send!({ ready: true });
