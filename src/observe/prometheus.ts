@@ -68,6 +68,8 @@ function count(value: number): number {
  *   - `<prefix>remote_pending_writes` (gauge): write-backs in the air;
  *   - `<prefix>remote_breaker_state` (gauge, `state` = closed | half-open | open): 1 for the current
  *     state of the circuit breaker, 0 for the others;
+ *   - `<prefix>remote_lock_keys_total` (counter, `result` = taken | waited | landed | timed_out): keys of
+ *     distributed single-flight (shared.lock);
  * - with a remote store that carries invalidations across instances (Redis), labelled `store`:
  *   - `<prefix>bus_messages_total` (counter, `direction` = out | in | garbage): messages published,
  *     messages of other instances applied, texts on the channel that were no message;
@@ -264,6 +266,19 @@ export function createLoaderMetrics(
         if (remote === undefined) return;
         for (const state of BREAKER_STATES)
           metric.set({ store: remote.name, state }, state === remote.breaker ? 1 : 0);
+      },
+    );
+    counter(
+      'remote_lock_keys_total',
+      'Distributed single-flight (shared.lock), in keys: taken (locks this instance took), waited (another held the lock), landed (its value came while waiting), timed_out (loaded here after waitMs).',
+      ['store', 'result'],
+      (metric, { remote }) => {
+        if (remote === undefined) return;
+        const { locks } = remote;
+        metric.inc({ store: remote.name, result: 'taken' }, count(locks.taken));
+        metric.inc({ store: remote.name, result: 'waited' }, count(locks.waited));
+        metric.inc({ store: remote.name, result: 'landed' }, count(locks.landed));
+        metric.inc({ store: remote.name, result: 'timed_out' }, count(locks.timedOut));
       },
     );
     counter(

@@ -375,6 +375,7 @@ describe('createLoaderMetrics', () => {
         'remote_breaker_state',
         'remote_calls_total',
         'remote_errors_total',
+        'remote_lock_keys_total',
         'remote_pending_writes',
         'remote_writes_dropped_total',
         'source_duration_seconds',
@@ -423,6 +424,29 @@ describe('createLoaderMetrics', () => {
     metrics.dispose();
     await a.close();
     await b.close();
+  });
+
+  it('counts the keys of distributed single-flight by result', async () => {
+    const remote = createTestRemoteStore();
+    const createLoaders = defineLoaders(
+      {
+        users: {
+          batch: async (ids: readonly number[]) => ids.map((id) => ({ id })),
+          shared: { scope: 'global', ttl: 60_000, lock: true },
+        },
+      },
+      { remote },
+    );
+    const registry = new Registry();
+    const metrics = createLoaderMetrics(createLoaders, { registry });
+    const loaders = createLoaders({});
+    await Promise.all([loaders.users.load(1), loaders.users.load(2)]);
+    const text = await registry.metrics();
+    const of = (result: string) =>
+      sample(text, `loaderkit_remote_lock_keys_total{store="test-remote",result="${result}"}`);
+    expect([of('taken'), of('waited'), of('landed'), of('timed_out')]).toEqual([2, 0, 0, 0]);
+    metrics.dispose();
+    await createLoaders.close();
   });
 
   it('leaves none of its metrics behind when a name is taken', () => {
