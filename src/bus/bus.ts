@@ -31,6 +31,7 @@
  * entry of the old generation from its in-process tier.
  */
 import { randomUUID } from 'node:crypto';
+import { deadline } from './deadline.js';
 import {
   type AckMessage,
   type DropMessage,
@@ -170,21 +171,6 @@ export function busOf(transport: BusTransport): InvalidationBus {
 }
 
 const monotonic = () => performance.now();
-
-/** A signal that aborts after `ms` (on the timers of this process, unref'd where they can be). */
-function deadline(ms: number): { readonly signal: AbortSignal; clear(): void; abort(why: string): void } {
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new Error(`the invalidation bus gave up after ${ms} ms`)),
-    ms,
-  );
-  timer.unref?.();
-  return {
-    signal: controller.signal,
-    clear: () => clearTimeout(timer),
-    abort: (why) => controller.abort(new Error(why)),
-  };
-}
 
 /** Calls a member, which never throws; a bug there must not stop the others. */
 function safely(call: () => void): void {

@@ -7,6 +7,7 @@
  * answer until it resumes. Pass a transport as `createTestRemoteStore({ bus })`.
  */
 import type { BusTransport, TransportListener } from '../bus/bus.js';
+import { raced } from '../bus/deadline.js';
 
 export interface TestBusTransportOptions {
   /** @default 50 */
@@ -42,25 +43,6 @@ export interface TestBusHub {
 }
 
 type Pending = { readonly text: string } | { readonly answer: () => void };
-
-/** Rejects when the signal aborts first. */
-function raced<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    signal.addEventListener('abort', abort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error);
-      },
-    );
-  });
-}
 
 export function createTestBusHub(): TestBusHub {
   let paused = false;

@@ -12,6 +12,7 @@
  * queue).
  */
 import type { BusTransport, TransportListener } from '../../bus/bus.js';
+import { raced } from '../../bus/deadline.js';
 import { describe } from '../../errors.js';
 import { listenToErrors, type RedisPort } from './redis-port.js';
 
@@ -64,25 +65,6 @@ function positive(name: string, value: unknown, fallback: number): number {
       `createRedisStore option invalidation.${name} must be a finite number of milliseconds > 0, but got: ${describe(value)}.`,
     );
   return value;
-}
-
-/** Rejects when the signal aborts first. */
-function raced<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    signal.addEventListener('abort', abort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', abort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** The transport of one Redis store; `client` is the store's, for PUBLISH. */
