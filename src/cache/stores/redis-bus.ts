@@ -114,8 +114,9 @@ export function redisBus(
   let pinging: Promise<unknown> | null = null;
   let inFlight = 0;
   let closed = false;
-  const registry = `${channel}:instances`;
-  const presence = (origin: string) => `${channel}:instance:${origin}`;
+  // One hash tag for both, so that the presence script's keys share a slot on Redis Cluster.
+  const registry = `{${channel}}:instances`;
+  const presence = (origin: string) => `{${channel}}:instance:${origin}`;
 
   const notReady = (what: string) =>
     new Error(
@@ -214,7 +215,7 @@ export function redisBus(
     },
     async present(signal) {
       // Atomically: the registered origins whose presence has not expired; the others leave the registry.
-      const reply = await send(['EVAL', PRESENT, '1', registry, `${channel}:instance:`], signal);
+      const reply = await send(['EVAL', PRESENT, '1', registry, presence('')], signal);
       if (!Array.isArray(reply))
         throw new TypeError(`redis store: the presence script answered ${describe(reply)}.`);
       return reply.map(String);

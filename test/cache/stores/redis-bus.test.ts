@@ -168,18 +168,18 @@ describe.each(FAULT_CLIENTS)('invalidation across instances over $name', (kind) 
     expect(a.createLoaders.stats().bus!.ackTimeouts).toBe(0);
     // Both instances announce themselves in Redis; an instance present that never answers is waited for.
     expect(
-      (await server.cli('SMEMBERS', 'loaderkit:invalidate:instances')).split('\n').filter(Boolean),
+      (await server.cli('SMEMBERS', '{loaderkit:invalidate}:instances')).split('\n').filter(Boolean),
     ).toHaveLength(2);
-    await server.cli('PSETEX', 'loaderkit:invalidate:instance:ghost', '60000', '1');
-    await server.cli('SADD', 'loaderkit:invalidate:instances', 'ghost');
+    await server.cli('PSETEX', '{loaderkit:invalidate}:instance:ghost', '60000', '1');
+    await server.cli('SADD', '{loaderkit:invalidate}:instances', 'ghost');
     started = performance.now();
     await a.createLoaders.invalidateScope('users', { tenant: 'acme' });
     expect(performance.now() - started).toBeGreaterThanOrEqual(STALE_AFTER_MS);
     expect(a.createLoaders.stats().bus!.ackTimeouts).toBe(1);
     // Once its presence expires it leaves the registry.
-    await server.cli('DEL', 'loaderkit:invalidate:instance:ghost');
+    await server.cli('DEL', '{loaderkit:invalidate}:instance:ghost');
     await a.createLoaders.invalidateScope('users', { tenant: 'acme' });
-    expect(await server.cli('SISMEMBER', 'loaderkit:invalidate:instances', 'ghost')).toBe('0');
+    expect(await server.cli('SISMEMBER', '{loaderkit:invalidate}:instances', 'ghost')).toBe('0');
   });
 
   it('garbage on the channel is counted and changes nothing', async () => {

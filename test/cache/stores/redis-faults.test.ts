@@ -262,7 +262,7 @@ describe.each(FAULT_CLIENTS)('Redis faults over $name', (kind) => {
     // (Not the invalidation bus's presence keys, under its channel's name.)
     const keys = (await server.cli('--scan', '--pattern', '*'))
       .split('\n')
-      .filter((key) => key.length > 0 && !key.startsWith('loaderkit:invalidate:'));
+      .filter((key) => key.length > 0 && !key.startsWith('{loaderkit:invalidate}:'));
     // Our four entries and the scope's generation token.
     expect(keys).toHaveLength(5);
     const values = await Promise.all(keys.map((key) => server.cli('GET', key)));
