@@ -1,10 +1,13 @@
 /**
  * One "instance" as a child process, for multi-process tests on a private Redis: a shared loader over
  * its own Redis store (`REDIS_PORT`, `CLIENT` one of test/redis.ts CLIENTS, `LOCK` = the shared.lock
- * JSON, or "" for none). It answers messages from its parent (IPC):
+ * JSON, or "" for none). Its source reads the row's version from the "database", the Redis key
+ * `db:<id>` (absent: 1), when called, then takes sourceMs. It answers messages from its parent (IPC):
  *   { load: { id, requests, sourceMs } } → loads `id` in `requests` concurrent requests (each its own
- *     createLoaders); the source takes sourceMs; replies { loaded: { values, ms, sourceCalls, locks } }
- * and prints nothing. Before its first message it replies { ready: true }. A parent may SIGKILL it.
+ *     createLoaders); replies { loaded: { values, ms, sourceCalls, locks } }
+ *   { invalidate: id } → invalidates it; replies { invalidated: true }
+ * and tells { source: ids } when its source is called. Before its first message it replies
+ * { ready: true }. A parent may SIGKILL it.
  */
 import { defineLoaders } from '../src/index.js';
 import { createRedisStore } from '../src/redis.js';
@@ -14,6 +17,11 @@ const port = Number(process.env.REDIS_PORT);
 const kind = CLIENTS.find((c) => c.name === process.env.CLIENT)!;
 const lock = process.env.LOCK ? JSON.parse(process.env.LOCK) : undefined;
 const client = await kind.connect(port);
+const { createClient } = await import('redis');
+/** The "database" (not the cache): its own connection. */
+const db = createClient({ url: `redis://127.0.0.1:${port}` });
+db.on('error', () => {}); // the parent kills the server at the end
+await db.connect();
 let sourceCalls = 0;
 let sourceMs = 0;
 const create = defineLoaders(
@@ -21,9 +29,10 @@ const create = defineLoaders(
     users: {
       batch: async (ids: readonly number[]) => {
         sourceCalls++;
+        const versions = await db.mGet(ids.map((id) => `db:${id}`));
         process.send!({ source: ids });
         await new Promise((resolve) => setTimeout(resolve, sourceMs));
-        return ids.map((id) => ({ id, by: process.pid }));
+        return ids.map((id, i) => ({ id, by: process.pid, version: Number(versions[i] ?? 1) }));
       },
       shared: { scope: 'global', ttl: 60_000, ...(lock === undefined ? {} : { lock }) },
     },
@@ -35,16 +44,24 @@ const create = defineLoaders(
   },
 );
 
-process.on('message', async (message: { load?: { id: number; requests: number; sourceMs: number } }) => {
-  if (message.load === undefined) return;
-  sourceMs = message.load.sourceMs;
-  const started = performance.now();
-  const values = await Promise.all(
-    Array.from({ length: message.load.requests }, () => create({}).users.load(message.load!.id)),
-  );
-  process.send!({
-    loaded: { values, ms: performance.now() - started, sourceCalls, locks: create.stats().remote!.locks },
-  });
-});
+process.on(
+  'message',
+  async (message: { load?: { id: number; requests: number; sourceMs: number }; invalidate?: number }) => {
+    if (message.invalidate !== undefined) {
+      await create.invalidate('users', [message.invalidate], {}).catch(() => {});
+      process.send!({ invalidated: true });
+      return;
+    }
+    if (message.load === undefined) return;
+    sourceMs = message.load.sourceMs;
+    const started = performance.now();
+    const values = await Promise.all(
+      Array.from({ length: message.load.requests }, () => create({}).users.load(message.load!.id)),
+    );
+    process.send!({
+      loaded: { values, ms: performance.now() - started, sourceCalls, locks: create.stats().remote!.locks },
+    });
+  },
+);
 process.on('disconnect', () => process.exit(0));
 process.send!({ ready: true });

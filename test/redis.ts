@@ -4,7 +4,7 @@
  * supports (node-redis 5 and 6, ioredis 5 and 6). Every process started here is killed when the test
  * process exits.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
 import net from 'node:net';
 import { Redis as IoRedis5 } from 'ioredis';
 import { Redis as IoRedis6 } from 'ioredis6';
@@ -339,4 +339,80 @@ export async function busReady(
     if (Date.now() > end) throw new Error('the invalidation bus did not become trusted within 5 s');
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/** What an instance process (test/redis-instance.ts) answers for a load. */
+export interface InstanceLoaded {
+  values: Array<{ id: number; by: number; version: number }>;
+  ms: number;
+  sourceCalls: number;
+  locks: { taken: number; waited: number; landed: number; timedOut: number };
+}
+
+const instances = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of instances) child.kill('SIGKILL');
+});
+
+/**
+ * Starts an instance process (test/redis-instance.ts: a shared loader over its own Redis store on
+ * `port`, with the `client` kind) and resolves its handle; `sources` records its source calls.
+ */
+export function startInstance(
+  port: number,
+  client: string,
+  options: { lock?: object; sourceMs?: number } = {},
+) {
+  const child = fork('test/redis-instance.ts', [], {
+    execArgv: ['--import', 'tsx'],
+    env: {
+      ...process.env,
+      REDIS_PORT: String(port),
+      CLIENT: client,
+      LOCK: options.lock === undefined ? '' : JSON.stringify(options.lock),
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  instances.add(child);
+  child.once('exit', () => instances.delete(child));
+  const sources: number[][] = [];
+  let onLoaded: ((loaded: InstanceLoaded) => void) | null = null;
+  let onInvalidated: (() => void) | null = null;
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`instance exited with ${code}`)));
+    child.on(
+      'message',
+      (message: { ready?: true; source?: number[]; loaded?: InstanceLoaded; invalidated?: true }) => {
+        if (message.ready) resolve();
+        if (message.source) sources.push(message.source);
+        if (message.loaded) onLoaded?.(message.loaded);
+        if (message.invalidated) onInvalidated?.();
+      },
+    );
+  });
+  ready.catch(() => {});
+  return {
+    child,
+    sources,
+    ready,
+    /** Loads `id` in `requests` concurrent requests of the instance. */
+    load(id: number, requests: number, sourceMs = options.sourceMs ?? 0): Promise<InstanceLoaded> {
+      return new Promise((resolve) => {
+        onLoaded = resolve;
+        child.send({ load: { id, requests, sourceMs } });
+      });
+    },
+    invalidate(id: number): Promise<void> {
+      return new Promise((resolve) => {
+        onInvalidated = resolve;
+        child.send({ invalidate: id });
+      });
+    },
+  };
+}
+
+/** SIGKILLs every instance process still running. */
+export function stopInstances(): void {
+  for (const child of instances) child.kill('SIGKILL');
+  instances.clear();
 }

@@ -4,58 +4,15 @@
  * holder SIGKILLed in the middle of its load → the others finish within the wait bound plus the source
  * time, with their own source call.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FAULT_CLIENTS, startRedis } from '../../redis.js';
+import { FAULT_CLIENTS, startInstance, startRedis, stopInstances } from '../../redis.js';
 
 const LOCK = { ttlMs: 5_000, waitMs: 1_000, pollMs: 5 };
+const instance = (port: number, client: string) =>
+  startInstance(port, client, { lock: LOCK, sourceMs: SOURCE_MS });
 const SOURCE_MS = 150;
 /** What a busy 2-core machine may add (process scheduling, other test files). */
 const ALLOWANCE_MS = 500;
-
-interface Loaded {
-  values: Array<{ id: number; by: number }>;
-  ms: number;
-  sourceCalls: number;
-  locks: { taken: number; waited: number; landed: number; timedOut: number };
-}
-
-const children = new Set<ChildProcess>();
-afterEach(() => {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
-});
-
-/** Starts an instance process and resolves once it is ready; `sources` records its source calls. */
-function instance(port: number, client: string) {
-  const child = fork('test/redis-instance.ts', [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, REDIS_PORT: String(port), CLIENT: client, LOCK: JSON.stringify(LOCK) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  children.add(child);
-  const sources: number[][] = [];
-  let onLoaded: ((loaded: Loaded) => void) | null = null;
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`instance exited with ${code}`)));
-    child.on('message', (message: { ready?: true; source?: number[]; loaded?: Loaded }) => {
-      if (message.ready) resolve();
-      if (message.source) sources.push(message.source);
-      if (message.loaded) onLoaded?.(message.loaded);
-    });
-  });
-  return {
-    child,
-    sources,
-    ready,
-    load(id: number, requests: number): Promise<Loaded> {
-      return new Promise((resolve) => {
-        onLoaded = resolve;
-        child.send({ load: { id, requests, sourceMs: SOURCE_MS } });
-      });
-    },
-  };
-}
 
 describe.each(FAULT_CLIENTS)('shared.lock across processes over $name', (kind) => {
   it('3 processes × 100 concurrent requests for one cold key: 1 source call in all', async () => {
