@@ -8,11 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FAULT_CLIENTS, startInstance, startRedis, stopInstances } from '../../redis.js';
 
 const LOCK = { ttlMs: 5_000, waitMs: 1_000, pollMs: 5 };
+const SOURCE_MS = 150;
 const instance = (port: number, client: string) =>
   startInstance(port, client, { lock: LOCK, sourceMs: SOURCE_MS });
-const SOURCE_MS = 150;
 /** What a busy 2-core machine may add (process scheduling, other test files). */
 const ALLOWANCE_MS = 500;
+
+afterEach(stopInstances);
 
 describe.each(FAULT_CLIENTS)('shared.lock across processes over $name', (kind) => {
   it('3 processes × 100 concurrent requests for one cold key: 1 source call in all', async () => {
