@@ -30,7 +30,7 @@
  * the message first), so by then it trusts nothing either. After that, no other instance serves an
  * entry of the old generation from its in-process tier.
  */
-import { randomUUID } from 'node:crypto';
+import { randomId } from '../random-id.js';
 import { deadline } from './deadline.js';
 import {
   type AckMessage,
@@ -183,7 +183,7 @@ function safely(call: () => void): void {
 
 export class InvalidationBus implements TransportListener {
   /** This bus's name in messages: its own come back and are ignored by it. */
-  readonly origin = randomUUID();
+  readonly origin = randomId();
   private readonly members = new Map<string, Set<Joined>>();
   private memberCount = 0;
   private listening = false;
@@ -366,7 +366,7 @@ export class InvalidationBus implements TransportListener {
 
   /** Publishes a probe and resolves when this bus hears it (or rejects at the signal). */
   private probe(signal: AbortSignal): Promise<void> {
-    const nonce = randomUUID();
+    const nonce = randomId();
     return new Promise<void>((resolve, reject) => {
       const done = () => {
         this.probes.delete(nonce);
@@ -439,10 +439,10 @@ export class InvalidationBus implements TransportListener {
     }
     const waitForAcks = outgoing.waitForAcks || scopes.length > outgoing.scopes.length;
     for (const chunk of chunks(keys)) {
-      const id = waitForAcks && texts.length === 0 ? randomUUID() : undefined;
+      const id = waitForAcks && texts.length === 0 ? randomId() : undefined;
       texts.push(this.encode(chunk, texts.length === 0 ? scopes : [], id));
     }
-    if (texts.length === 0) texts.push(this.encode([], scopes, waitForAcks ? randomUUID() : undefined));
+    if (texts.length === 0) texts.push(this.encode([], scopes, waitForAcks ? randomId() : undefined));
     const sent = await Promise.all(texts.map(({ text, id }) => this.sendOne(text, id)));
     return sent.every(Boolean);
   }

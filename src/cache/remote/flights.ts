@@ -7,7 +7,7 @@
  * write-back is over; one that dies releases by the locks' expiry. Fail open: a lock call that fails
  * loads every key here, and a read that fails while waiting loads the rest here.
  */
-import { randomUUID } from 'node:crypto';
+import { randomId } from '../../random-id.js';
 import type { Namespace } from '../namespace.js';
 import type { ResolvedLock } from '../policy.js';
 import type { ResilientRemote } from './resilient.js';
@@ -26,7 +26,7 @@ const sleep = (ms: number) =>
 
 export class RemoteFlights {
   /** This loader's locks in this process carry it (within the process, flights are single already). */
-  private readonly token = randomUUID();
+  private readonly token = randomId();
 
   constructor(
     private readonly remote: ResilientRemote,
