@@ -75,6 +75,8 @@ export interface BusTransport {
   announce(origin: string, ttlMs: number, signal: AbortSignal): Promise<void>;
   /** The origins present now (those whose last announcement has not expired). */
   present(signal: AbortSignal): Promise<readonly string[]>;
+  /** Optional: `origin` is no longer present (it closed). Best effort; never rejects. */
+  leave?(origin: string): Promise<void>;
   /** Stops listening and releases what the transport owns. Idempotent. */
   close(): Promise<void>;
 }
@@ -131,6 +133,8 @@ export interface BusStats {
 
 /** The longest message text sent (UTF-16 units): more keys go out in several. */
 const MESSAGE_CHARS = 64 * 1024;
+/** Every this many heartbeats, one is a probe (and prunes the registry of instances). */
+const PROBE_EVERY = 20;
 /** A key whose encoding is longer than this is not sent: its whole scope is dropped instead. */
 const HUGE_KEY_CHARS = 256 * 1024;
 
@@ -197,6 +201,8 @@ export class InvalidationBus implements TransportListener {
   private beatAgain = false;
   /** The deadline of the heartbeat in the air. */
   private beatLimit: ReturnType<typeof deadline> | null = null;
+  /** Heartbeats made (every PROBE_EVERY-th is a probe). */
+  private beats = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private outbox: Outgoing | null = null;
   private readonly ackWaits = new Map<string, AckWait>();
@@ -319,6 +325,9 @@ export class InvalidationBus implements TransportListener {
     this.beatAgain = false;
     // Messages to nobody are not applied: whoever joins again starts from a resync.
     this.resyncNeeded = true;
+    this.confirmedAt = Number.NEGATIVE_INFINITY;
+    // Nobody here trusts anything now: the others need not wait for this instance.
+    void this.transport.leave?.(this.origin);
   }
 
   private schedule(ms: number): void {
@@ -344,14 +353,25 @@ export class InvalidationBus implements TransportListener {
     const epoch = this.epoch;
     const sentAt = monotonic();
     const resync = this.resyncNeeded || sentAt - this.confirmedAt > this.transport.staleAfterMs;
+    // Now and then a probe even when all is well: it proves again that the listening connection hears
+    // the server the client publishes to (a client moved by a failover without any gap told).
+    const probe = resync || ++this.beats % PROBE_EVERY === 0;
     const limit = deadline(this.transport.heartbeatMs);
     this.beatLimit = limit;
     try {
-      await Promise.all([
-        resync ? this.probe(limit.signal) : this.transport.ping(limit.signal),
-        this.transport.announce(this.origin, Math.ceil(this.transport.staleAfterMs), limit.signal),
-      ]);
+      await (probe ? this.probe(limit.signal) : this.transport.ping(limit.signal));
+      // Present only once it hears the others: an instance that cannot is not waited for (it trusts
+      // nothing once its bound passes, and it announces nothing meanwhile).
+      await this.transport.announce(this.origin, Math.ceil(this.transport.staleAfterMs), limit.signal);
       if (epoch === this.epoch && this.memberCount > 0) this.confirm(sentAt, resync);
+      // The registry of instances is pruned with the same cadence (expired ones leave it).
+      if (this.beats % PROBE_EVERY === 1) {
+        const prune = deadline(this.transport.timeoutMs);
+        void this.transport
+          .present(prune.signal)
+          .catch(() => {})
+          .finally(prune.clear);
+      }
     } catch {
       this.counts.heartbeatFailures++;
     } finally {

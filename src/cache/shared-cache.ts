@@ -20,7 +20,7 @@ import { type KeySpace, loaderBase } from './keys.js';
 import { LocalTier } from './local-tier.js';
 import { type KeyAddress, markWrite, type Namespace, Namespaces } from './namespace.js';
 import type { ResolvedPolicy } from './policy.js';
-import { RemoteFlights } from './remote/flights.js';
+import { type Held, RemoteFlights } from './remote/flights.js';
 import type { ResilientRemote } from './remote/resilient.js';
 import { type RemoteRead, RemoteTier, type WriteBack } from './remote/tier.js';
 import type { LocalEntry, LocalStore } from './store.js';
@@ -333,7 +333,7 @@ export class SharedCache<K, V, Ctx> {
     }
     if (missing.length === 0) return;
     if (this.locks === null || remote === null || read === null || mode !== 'read') {
-      await this.loadFromSource(owned, flights, missing, namespace, context, info, request, mode, read, []);
+      await this.loadFromSource(owned, flights, missing, namespace, context, info, request, mode, read, null);
       return;
     }
     // Distributed single-flight: the keys whose lock this batch took load now; the keys another instance
@@ -356,7 +356,18 @@ export class SharedCache<K, V, Ctx> {
             )
             .then((left) =>
               left.length > 0
-                ? this.loadFromSource(owned, flights, left, namespace, context, info, request, mode, read, [])
+                ? this.loadFromSource(
+                    owned,
+                    flights,
+                    left,
+                    namespace,
+                    context,
+                    info,
+                    request,
+                    mode,
+                    read,
+                    null,
+                  )
                 : undefined,
             )
         : undefined;
@@ -378,11 +389,12 @@ export class SharedCache<K, V, Ctx> {
     request: LoaderCounters | null,
     mode: LoadMode,
     read: RemoteRead | null,
-    held: readonly string[],
+    /** The remote locks this batch took for `missing`, or null. */
+    held: Held | null,
   ): Promise<void> {
     const remote = this.remote;
     const release = () => {
-      if (held.length > 0) this.locks?.release(held);
+      if (held !== null) this.locks?.release(held);
     };
     const missKeys = missing.map((j) => owned[j]!.key);
     let values: ArrayLike<V | Error | null | undefined>;

@@ -130,6 +130,9 @@ export function createTestBusHub(): TestBusHub {
             signal,
           );
         },
+        async leave(origin) {
+          presence.delete(origin);
+        },
         present(signal) {
           if (connection.closed) return Promise.reject(new Error('test bus: present after close()'));
           return raced(

@@ -294,6 +294,24 @@ describe('the invalidation bus', () => {
     expect(b.bus().trusted).toBe(false);
   });
 
+  it('an instance that cannot hear announces nothing: once its presence expires, nobody waits for it', async () => {
+    const w = world();
+    const a = w.instance();
+    const b = w.instance();
+    await started(a, b);
+    b.transport.disconnect();
+    await vi.advanceTimersByTimeAsync(STALE_AFTER_MS + 1);
+    expect(b.bus().trusted).toBe(false);
+    let resolved = false;
+    const waiting = a.create.invalidateScope('users', { tenant: 'acme' }).then(() => {
+      resolved = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(resolved).toBe(true);
+    await waiting;
+    expect(a.bus().ackTimeouts).toBe(0);
+  });
+
   it('an acknowledgement counts once per instance, and only for the message and sender it names', async () => {
     const w = world();
     const a = w.instance();

@@ -19,15 +19,18 @@ export type ReadAgain = (
   lockKeys: readonly string[],
 ) => Promise<{ missing: number[]; read: RemoteRead | null }>;
 
+/** Locks a batch took, and its token. */
+export interface Held {
+  readonly keys: readonly string[];
+  readonly token: string;
+}
+
 const sleep = (ms: number) =>
   new Promise<void>((resolve) => {
     setTimeout(resolve, ms).unref?.();
   });
 
 export class RemoteFlights {
-  /** This loader's locks in this process carry it (within the process, flights are single already). */
-  private readonly token = randomId();
-
   constructor(
     private readonly remote: ResilientRemote,
     private readonly options: ResolvedLock,
@@ -47,10 +50,12 @@ export class RemoteFlights {
     namespace: Namespace,
     missing: readonly number[],
     owned: ReadonlyArray<{ readonly address: { readonly remoteKey: string } }>,
-  ): Promise<{ mine: number[]; theirs: number[]; held: string[] }> {
+  ): Promise<{ mine: number[]; theirs: number[]; held: Held }> {
     const lockKeys = missing.map((j) => this.lockKey(namespace, owned[j]!.address.remoteKey));
-    const taken = await this.remote.acquire(lockKeys, this.token, this.options.ttlMs);
-    if (taken === null) return { mine: [...missing], theirs: [], held: [] };
+    // A token per batch: a batch releases only its own locks, not those a later one took again.
+    const token = randomId();
+    const taken = await this.remote.acquire(lockKeys, token, this.options.ttlMs);
+    if (taken === null) return { mine: [...missing], theirs: [], held: { keys: [], token } };
     const mine: number[] = [];
     const theirs: number[] = [];
     const held: string[] = [];
@@ -62,7 +67,7 @@ export class RemoteFlights {
     }
     this.remote.lockCounts.taken += held.length;
     this.remote.lockCounts.waited += theirs.length;
-    return { mine, theirs, held };
+    return { mine, theirs, held: { keys: held, token } };
   }
 
   /**
@@ -111,8 +116,8 @@ export class RemoteFlights {
     return load.sort((a, b) => a - b);
   }
 
-  /** Releases locks this loader took (behind: nothing waits; a failure leaves them to expire). */
-  release(lockKeys: readonly string[]): void {
-    void this.remote.release(lockKeys, this.token);
+  /** Releases locks a batch took (behind: nothing waits; a failure leaves them to expire). */
+  release(held: Held): void {
+    if (held.keys.length > 0) void this.remote.release(held.keys, held.token);
   }
 }

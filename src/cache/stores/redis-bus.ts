@@ -12,9 +12,9 @@
  * queue).
  */
 import type { BusTransport, TransportListener } from '../../bus/bus.js';
-import { raced } from '../../bus/deadline.js';
+import { deadline, raced } from '../../bus/deadline.js';
 import { describe } from '../../errors.js';
-import { listenToErrors, type RedisPort } from './redis-port.js';
+import { listenToErrors, type RedisPort, scriptingRefused } from './redis-port.js';
 
 export interface RedisInvalidationOptions {
   /**
@@ -114,6 +114,8 @@ export function redisBus(
   let pinging: Promise<unknown> | null = null;
   let inFlight = 0;
   let closed = false;
+  /** Whether the server runs our presence script; false once it refused EVAL. */
+  let scripting = true;
   // One hash tag for both, so that the presence script's keys share a slot on Redis Cluster.
   const registry = `{${channel}}:instances`;
   const presence = (origin: string) => `{${channel}}:instance:${origin}`;
@@ -182,10 +184,14 @@ export function redisBus(
       // The user closing their client closes the subscriber made from it (else its reconnect timers
       // would keep the process alive).
       const stopFollowing = owned ? followEnd(client, () => void current.close()) : () => {};
+      // The client reconnecting (maybe to another server, behind a failover) is a gap too: the next
+      // heartbeat probes that both connections reach one Redis.
+      const stopWatching = watchConnection(client, () => listener.gap());
       stop = () => {
         stopConnection();
         stopErrors();
         stopFollowing();
+        stopWatching();
       };
       if (current.ready()) resubscribe();
     },
@@ -194,11 +200,20 @@ export function redisBus(
     },
     async ping(signal) {
       const current = subscriber;
+      // The user closed their client without store.close(): the subscriber made from it goes too.
+      if (given === undefined && current !== null && clientEnded(client)) void current.close();
       if (closed || current === null || !current.ready() || !subscribed) throw notReady('subscriber');
-      pinging ??= current.ping().finally(() => {
-        pinging = null;
-      });
-      await raced(pinging, signal);
+      // Never a second PING while one is unanswered (a hung server grows no queue), and never credit a
+      // heartbeat with an older PING: it only proves what came before that one.
+      if (pinging !== null)
+        throw new Error(`redis store ${JSON.stringify(storeName)}: a PING is unanswered.`);
+      const mine = current.ping();
+      pinging = mine;
+      const clear = () => {
+        if (pinging === mine) pinging = null;
+      };
+      mine.then(clear, clear);
+      await raced(mine, signal);
     },
     async announce(origin, ttlMs, signal) {
       if (closed) throw closedError('announce');
@@ -214,11 +229,31 @@ export function redisBus(
       if (failed !== undefined) throw failed;
     },
     async present(signal) {
-      // Atomically: the registered origins whose presence has not expired; the others leave the registry.
-      const reply = await send(['EVAL', PRESENT, '1', registry, presence('')], signal);
-      if (!Array.isArray(reply))
-        throw new TypeError(`redis store: the presence script answered ${describe(reply)}.`);
-      return reply.map(String);
+      if (scripting) {
+        try {
+          // Atomically: the registered origins whose presence has not expired; the others leave the set.
+          const reply = await send(['EVAL', PRESENT, '1', registry, presence('')], signal);
+          if (!Array.isArray(reply))
+            throw new TypeError(`redis store: the presence script answered ${describe(reply)}.`);
+          return reply.map(String);
+        } catch (error) {
+          if (!(error instanceof Error) || !scriptingRefused(error)) throw error;
+          scripting = false;
+        }
+      }
+      // Without scripts: the set, then which of its presence keys exist (the set is not pruned).
+      const origins = await send(['SMEMBERS', registry], signal);
+      if (!Array.isArray(origins) || origins.length === 0) return [];
+      const names = origins.map(String);
+      const keys = await send(['MGET', ...names.map(presence)], signal);
+      if (!Array.isArray(keys)) throw new TypeError(`redis store: MGET answered ${describe(keys)}.`);
+      return names.filter((_, i) => keys[i] !== null);
+    },
+    async leave(origin) {
+      // Best effort: a closing instance is not waited for by the others' scope invalidations.
+      const limit = deadline(timeoutMs);
+      await send(['DEL', presence(origin)], limit.signal).catch(() => {});
+      limit.clear();
     },
     async close() {
       if (closed) return;
@@ -237,6 +272,26 @@ for _, origin in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   else redis.call('SREM', KEYS[1], origin) end
 end
 return out`;
+
+/** Whether the user's client was closed for good (quit, destroy, disconnect): it will not reconnect. */
+function clientEnded(client: object): boolean {
+  const c = client as { isOpen?: unknown; status?: unknown };
+  return c.isOpen === false || c.status === 'end';
+}
+
+/** Calls `changed` whenever the client's connection is lost or made again; returns what stops it. */
+function watchConnection(client: object, changed: () => void): () => void {
+  const c = client as {
+    on?: (event: string, f: () => void) => unknown;
+    off?: (event: string, f: () => void) => unknown;
+  };
+  if (typeof c.on !== 'function' || typeof c.off !== 'function') return () => {};
+  const events = ['ready', 'reconnecting'];
+  for (const event of events) c.on(event, changed);
+  return () => {
+    for (const event of events) c.off!(event, changed);
+  };
+}
 
 /** Calls `ended` when the client ends for good (closed by its owner); returns what stops listening. */
 function followEnd(client: object, ended: () => void): () => void {

@@ -168,3 +168,11 @@ export function redisPort(client: unknown): RedisPort {
     `createRedisStore option client must be a node-redis client (createClient() of redis 5 or 6) or an ioredis client (new Redis() of ioredis 5 or 6), but got: ${describe(client)}.`,
   );
 }
+
+/**
+ * A reply error saying the server runs no EVAL for us: the command renamed away or denied by ACL. Not
+ * other errors that merely mention scripts or disabled writes (MISCONF, OOM, a key denied by ACL).
+ */
+export function scriptingRefused(error: Error): boolean {
+  return /unknown command [`'"]?eval\b|NOPERM.*[`'"]eval[`'"] command/i.test(error.message);
+}

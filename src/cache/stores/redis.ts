@@ -15,7 +15,7 @@ import { describe } from '../../errors.js';
 import { isolateOnError } from '../../observe/report.js';
 import type { RemoteStore, RemoteWrite } from '../store.js';
 import { type RedisInvalidationOptions, redisBus } from './redis-bus.js';
-import { type RedisPort, redisPort } from './redis-port.js';
+import { type RedisPort, redisPort, scriptingRefused } from './redis-port.js';
 
 export interface RedisStoreOptions {
   /**
@@ -107,14 +107,6 @@ const CHARS_PER_SCRIPT = 64 * 1024;
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error), { cause: error });
-}
-
-/**
- * A reply error saying the server runs no EVAL for us: the command renamed away or denied by ACL. Not
- * other errors that merely mention scripts or disabled writes (MISCONF, OOM, a key denied by ACL).
- */
-function scriptingRefused(error: Error): boolean {
-  return /unknown command [`'"]?eval\b|NOPERM.*[`'"]eval[`'"] command/i.test(error.message);
 }
 
 /** The error a write-back answers when some of its replies are errors; undefined when none is. */
@@ -294,8 +286,20 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
       async release(keys, token, signal) {
         if (keys.length === 0) return;
         usable('locks.release', signal);
-        // Without scripts there is no compare-and-delete: the locks expire by themselves.
-        if (scripting) await port.command(['EVAL', RELEASE, String(keys.length), ...keys, token]);
+        if (scripting) {
+          try {
+            await port.command(['EVAL', RELEASE, String(keys.length), ...keys, token]);
+            return;
+          } catch (error) {
+            if (!(error instanceof Error) || !scriptingRefused(error)) throw error;
+            scripting = false;
+          }
+        }
+        // Without scripts: read, then delete those still ours (a lock that expired and was taken again
+        // in between may go too: one source call more, never a wrong value).
+        const held = (await port.command(['MGET', ...keys])) as ReadonlyArray<unknown>;
+        const ours = keys.filter((_, i) => held[i] === token);
+        if (ours.length > 0) await port.command(['DEL', ...ours]);
       },
     },
     async close(): Promise<void> {

@@ -217,6 +217,29 @@ describe.each(FAULT_CLIENTS)('invalidation across instances over $name', (kind) 
     expect(await b.load([1])).toEqual([{ id: 1, version: 2 }]);
   });
 
+  it("the client's own connection lost and made again is a gap too: the instance probes and resynchronises", async () => {
+    const { server, a, b } = await setup();
+    await warm(server, a, b, [1]);
+    const before = b.createLoaders.stats().bus!;
+    await server.cli('CLIENT', 'KILL', 'TYPE', 'normal'); // every client connection (not the subscribers)
+    await until(() => b.createLoaders.stats().bus!.resyncs > before.resyncs);
+    await until(() => b.createLoaders.stats().bus!.trusted);
+    expect(b.createLoaders.stats().bus!.gaps).toBeGreaterThan(before.gaps);
+    await b.load([1]);
+    expect(b.users().remoteHits).toBe(2); // dropped at the resync, read from Redis again
+  });
+
+  it('on a server that runs no scripts, invalidateScope finds the instances present without EVAL', async () => {
+    const { server, a, b } = await setup(['--rename-command', 'EVAL', '']);
+    await warm(server, a, b, [1]);
+    const started = performance.now();
+    await a.createLoaders.invalidateScope('users', { tenant: 'acme' });
+    expect(performance.now() - started).toBeLessThan(STALE_AFTER_MS);
+    expect(a.createLoaders.stats().bus!.ackTimeouts).toBe(0);
+    version = 2;
+    expect(await b.load([1])).toEqual([{ id: 1, version: 2 }]);
+  });
+
   it('Redis paused (SIGSTOP): past staleAfterMs no instance serves its in-process tier; after SIGCONT hits come back', async () => {
     const { server, a, b } = await setup();
     await warm(server, a, b, [1]);

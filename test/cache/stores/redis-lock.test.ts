@@ -5,6 +5,7 @@
  * time, with their own source call.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisStore } from '../../../src/redis.js';
 import { FAULT_CLIENTS, startInstance, startRedis, stopInstances } from '../../redis.js';
 
 const LOCK = { ttlMs: 5_000, waitMs: 1_000, pollMs: 5 };
@@ -64,4 +65,23 @@ describe.each(FAULT_CLIENTS)('shared.lock across processes over $name', (kind) =
       await server.close();
     }
   }, 30_000);
+
+  it('on a server that runs no scripts, locks are taken with SET NX and released by their token', async () => {
+    const server = await startRedis(['--rename-command', 'EVAL', '']);
+    const client = await kind.connect(server.port);
+    try {
+      const store = createRedisStore({ client: client.client, invalidation: false });
+      const signal = new AbortController().signal;
+      expect(await store.locks!.acquire(['l1', 'l2'], 'mine', 5_000, signal)).toEqual([true, true]);
+      expect(await store.locks!.acquire(['l1'], 'theirs', 5_000, signal)).toEqual([false]);
+      await store.locks!.release(['l1', 'l2'], 'theirs', signal); // not theirs: stays
+      expect(await server.cli('GET', 'l1')).toBe('mine');
+      await store.locks!.release(['l1', 'l2'], 'mine', signal);
+      expect(await server.cli('EXISTS', 'l1', 'l2')).toBe('0');
+      await store.close();
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
 });

@@ -29,6 +29,7 @@ describe.each(FAULT_CLIENTS)('no stale write-back across processes over $name', 
       for (const instance of [c, a, b]) {
         const { values } = await instance.load(1, 1);
         expect(values[0]).toMatchObject({ id: 1, version: 2 });
+        await new Promise((resolve) => setTimeout(resolve, 100)); // its write-back, if any, lands
       }
       // C found A's marker and loaded v2 (written back); A and B read it from Redis (B's v1 copy was
       // dropped: its write-back was fenced, and A's message came): nobody served v1.
