@@ -451,9 +451,17 @@ export class InvalidationBus implements TransportListener {
   private async send(outgoing: Outgoing): Promise<boolean> {
     const texts: Array<{ text: string; id: string | undefined }> = [];
     const scopes = [...outgoing.scopes];
+    // One drop per loader and scope, however many calls named its keys this tick.
+    const merged = new Map<string, [string, string, string[]]>();
+    for (const [loader, scope, encoded] of outgoing.keys) {
+      const id = JSON.stringify([loader, scope]);
+      const drop = merged.get(id);
+      if (drop === undefined) merged.set(id, [loader, scope, [...encoded]]);
+      else for (const key of encoded) drop[2].push(key);
+    }
     const keys: KeyDrop[] = [];
     // A key too large for a message drops its scope instead (more than asked, never less).
-    for (const drop of outgoing.keys) {
+    for (const drop of merged.values()) {
       if (drop[2].some((key) => key.length > HUGE_KEY_CHARS)) scopes.push([drop[0], drop[1]]);
       else keys.push(drop);
     }

@@ -80,6 +80,8 @@ export class RemoteTier {
   /** Keys and scopes (by entry prefix) with an invalidation in the air, with how many. */
   private readonly fencedKeys = new Map<string, number>();
   private readonly fencedScopes = new Map<string, number>();
+  /** The invalidation markers of this tick, written together (see delete). */
+  private deleting: { keys: string[]; done: Promise<boolean> } | null = null;
   /** Write-backs in the air, by key (at most maxPendingWrites calls' keys). */
   private readonly pendingWrites = new Map<string, Promise<unknown>>();
 
@@ -203,25 +205,46 @@ export class RemoteTier {
 
   /**
    * Replaces entries with invalidation markers (see the top of this file), fenced in this process from
-   * the call until the write settles; false when the store could not be reached.
+   * the call until the write settles; false when the store could not be reached. The calls of one tick
+   * share one write (a loop of `invalidate` calls is one round trip, not one call each).
    */
   async delete(keys: readonly string[]): Promise<boolean> {
     for (const key of keys) this.fencedKeys.set(key, (this.fencedKeys.get(key) ?? 0) + 1);
     try {
-      const writing: Promise<unknown>[] = [];
-      for (const key of keys) {
-        const pending = this.pendingWrites.get(key);
-        if (pending !== undefined) writing.push(pending);
+      let batch = this.deleting;
+      if (batch === null) {
+        const created: { keys: string[]; done: Promise<boolean> } = {
+          keys: [],
+          done: Promise.resolve(false),
+        };
+        created.done = Promise.resolve().then(() => {
+          this.deleting = null;
+          return this.writeMarkers(created.keys);
+        });
+        this.deleting = created;
+        batch = created;
       }
-      if (writing.length > 0) await Promise.all(writing);
-      const marker = FENCE_PREFIX + newToken();
-      if (await this.remote.write(keys.map((key) => ({ key, value: marker, ttlMs: FENCE_MS })))) return true;
-      // A store that refuses writes (Redis out of memory under noeviction) may still delete: the entry
-      // goes, without the marker's fence for loads in flight elsewhere.
-      return await this.remote.remove(keys);
+      for (const key of keys) batch.keys.push(key);
+      return await batch.done;
     } finally {
       for (const key of keys) release(this.fencedKeys, key);
     }
+  }
+
+  /** Writes one marker over keys, once their write-backs in the air settled (see delete). */
+  private async writeMarkers(keys: readonly string[]): Promise<boolean> {
+    const writing: Promise<unknown>[] = [];
+    for (const key of new Set(keys)) {
+      const pending = this.pendingWrites.get(key);
+      if (pending !== undefined) writing.push(pending);
+    }
+    if (writing.length > 0) await Promise.all(writing);
+    const unique = [...new Set(keys)];
+    const marker = FENCE_PREFIX + newToken();
+    if (await this.remote.write(unique.map((key) => ({ key, value: marker, ttlMs: FENCE_MS })))) return true;
+    // A store that refuses writes (Redis out of memory under noeviction) may still delete: the entry
+    // goes, without the marker's fence for loads in flight elsewhere.
+    return await this.remote.remove(unique);
   }
 
   /**
