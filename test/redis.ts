@@ -416,3 +416,71 @@ export function stopInstances(): void {
   for (const child of instances) child.kill('SIGKILL');
   instances.clear();
 }
+
+/** A local Redis Cluster of private redis-servers (see startCluster). */
+export interface RedisCluster {
+  /** Every node, masters first (in slot order of `redis-cli --cluster create`), then replicas. */
+  readonly nodes: readonly RedisServer[];
+  /** `host:port` of every node, for the clients' root nodes. */
+  readonly addresses: readonly string[];
+  /** `CLUSTER KEYSLOT key` on a node: the server's own answer. */
+  keySlot(key: string): Promise<number>;
+  /** Kills every node for good. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a Redis Cluster on free ports: `masters` masters (each with `replicas` replicas), the slots
+ * spread by `redis-cli --cluster create`, node timeout 1 s (a killed master fails over quickly); resolves
+ * once every node says `cluster_state:ok`.
+ */
+export async function startCluster(masters = 3, replicas = 0): Promise<RedisCluster> {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'loaderkit-cluster-'));
+  const nodes: RedisServer[] = [];
+  try {
+    for (let i = 0; i < masters * (1 + replicas); i++)
+      nodes.push(
+        await startRedis([
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${i}.conf`),
+          '--cluster-node-timeout',
+          '1000',
+          '--dir',
+          dir,
+        ]),
+      );
+    const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        'redis-cli',
+        ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
+        { timeout: 30_000 },
+        (error, _stdout, stderr) =>
+          error ? reject(new Error(`cluster create failed: ${stderr}`)) : resolve(),
+      );
+    });
+    const end = Date.now() + 20_000;
+    for (const node of nodes) {
+      while (!/cluster_state:ok/.test(await node.cli('CLUSTER', 'INFO'))) {
+        if (Date.now() > end) throw new Error('the cluster did not come up');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    return {
+      nodes,
+      addresses,
+      keySlot: async (key) => Number(await nodes[0]!.cli('CLUSTER', 'KEYSLOT', key)),
+      async close() {
+        for (const node of nodes) await node.close();
+      },
+    };
+  } catch (error) {
+    for (const node of nodes) await node.close();
+    throw error;
+  }
+}
