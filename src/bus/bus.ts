@@ -30,6 +30,8 @@
  * the message first), so by then it trusts nothing either. After that, no other instance serves an
  * entry of the old generation from its in-process tier.
  */
+
+import { coarseClock } from '../cache/clock.js';
 import { randomId } from '../random-id.js';
 import { deadline } from './deadline.js';
 import {
@@ -219,6 +221,8 @@ export class InvalidationBus implements TransportListener {
     ackTimeouts: 0,
   };
   private readonly lag = { count: 0, sumMs: 0, maxMs: 0 };
+  /** The monotonic clock of trust checks, shared by the reads of one stretch of JavaScript. */
+  private readonly clock = coarseClock(monotonic);
 
   constructor(private readonly transport: BusTransport) {}
 
@@ -263,8 +267,9 @@ export class InvalidationBus implements TransportListener {
   /** Whether the in-process tier may be read now (see the header). */
   trusted(): boolean {
     // Even after a gap: what it holds reflects every message sent before confirmedAt. It drops all of it
-    // at the next answered heartbeat (the gap may have lost messages), before trusting that one.
-    if (monotonic() - this.confirmedAt <= this.transport.staleAfterMs) return true;
+    // at the next answered heartbeat (the gap may have lost messages), before trusting that one. Read on
+    // every shared hit: the clock is shared by the reads of one stretch of JavaScript.
+    if (this.clock() - this.confirmedAt <= this.transport.staleAfterMs) return true;
     this.resyncNeeded = true;
     return false;
   }
