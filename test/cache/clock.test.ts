@@ -38,3 +38,22 @@ describe('coarseClock', () => {
     expect(setTimeoutSpy).not.toHaveBeenCalled();
   });
 });
+
+describe('coarseClock(source)', () => {
+  it('reads its source once per stretch of JavaScript (and per 256 reads), also when the source says 0', async () => {
+    let reads = 0;
+    let value = 0;
+    const clock = coarseClock(() => {
+      reads++;
+      return value;
+    });
+    expect([clock(), clock(), clock()]).toEqual([0, 0, 0]);
+    expect(reads).toBe(1);
+    value = 5;
+    await Promise.resolve();
+    expect(clock()).toBe(5);
+    expect(reads).toBe(2);
+    for (let i = 0; i < 300; i++) clock();
+    expect(reads).toBe(3);
+  });
+});
