@@ -343,7 +343,7 @@ export async function busReady(
 
 /** What an instance process (test/redis-instance.ts) answers for a load. */
 export interface InstanceLoaded {
-  values: Array<{ id: number; by: number; version: number }>;
+  values: Array<{ id: number; tenant: string; by: number; version: number }>;
   ms: number;
   sourceCalls: number;
   locks: { taken: number; waited: number; landed: number; timedOut: number };
@@ -376,38 +376,56 @@ export function startInstance(
   instances.add(child);
   child.once('exit', () => instances.delete(child));
   const sources: number[][] = [];
+  /** The tenant of each source call. */
+  const tenants: string[] = [];
   let onLoaded: ((loaded: InstanceLoaded) => void) | null = null;
   let onInvalidated: (() => void) | null = null;
   const ready = new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`instance exited with ${code}`)));
     child.on(
       'message',
-      (message: { ready?: true; source?: number[]; loaded?: InstanceLoaded; invalidated?: true }) => {
+      (message: {
+        ready?: true;
+        source?: number[];
+        tenant?: string;
+        loaded?: InstanceLoaded;
+        invalidated?: true;
+      }) => {
         if (message.ready) resolve();
-        if (message.source) sources.push(message.source);
+        if (message.source) {
+          sources.push(message.source);
+          tenants.push(message.tenant ?? '');
+        }
         if (message.loaded) onLoaded?.(message.loaded);
         if (message.invalidated) onInvalidated?.();
       },
     );
   });
   ready.catch(() => {});
+  const ask = (message: object) =>
+    new Promise<void>((resolve) => {
+      onInvalidated = resolve;
+      child.send(message);
+    });
   return {
     child,
     sources,
+    tenants,
     ready,
-    /** Loads `id` in `requests` concurrent requests of the instance. */
-    load(id: number, requests: number, sourceMs = options.sourceMs ?? 0): Promise<InstanceLoaded> {
+    /** Loads `id` in `requests` concurrent requests of the instance (of tenant `acme` unless given). */
+    load(
+      id: number,
+      requests: number,
+      sourceMs = options.sourceMs ?? 0,
+      tenant = 'acme',
+    ): Promise<InstanceLoaded> {
       return new Promise((resolve) => {
         onLoaded = resolve;
-        child.send({ load: { id, requests, sourceMs } });
+        child.send({ load: { id, requests, sourceMs, tenant } });
       });
     },
-    invalidate(id: number): Promise<void> {
-      return new Promise((resolve) => {
-        onInvalidated = resolve;
-        child.send({ invalidate: id });
-      });
-    },
+    invalidate: (id: number, tenant = 'acme') => ask({ invalidate: id, tenant }),
+    invalidateScope: (tenant: string) => ask({ invalidateScope: tenant }),
   };
 }
 
