@@ -62,9 +62,10 @@ export interface BusTransport {
    */
   listen(listener: TransportListener): void;
   /**
-   * Sends a text to every listener; resolves with how many listening connections received it (this
-   * bus's own included). Rejects when it cannot be sent now (nothing waits for a connection) or when the
-   * signal aborts.
+   * Sends a text to every listener; resolves once the server accepted it (with how many listening
+   * connections received it, which the bus does not rely on: acknowledgements are counted per instance
+   * present). Rejects when it cannot be sent now (nothing waits for a connection) or when the signal
+   * aborts.
    */
   publish(text: string, signal: AbortSignal): Promise<number>;
   /**
