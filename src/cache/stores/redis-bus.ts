@@ -357,6 +357,25 @@ function subscriberOf(
     : ioRedisSubscriber(client as IoRedisSubscriber, channel, owned, message);
 }
 
+/** Calls `changed(true)` on `ready`, `changed(false)` on each of `downs`; returns what stops it. */
+function onConnectionEvents(
+  sub: {
+    on(event: string, listener: (...args: unknown[]) => void): unknown;
+    off(event: string, listener: (...args: unknown[]) => void): unknown;
+  },
+  downs: readonly string[],
+  changed: (ready: boolean) => void,
+): () => void {
+  const up = () => changed(true);
+  const down = () => changed(false);
+  sub.on('ready', up);
+  for (const event of downs) sub.on(event, down);
+  return () => {
+    sub.off('ready', up);
+    for (const event of downs) sub.off(event, down);
+  };
+}
+
 /** Calls a method of a client object, turning what it throws into a rejection. */
 function attempt<T>(call: () => Promise<T>): Promise<T> {
   try {
@@ -383,18 +402,7 @@ function nodeRedisSubscriber(
     ready: () => sub.isReady,
     subscribe: () => attempt(() => sub.subscribe(channel, listener)).then(() => {}),
     ping: () => attempt(() => sub.sendCommand(['PING'])),
-    onConnection(changed) {
-      const up = () => changed(true);
-      const down = () => changed(false);
-      sub.on('ready', up);
-      sub.on('end', down);
-      sub.on('reconnecting', down);
-      return () => {
-        sub.off('ready', up);
-        sub.off('end', down);
-        sub.off('reconnecting', down);
-      };
-    },
+    onConnection: (changed) => onConnectionEvents(sub, ['end', 'reconnecting'], changed),
     async close() {
       if (owned) {
         try {
@@ -438,18 +446,7 @@ function ioRedisSubscriber(
     ready: () => sub.status === 'ready',
     subscribe: () => attempt(() => sub.subscribe(channel)).then(() => {}),
     ping: () => attempt(() => sub.call('ping')),
-    onConnection(changed) {
-      const up = () => changed(true);
-      const down = () => changed(false);
-      sub.on('ready', up);
-      sub.on('close', down);
-      sub.on('reconnecting', down);
-      return () => {
-        sub.off('ready', up);
-        sub.off('close', down);
-        sub.off('reconnecting', down);
-      };
-    },
+    onConnection: (changed) => onConnectionEvents(sub, ['close', 'reconnecting'], changed),
     async close() {
       sub.off('message', listener);
       const left = (users.get(channel) ?? 1) - 1;
