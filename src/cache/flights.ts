@@ -113,13 +113,9 @@ export class Flights<V> {
    * it, so that later loads start their own.
    */
   desyncPrefix(prefix: string): void {
-    for (const register of [this.joinable, this.background]) {
-      for (const [key, flight] of register) {
-        if (!key.startsWith(prefix)) continue;
-        flight.outOfSync = true;
-        register.delete(key);
-      }
-    }
+    this.unregisterPrefix(prefix, (flight) => {
+      flight.outOfSync = true;
+    });
   }
 
   /** Poisons the flights of a key: they finish for their callers but never write back. */
@@ -135,10 +131,17 @@ export class Flights<V> {
 
   /** Poisons every flight whose key starts with `prefix` (a whole scope). */
   poisonPrefix(prefix: string): void {
+    this.unregisterPrefix(prefix, (flight) => {
+      flight.poisoned = true;
+    });
+  }
+
+  /** Marks and unregisters every flight (joinable or background) whose key starts with `prefix`. */
+  private unregisterPrefix(prefix: string, mark: (flight: Flight<V>) => void): void {
     for (const register of [this.joinable, this.background]) {
       for (const [key, flight] of register) {
         if (!key.startsWith(prefix)) continue;
-        flight.poisoned = true;
+        mark(flight);
         register.delete(key);
       }
     }
