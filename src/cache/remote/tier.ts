@@ -84,6 +84,8 @@ export class RemoteTier {
   private deleting: { keys: string[]; done: Promise<boolean> } | null = null;
   /** Write-backs in the air, by key (at most maxPendingWrites calls' keys). */
   private readonly pendingWrites = new Map<string, Promise<unknown>>();
+  /** Marker writes in the air, by key: the last one asked for each (see delete). */
+  private readonly markerWrites = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly remote: ResilientRemote,
@@ -126,6 +128,15 @@ export class RemoteTier {
    * the store but write back under its fence), or null.
    */
   async observe(namespace: Namespace, keys: readonly string[]): Promise<RemoteRead | null> {
+    // A refresh's own marker may still be in the air (its write is behind the call): read after it
+    // lands, so that the write-back goes over the marker (else it would be skipped as fenced, leaving
+    // the marker, or read the value before it).
+    const markers: Promise<boolean>[] = [];
+    for (const key of keys) {
+      const marker = this.markerWrites.get(key);
+      if (marker !== undefined) markers.push(marker);
+    }
+    if (markers.length > 0) await Promise.all(markers);
     const values = await this.remote.read([namespace.generationKey, ...keys]);
     if (values === null) return null;
     const observed = new Array<string | null | undefined>(keys.length);
@@ -210,24 +221,31 @@ export class RemoteTier {
    */
   async delete(keys: readonly string[]): Promise<boolean> {
     for (const key of keys) this.fencedKeys.set(key, (this.fencedKeys.get(key) ?? 0) + 1);
+    let batch = this.deleting;
+    if (batch === null) {
+      const created: { keys: string[]; done: Promise<boolean> } = {
+        keys: [],
+        done: Promise.resolve(false),
+      };
+      created.done = Promise.resolve().then(() => {
+        this.deleting = null;
+        return this.writeMarkers(created.keys);
+      });
+      this.deleting = created;
+      batch = created;
+    }
+    const { done } = batch;
+    for (const key of keys) {
+      batch.keys.push(key);
+      this.markerWrites.set(key, done);
+    }
     try {
-      let batch = this.deleting;
-      if (batch === null) {
-        const created: { keys: string[]; done: Promise<boolean> } = {
-          keys: [],
-          done: Promise.resolve(false),
-        };
-        created.done = Promise.resolve().then(() => {
-          this.deleting = null;
-          return this.writeMarkers(created.keys);
-        });
-        this.deleting = created;
-        batch = created;
-      }
-      for (const key of keys) batch.keys.push(key);
-      return await batch.done;
+      return await done;
     } finally {
-      for (const key of keys) release(this.fencedKeys, key);
+      for (const key of keys) {
+        release(this.fencedKeys, key);
+        if (this.markerWrites.get(key) === done) this.markerWrites.delete(key);
+      }
     }
   }
 

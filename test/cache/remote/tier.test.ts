@@ -4,7 +4,7 @@
  * than the remote facade allows).
  */
 import { describe, expect, it } from 'vitest';
-import { createTestRemoteStore } from '../../../src/testing/index.js';
+import { chaosRemoteStore, createTestRemoteStore } from '../../../src/testing/index.js';
 import { flush, harness } from '../harness.js';
 
 describe('invalidation markers', () => {
@@ -40,3 +40,32 @@ describe('invalidation markers', () => {
     expect(remote.commands).toMatchObject({ setMany: 2, keysWritten: 2 });
   });
 });
+
+describe('refresh', () => {
+  it('a refresh whose source answers before its marker lands still writes its value back (after the marker, under its fence)', async () => {
+    const inner = createTestRemoteStore();
+    const chaos = chaosRemoteStore(inner);
+    const h = harness({ remote: chaos.store, remoteOptions: { timeoutMs: 1000 } });
+    await h.request().items.load(7);
+    await flush();
+    // The marker write is slow; the refresh's source answers at once.
+    chaos.delay(30, 'setMany');
+    const refreshed = await h.request().items.refresh(7);
+    expect(refreshed).toMatchObject({ id: 7, call: 2 });
+    await until(() => h.create.stats().remote!.pendingWrites === 0);
+    await until(() => inner.commands.setMany >= 2);
+    await until(() => h.create.stats().remote!.pendingWrites === 0);
+    // Another instance (its own in-process tier) on the same store reads the refreshed value from it.
+    const other = harness({ remote: inner });
+    expect(await other.request().items.load(7)).toMatchObject({ id: 7, call: 2 });
+    expect(other.calls).toHaveLength(0);
+  });
+});
+
+async function until(condition: () => boolean, ms = 2000) {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
