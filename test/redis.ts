@@ -6,10 +6,13 @@
  */
 import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
 import net from 'node:net';
-import { Redis as IoRedis5 } from 'ioredis';
-import { Redis as IoRedis6 } from 'ioredis6';
-import { createClient as createClient6 } from 'redis';
-import { createClient as createClient5 } from 'redis5';
+import { Cluster as IoCluster5, Redis as IoRedis5 } from 'ioredis';
+import { Cluster as IoCluster6, Redis as IoRedis6 } from 'ioredis6';
+import { createClient as createClient6, createCluster as createCluster6 } from 'redis';
+import { createClient as createClient5, createCluster as createCluster5 } from 'redis5';
+import type { CreateLoaders } from '../src/index.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const started = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -453,13 +456,16 @@ export interface RedisCluster {
  * once every node says `cluster_state:ok`.
  */
 export async function startCluster(masters = 3, replicas = 0): Promise<RedisCluster> {
-  const { mkdtempSync } = await import('node:fs');
+  const { mkdirSync, mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'loaderkit-cluster-'));
   const nodes: RedisServer[] = [];
   try {
-    for (let i = 0; i < masters * (1 + replicas); i++)
+    for (let i = 0; i < masters * (1 + replicas); i++) {
+      // A directory per node: a replica's full sync writes an RDB file there.
+      const own = join(dir, `node-${i}`);
+      mkdirSync(own);
       nodes.push(
         await startRedis([
           '--cluster-enabled',
@@ -468,10 +474,17 @@ export async function startCluster(masters = 3, replicas = 0): Promise<RedisClus
           join(dir, `nodes-${i}.conf`),
           '--cluster-node-timeout',
           '1000',
+          // A replica syncs at once (else the master waits 5 s for more replicas, and a master killed
+          // before that has no replica able to take over).
+          '--repl-diskless-sync-delay',
+          '0',
           '--dir',
-          dir,
+          own,
+          '--logfile',
+          join(own, 'log'),
         ]),
       );
+    }
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
     await new Promise<void>((resolve, reject) => {
       execFile(
@@ -489,6 +502,12 @@ export async function startCluster(masters = 3, replicas = 0): Promise<RedisClus
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
+    for (const replica of nodes.slice(masters)) {
+      while (!/master_link_status:up/.test(await replica.cli('INFO', 'replication'))) {
+        if (Date.now() > end) throw new Error('a replica did not sync');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
     return {
       nodes,
       addresses,
@@ -501,4 +520,148 @@ export async function startCluster(masters = 3, replicas = 0): Promise<RedisClus
     for (const node of nodes) await node.close();
     throw error;
   }
+}
+
+/**
+ * A Cluster client of one of the supported libraries. `via` maps a node's port to the port the client
+ * connects to instead (a round-trip proxy in front of the node); the nodes announce their own ports.
+ */
+export interface ClusterClientKind {
+  readonly name: string;
+  readonly library: 'node-redis' | 'ioredis';
+  connect(cluster: RedisCluster, via?: ReadonlyMap<number, number>): Promise<TestClient>;
+}
+
+type AnyCreateCluster = (options: any) => any;
+
+function nodeRedisCluster(name: string, create: AnyCreateCluster): ClusterClientKind {
+  return {
+    name,
+    library: 'node-redis',
+    async connect(cluster, via) {
+      const port = (real: number) => via?.get(real) ?? real;
+      const client = create({
+        rootNodes: cluster.nodes.map((node) => ({ url: `redis://127.0.0.1:${port(node.port)}` })),
+        nodeAddressMap: (address: string) => {
+          const [host, real] = address.split(':');
+          return { host: host!, port: port(Number(real)) };
+        },
+        defaults: {
+          socket: { reconnectStrategy: (retries: number) => Math.min(20 + retries * 20, 200) },
+        },
+      });
+      await client.connect();
+      return {
+        client,
+        async close() {
+          try {
+            client.destroy();
+          } catch {
+            // already closed
+          }
+        },
+      };
+    },
+  };
+}
+
+type AnyIoCluster = new (nodes: object[], options: object) => any;
+
+function ioredisCluster(name: string, Cluster: AnyIoCluster): ClusterClientKind {
+  return {
+    name,
+    library: 'ioredis',
+    async connect(cluster, via) {
+      const port = (real: number) => via?.get(real) ?? real;
+      const natMap: Record<string, { host: string; port: number }> = {};
+      for (const node of cluster.nodes)
+        natMap[`127.0.0.1:${node.port}`] = { host: '127.0.0.1', port: port(node.port) };
+      const client = new Cluster(
+        cluster.nodes.map((node) => ({ host: '127.0.0.1', port: port(node.port) })),
+        {
+          natMap,
+          lazyConnect: true,
+          clusterRetryStrategy: (times: number) => Math.min(20 + times * 20, 200),
+          redisOptions: { retryStrategy: (times: number) => Math.min(20 + times * 20, 200) },
+        },
+      );
+      await client.connect();
+      return {
+        client,
+        async close() {
+          client.disconnect(false);
+        },
+      };
+    },
+  };
+}
+
+/** Every supported client library and major version, as a Cluster client. */
+export const CLUSTER_CLIENTS: readonly ClusterClientKind[] = [
+  nodeRedisCluster('redis 6', createCluster6),
+  nodeRedisCluster('redis 5', createCluster5),
+  ioredisCluster('ioredis 5', IoCluster5),
+  ioredisCluster('ioredis 6', IoCluster6),
+];
+
+/**
+ * Requests that keep loading (10 random keys of `keys` each, every 2 ms) from a `users` loader whose
+ * rows are `{ id, name: 'user <id>' }`, while a test breaks Redis: what went wrong and how long loads took.
+ */
+export function traffic(createLoaders: CreateLoaders<any>, keys = 200) {
+  let running = true;
+  let failed = 0;
+  let wrong = 0;
+  let loads = 0;
+  let slowest = 0;
+  const inFlight = new Set<Promise<void>>();
+  const one = async () => {
+    const loaders = createLoaders({}) as unknown as {
+      users: { load(id: number): Promise<{ id: number; name: string }> };
+    };
+    const ids = Array.from({ length: 10 }, () => Math.floor(Math.random() * keys));
+    const started = performance.now();
+    const results = await Promise.allSettled(ids.map((id) => loaders.users.load(id)));
+    slowest = Math.max(slowest, performance.now() - started);
+    results.forEach((result, i) => {
+      loads++;
+      if (result.status === 'rejected') failed++;
+      else if (result.value.id !== ids[i] || result.value.name !== `user ${ids[i]}`) wrong++;
+    });
+  };
+  const loop = (async () => {
+    while (running) {
+      const request = one();
+      inFlight.add(request);
+      void request.finally(() => inFlight.delete(request));
+      await sleep(2);
+    }
+  })();
+  return {
+    get figures() {
+      return { loads, failed, wrong, slowest };
+    },
+    /** Forgets the slowest load so far (a new phase starts). */
+    resetSlowest() {
+      slowest = 0;
+    },
+    async stop() {
+      running = false;
+      await loop;
+      await Promise.all(inFlight);
+      return { loads, failed, wrong, slowest };
+    },
+  };
+}
+
+/** Waits until the loader answers from Redis again; resolves with how long that took. */
+export async function untilRemoteHits(createLoaders: CreateLoaders<any>, boundMs: number) {
+  const started = Date.now();
+  const hits = () => createLoaders.stats().loaders.users!.remoteHits;
+  const before = hits();
+  while (hits() === before) {
+    if (Date.now() - started > boundMs) throw new Error(`no Redis hit within ${boundMs} ms`);
+    await sleep(20);
+  }
+  return Date.now() - started;
 }

@@ -14,6 +14,7 @@
 import type { BusTransport, TransportListener } from '../../bus/bus.js';
 import { deadline, raced } from '../../bus/deadline.js';
 import { describe } from '../../errors.js';
+import { slotOf } from './cluster-slots.js';
 import { listenToErrors, type RedisPort, scriptingRefused } from './redis-port.js';
 
 export interface RedisInvalidationOptions {
@@ -97,7 +98,15 @@ export function redisBus(
       `createRedisStore option invalidation.staleAfterMs (${staleAfterMs}) must be more than heartbeatMs (${heartbeatMs}).`,
     );
   const given = options.subscriber;
-  if (given === undefined && typeof (client as { duplicate?: unknown }).duplicate !== 'function')
+  if (port.cluster && given !== undefined)
+    throw new TypeError(
+      "createRedisStore option invalidation.subscriber cannot be used with a Redis Cluster client: the store listens on a connection of its own to the master of the channel's slot, and follows a failover.",
+    );
+  if (
+    !port.cluster &&
+    given === undefined &&
+    typeof (client as { duplicate?: unknown }).duplicate !== 'function'
+  )
     throw new TypeError(
       'createRedisStore: the client has no duplicate() to make the invalidation subscriber from; pass invalidation.subscriber, or invalidation: false.',
     );
@@ -108,6 +117,8 @@ export function redisBus(
 
   let subscriber: Subscriber | null = null;
   let stop: (() => void) | null = null;
+  /** The bus listening (set once by listen). */
+  let listening: TransportListener | null = null;
   /** Whether the listening connection is subscribed now (a ping is only a heartbeat then). */
   let subscribed = false;
   /** The ping waiting for its answer: never more than one (a hung server grows no queue of them). */
@@ -127,7 +138,7 @@ export function redisBus(
   const closedError = (method: string) =>
     new Error(`redis store ${JSON.stringify(storeName)} is closed (${method}).`);
   /** A command on the store's client, under the signal and the bound of unanswered calls. */
-  const send = (args: readonly string[], signal: AbortSignal) => {
+  const send = (args: readonly string[], signal: AbortSignal, key: string) => {
     if (closed) return Promise.reject(closedError(args[0]!));
     if (!port.ready()) return Promise.reject(notReady('client'));
     if (inFlight >= MAX_IN_FLIGHT)
@@ -136,9 +147,92 @@ export function redisBus(
       );
     inFlight++;
     return raced(
-      port.command(args).finally(() => inFlight--),
+      port.command(args, key).finally(() => inFlight--),
       signal,
     );
+  };
+
+  /** Makes what `make` gives the listening connection (owned: made by the store, closed by it). */
+  const attach = (make: () => unknown, owned: boolean) => {
+    const listener = listening!;
+    let current: Subscriber;
+    let source: unknown;
+    try {
+      source = make();
+      current = subscriberOf(source, port.client, channel, owned, port.cluster, (text) =>
+        listener.message(text),
+      );
+    } catch (error) {
+      // Never trusted then: shared loads read Redis, not the in-process tier.
+      onError(error);
+      return;
+    }
+    subscriber = current;
+    const stopErrors = listenToErrors(source as Parameters<typeof listenToErrors>[0], onError);
+    let generation = 0;
+    const resubscribe = () => {
+      const mine = ++generation;
+      current.subscribe().then(
+        () => {
+          if (mine !== generation || closed) return;
+          subscribed = true;
+          // Subscribed (again): the bus probes before it trusts anything.
+          listener.gap();
+        },
+        (error: unknown) => onError(error),
+      );
+    };
+    const stopConnection = current.onConnection((ready) => {
+      generation++;
+      subscribed = false;
+      pinging = null;
+      listener.gap();
+      if (ready) resubscribe();
+      // On a Cluster the connection is to the master of the channel's slot, which a failover replaces:
+      // drop it, and the next heartbeat connects to whichever master the client knows then.
+      else if (port.cluster) detach();
+    });
+    // The user closing their client closes the subscriber made from it (else its reconnect timers
+    // would keep the process alive).
+    const stopFollowing = owned ? followEnd(client, () => void current.close()) : () => {};
+    // The client reconnecting (maybe to another server, behind a failover) is a gap too: the next
+    // heartbeat probes that both connections reach one Redis.
+    const stopWatching = watchConnection(client, () => listener.gap());
+    stop = () => {
+      stopConnection();
+      stopErrors();
+      stopFollowing();
+      stopWatching();
+    };
+    if (current.ready()) resubscribe();
+  };
+
+  /** Closes the listening connection (a later attach makes another). */
+  const detach = () => {
+    const current = subscriber;
+    stop?.();
+    stop = null;
+    subscriber = null;
+    subscribed = false;
+    pinging = null;
+    void current?.close().catch(() => {});
+  };
+
+  /** Whether a shard connection is being made (one at a time). */
+  let attaching = false;
+  /** On a Cluster: listens on a connection of its own to the master of the channel's slot. */
+  const attachShard = async () => {
+    if (attaching || closed || subscriber !== null || listening === null) return;
+    attaching = true;
+    try {
+      const source = await shardConnection(client, channel);
+      if (closed || subscriber !== null) await closeQuietly(source);
+      else attach(() => source, true);
+    } catch (error) {
+      onError(error);
+    } finally {
+      attaching = false;
+    }
   };
 
   return {
@@ -147,61 +241,21 @@ export function redisBus(
     staleAfterMs,
     timeoutMs,
     listen(listener: TransportListener) {
-      if (closed || subscriber !== null) return;
-      const owned = given === undefined;
-      let current: Subscriber;
-      let source: unknown;
-      try {
-        source = owned ? (client as { duplicate(): unknown }).duplicate() : given;
-        current = subscriberOf(source, port.client, channel, owned, (text) => listener.message(text));
-      } catch (error) {
-        // Never trusted then: shared loads read Redis, not the in-process tier.
-        onError(error);
-        return;
-      }
-      subscriber = current;
-      const stopErrors = listenToErrors(source as Parameters<typeof listenToErrors>[0], onError);
-      let generation = 0;
-      const resubscribe = () => {
-        const mine = ++generation;
-        current.subscribe().then(
-          () => {
-            if (mine !== generation || closed) return;
-            subscribed = true;
-            // Subscribed (again): the bus probes before it trusts anything.
-            listener.gap();
-          },
-          (error: unknown) => onError(error),
-        );
-      };
-      const stopConnection = current.onConnection((ready) => {
-        generation++;
-        subscribed = false;
-        pinging = null;
-        listener.gap();
-        if (ready) resubscribe();
-      });
-      // The user closing their client closes the subscriber made from it (else its reconnect timers
-      // would keep the process alive).
-      const stopFollowing = owned ? followEnd(client, () => void current.close()) : () => {};
-      // The client reconnecting (maybe to another server, behind a failover) is a gap too: the next
-      // heartbeat probes that both connections reach one Redis.
-      const stopWatching = watchConnection(client, () => listener.gap());
-      stop = () => {
-        stopConnection();
-        stopErrors();
-        stopFollowing();
-        stopWatching();
-      };
-      if (current.ready()) resubscribe();
+      if (closed || listening !== null) return;
+      listening = listener;
+      if (port.cluster) void attachShard();
+      else attach(() => given ?? (client as { duplicate(): unknown }).duplicate(), given === undefined);
     },
     async publish(text, signal) {
-      return Number(await send(['PUBLISH', channel, text], signal));
+      // On a Cluster, SPUBLISH: the message stays on the channel's shard, where our subscriber listens
+      // (a PUBLISH would travel the cluster bus to every node, in no order with our heartbeats).
+      return Number(await send([port.cluster ? 'SPUBLISH' : 'PUBLISH', channel, text], signal, channel));
     },
     async ping(signal) {
       const current = subscriber;
       // The user closed their client without store.close(): the subscriber made from it goes too.
       if (given === undefined && current !== null && clientEnded(client)) void current.close();
+      if (port.cluster && current === null && !clientEnded(client)) void attachShard();
       if (closed || current === null || !current.ready() || !subscribed) throw notReady('subscriber');
       // Never a second PING while one is unanswered (a hung server grows no queue), and never credit a
       // heartbeat with an older PING: it only proves what came before that one.
@@ -219,10 +273,13 @@ export function redisBus(
       if (closed) throw closedError('announce');
       if (!port.ready()) throw notReady('client');
       const replies = await raced(
-        port.pipeline([
-          ['PSETEX', presence(origin), String(ttlMs), '1'],
-          ['SADD', registry, origin],
-        ]),
+        port.pipeline(
+          [
+            ['PSETEX', presence(origin), String(ttlMs), '1'],
+            ['SADD', registry, origin],
+          ],
+          [presence(origin), registry],
+        ),
         signal,
       );
       const failed = replies.find((reply) => reply instanceof Error);
@@ -232,7 +289,7 @@ export function redisBus(
       if (scripting) {
         try {
           // Atomically: the registered origins whose presence has not expired; the others leave the set.
-          const reply = await send(['EVAL', PRESENT, '1', registry, presence('')], signal);
+          const reply = await send(['EVAL', PRESENT, '1', registry, presence('')], signal, registry);
           if (!Array.isArray(reply))
             throw new TypeError(`redis store: the presence script answered ${describe(reply)}.`);
           return reply.map(String);
@@ -242,17 +299,17 @@ export function redisBus(
         }
       }
       // Without scripts: the set, then which of its presence keys exist (the set is not pruned).
-      const origins = await send(['SMEMBERS', registry], signal);
+      const origins = await send(['SMEMBERS', registry], signal, registry);
       if (!Array.isArray(origins) || origins.length === 0) return [];
       const names = origins.map(String);
-      const keys = await send(['MGET', ...names.map(presence)], signal);
+      const keys = await send(['MGET', ...names.map(presence)], signal, registry);
       if (!Array.isArray(keys)) throw new TypeError(`redis store: MGET answered ${describe(keys)}.`);
       return names.filter((_, i) => keys[i] !== null);
     },
     async leave(origin) {
       // Best effort: a closing instance is not waited for by the others' scope invalidations.
       const limit = deadline(timeoutMs);
-      await send(['DEL', presence(origin)], limit.signal).catch(() => {});
+      await send(['DEL', presence(origin)], limit.signal, registry).catch(() => {});
       limit.clear();
     },
     async close() {
@@ -312,6 +369,7 @@ interface NodeRedisSubscriber {
   connect(): Promise<unknown>;
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
   unsubscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  sSubscribe?(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
   sendCommand(args: string[]): Promise<unknown>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   off(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -327,6 +385,7 @@ interface IoRedisSubscriber {
   connect(): Promise<unknown>;
   subscribe(channel: string): Promise<unknown>;
   unsubscribe(channel: string): Promise<unknown>;
+  ssubscribe?(channel: string): Promise<unknown>;
   call(command: string): Promise<unknown>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   off(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -341,11 +400,13 @@ function isSubscriber(client: unknown, kind: string): boolean {
   return kind === 'node-redis' ? typeof c.isReady === 'boolean' : typeof c.status === 'string';
 }
 
+/** The listening connection over a client; `sharded`: SSUBSCRIBE (a Cluster's shard channel). */
 function subscriberOf(
   client: unknown,
   kind: string,
   channel: string,
   owned: boolean,
+  sharded: boolean,
   message: (text: string) => void,
 ): Subscriber {
   if (!isSubscriber(client, kind))
@@ -353,8 +414,45 @@ function subscriberOf(
       `redis store: ${kind} client.duplicate() gave no client that can subscribe: ${describe(client)}.`,
     );
   return kind === 'node-redis'
-    ? nodeRedisSubscriber(client as NodeRedisSubscriber, channel, owned, message)
-    : ioRedisSubscriber(client as IoRedisSubscriber, channel, owned, message);
+    ? nodeRedisSubscriber(client as NodeRedisSubscriber, channel, owned, sharded, message)
+    : ioRedisSubscriber(client as IoRedisSubscriber, channel, owned, sharded, message);
+}
+
+/**
+ * A new connection (not yet connected, for the store to own) to the master that serves the slot of
+ * `channel`, as the Cluster client knows it now: the duplicate of that master's node connection, so
+ * that it has the client's options and address mapping.
+ */
+async function shardConnection(cluster: object, channel: string): Promise<unknown> {
+  const slot = slotOf(channel);
+  const c = cluster as {
+    slots?: ReadonlyArray<unknown>;
+    nodeClient?: (node: unknown) => Promise<{ duplicate(): unknown }>;
+    nodes?: (role: string) => Array<{ options: { host?: string; port?: number }; duplicate(): unknown }>;
+  };
+  if (typeof c.nodeClient === 'function') {
+    // node-redis: slots[slot] is the shard, with its master node.
+    const master = (c.slots?.[slot] as { master?: unknown } | undefined)?.master;
+    if (master === undefined)
+      throw new Error(`redis store: the cluster client knows no master of slot ${slot}.`);
+    return (await c.nodeClient(master)).duplicate();
+  }
+  // ioredis: slots[slot] lists `host:port` of the master, then replicas.
+  const address = (c.slots?.[slot] as readonly string[] | undefined)?.[0];
+  const node = c.nodes?.('master').find(({ options }) => `${options.host}:${options.port}` === address);
+  if (node === undefined) throw new Error(`redis store: the cluster client knows no master of slot ${slot}.`);
+  return node.duplicate();
+}
+
+/** Closes a connection the store made and will not use. */
+async function closeQuietly(connection: unknown): Promise<void> {
+  const c = connection as { destroy?(): void; disconnect?(): unknown };
+  try {
+    if (typeof c.destroy === 'function') c.destroy();
+    else await c.disconnect?.();
+  } catch {
+    // never connected
+  }
 }
 
 /** Calls `changed(true)` on `ready`, `changed(false)` on each of `downs`; returns what stops it. */
@@ -389,6 +487,7 @@ function nodeRedisSubscriber(
   sub: NodeRedisSubscriber,
   channel: string,
   owned: boolean,
+  sharded: boolean,
   message: (text: string) => void,
 ): Subscriber {
   // One listener per store: node-redis unsubscribes the channel once its last listener goes.
@@ -400,7 +499,10 @@ function nodeRedisSubscriber(
   }
   return {
     ready: () => sub.isReady,
-    subscribe: () => attempt(() => sub.subscribe(channel, listener)).then(() => {}),
+    subscribe: () =>
+      attempt(() => (sharded ? sub.sSubscribe!(channel, listener) : sub.subscribe(channel, listener))).then(
+        () => {},
+      ),
     ping: () => attempt(() => sub.sendCommand(['PING'])),
     onConnection: (changed) => onConnectionEvents(sub, ['end', 'reconnecting'], changed),
     async close() {
@@ -423,12 +525,14 @@ function ioRedisSubscriber(
   sub: IoRedisSubscriber,
   channel: string,
   owned: boolean,
+  sharded: boolean,
   message: (text: string) => void,
 ): Subscriber {
   const listener = (...args: unknown[]) => {
     if (args[0] === channel && typeof args[1] === 'string') message(args[1]);
   };
-  sub.on('message', listener);
+  const event = sharded ? 'smessage' : 'message';
+  sub.on(event, listener);
   let users = ioRedisUsers.get(sub);
   if (users === undefined) {
     users = new Map();
@@ -444,11 +548,12 @@ function ioRedisSubscriber(
   if (sub.status === 'wait') sub.connect().catch(() => {});
   return {
     ready: () => sub.status === 'ready',
-    subscribe: () => attempt(() => sub.subscribe(channel)).then(() => {}),
+    subscribe: () =>
+      attempt(() => (sharded ? sub.ssubscribe!(channel) : sub.subscribe(channel))).then(() => {}),
     ping: () => attempt(() => sub.call('ping')),
     onConnection: (changed) => onConnectionEvents(sub, ['close', 'reconnecting'], changed),
     async close() {
-      sub.off('message', listener);
+      sub.off(event, listener);
       const left = (users.get(channel) ?? 1) - 1;
       if (left > 0) users.set(channel, left);
       else users.delete(channel);

@@ -1,7 +1,8 @@
 /**
  * One small client port over the two Redis clients loaderkit supports, node-redis (`redis` 5 and 6) and
  * ioredis (5 and 6). The store (redis.ts) speaks only this port: raw commands, one pipelined round trip of
- * many commands (never MULTI), readiness, and the client's error events. Clients are recognised by their
+ * many commands (never MULTI), readiness, and the client's error events; a Redis Cluster client's port
+ * (redis-cluster-port.ts) routes each command by its key. Clients are recognised by their
  * shape, so neither package is imported (both stay optional peers).
  *
  * Readiness is what keeps a dead Redis from growing a queue: a port whose connection is not ready refuses
@@ -9,19 +10,37 @@
  * clients) would hold it until a reconnect.
  */
 import { describe } from '../../errors.js';
+import {
+  ioRedisClusterPort,
+  isIoRedisCluster,
+  isNodeRedisCluster,
+  nodeRedisClusterPort,
+} from './redis-cluster-port.js';
 
 export interface RedisPort {
   /** `'node-redis'` or `'ioredis'`. */
   readonly client: string;
+  /**
+   * Whether the client is a Redis Cluster client (redis-cluster-port.ts): every command must then name
+   * its routing key, and the keys of one command must share one slot.
+   */
+  readonly cluster: boolean;
   /** Whether a command sent now goes out on an open, ready connection. */
   ready(): boolean;
-  /** Sends one command (e.g. `['MGET', 'a', 'b']`) and resolves with its reply. */
-  command(args: readonly string[]): Promise<unknown>;
   /**
-   * Sends commands in one round trip, without a transaction; resolves with each reply or the Error that
-   * command failed with (rejects only when the round trip itself failed).
+   * Sends one command (e.g. `['MGET', 'a', 'b']`) and resolves with its reply. `key` routes it on a
+   * cluster (a key of the command; ignored by a client of one server).
    */
-  pipeline(commands: ReadonlyArray<readonly string[]>): Promise<unknown[]>;
+  command(args: readonly string[], key?: string): Promise<unknown>;
+  /**
+   * Sends commands in one round trip (on a cluster, one per node), without a transaction; resolves with
+   * each reply or the Error that command failed with (rejects only when the round trip itself failed).
+   * `keys[i]` routes `commands[i]` on a cluster.
+   */
+  pipeline(
+    commands: ReadonlyArray<readonly string[]>,
+    keys?: readonly (string | undefined)[],
+  ): Promise<unknown[]>;
   /** Listens to the client's `error` events; returns what stops listening. */
   onError(listener: (error: unknown) => void): () => void;
 }
@@ -78,14 +97,6 @@ export function listenToErrors(client: ErrorEmitter, listener: (error: unknown) 
   };
 }
 
-/** A Redis Cluster client (node-redis `createCluster`, ioredis `Cluster`): not supported yet. */
-function isCluster(client: object): boolean {
-  const c = client as Record<string, unknown>;
-  return (
-    c.isCluster === true || ('masters' in c && 'slots' in c) || typeof c.getSlotRandomNode === 'function'
-  );
-}
-
 function isNodeRedis(client: object): client is NodeRedisClient {
   const c = client as Record<string, unknown>;
   return typeof c.sendCommand === 'function' && typeof c.isReady === 'boolean' && typeof c.on === 'function';
@@ -114,6 +125,7 @@ function text(reply: unknown): unknown {
 function nodeRedisPort(client: NodeRedisClient): RedisPort {
   return {
     client: 'node-redis',
+    cluster: false,
     ready: () => client.isReady,
     command: (args) => client.sendCommand(args as string[]).then(text),
     // node-redis writes the commands of one tick in one go: a pipeline without MULTI.
@@ -132,6 +144,7 @@ function nodeRedisPort(client: NodeRedisClient): RedisPort {
 function ioRedisPort(client: IoRedisClient): RedisPort {
   return {
     client: 'ioredis',
+    cluster: false,
     ready() {
       // A client made with lazyConnect connects on its first command, which a port that is not ready
       // never sends: connect it (once; its own retries take over from there).
@@ -153,19 +166,21 @@ function ioRedisPort(client: IoRedisClient): RedisPort {
 
 /**
  * The port of a user's client: a node-redis client (`createClient()` of `redis` 5 or 6) or an ioredis
- * client (`new Redis()` of `ioredis` 5 or 6). Throws a TypeError naming what it got otherwise.
+ * client (`new Redis()` of `ioredis` 5 or 6), or a Redis Cluster client of either (`createCluster()`,
+ * `new Cluster()`). Throws a TypeError naming what it got otherwise.
  */
 export function redisPort(client: unknown): RedisPort {
   if (typeof client === 'object' && client !== null) {
-    if (isCluster(client))
-      throw new TypeError(
-        'createRedisStore option client is a Redis Cluster client; Redis Cluster is not supported yet (a batch would span slots). Pass a client of one Redis server.',
-      );
+    // Clusters first: a node-redis cluster has sendCommand too.
+    if (isNodeRedisCluster(client))
+      return nodeRedisClusterPort(client, text, (listener) => listenToErrors(client, listener));
+    if (isIoRedisCluster(client))
+      return ioRedisClusterPort(client, text, (listener) => listenToErrors(client, listener));
     if (isNodeRedis(client)) return nodeRedisPort(client);
     if (isIoRedis(client)) return ioRedisPort(client);
   }
   throw new TypeError(
-    `createRedisStore option client must be a node-redis client (createClient() of redis 5 or 6) or an ioredis client (new Redis() of ioredis 5 or 6), but got: ${describe(client)}.`,
+    `createRedisStore option client must be a node-redis client (createClient() or createCluster() of redis 5 or 6) or an ioredis client (new Redis() or new Cluster() of ioredis 5 or 6), but got: ${describe(client)}.`,
   );
 }
 
@@ -174,5 +189,5 @@ export function redisPort(client: unknown): RedisPort {
  * other errors that merely mention scripts or disabled writes (MISCONF, OOM, a key denied by ACL).
  */
 export function scriptingRefused(error: Error): boolean {
-  return /unknown command [`'"]?eval\b|NOPERM.*[`'"]eval[`'"] command/i.test(error.message);
+  return /unknown command [`'"]?eval(?:sha)?\b|NOPERM.*[`'"]eval(?:sha)?[`'"] command/i.test(error.message);
 }

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { describe } from '../../errors.js';
 import { isolateOnError } from '../../observe/report.js';
 import type { RemoteStore, RemoteWrite } from '../store.js';
+import { clusterKey, groupBySlot } from './cluster-slots.js';
 import { type RedisInvalidationOptions, redisBus } from './redis-bus.js';
 import { type RedisPort, redisPort, scriptingRefused } from './redis-port.js';
 
@@ -42,9 +43,19 @@ export interface RedisStoreOptions {
    * only, or `shared.l1Ttl` as the bound). Default: on, with the defaults of RedisInvalidationOptions.
    */
   invalidation?: false | RedisInvalidationOptions;
+  /**
+   * On Redis Cluster, which keys share a slot (see README "Redis Cluster"). `'per-key'`: each key is
+   * hashed whole, so a scope's keys spread over every node and a batch costs one round trip per node
+   * touched (one command per slot, pipelined per node). `'per-scope'`: every key of one (loader, scope)
+   * pair, with its generation and locks, shares one slot, so a batch is one command in one round trip,
+   * and the whole scope lives on one node (a big or hot scope makes that node hot). Either way no `{` or
+   * `}` in a key, scope or prefix forms a hash tag. Unused with a client of one server. Default:
+   * `'per-key'`.
+   */
+  slots?: 'per-key' | 'per-scope';
 }
 
-const OPTIONS = ['client', 'name', 'onError', 'invalidation'];
+const OPTIONS = ['client', 'name', 'onError', 'invalidation', 'slots'];
 
 /**
  * Sets each key of KEYS from ARGV, three per key: value, ms, condition. The condition is '' (always),
@@ -84,14 +95,15 @@ const RELEASE = `for i = 1, #KEYS do
 end
 return 0`;
 
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+const SHAS = new Map([SET_ALL, ACQUIRE, RELEASE].map((script) => [script, sha1(script)]));
+
 /** The script's condition argument of a write. */
 function condition(write: RemoteWrite): string {
   const expected = write.ifValue;
   if (expected === undefined) return '';
   if (expected === null) return '0';
-  return expected.length <= DIGEST_ABOVE
-    ? `=${expected}`
-    : `#${createHash('sha1').update(expected).digest('hex')}`;
+  return expected.length <= DIGEST_ABOVE ? `=${expected}` : `#${sha1(expected)}`;
 }
 
 /** Expected values longer than this (UTF-16 units) are compared by digest. */
@@ -130,6 +142,29 @@ function failedWrites(
   );
 }
 
+/**
+ * The answers of per-group array replies (an MGET or a script per slot) put back in key order; throws
+ * when one failed or is not an array of its group's length.
+ */
+function spread(
+  replies: readonly unknown[],
+  groups: readonly (readonly number[])[],
+  total: number,
+  what: string,
+): unknown[] {
+  const out: unknown[] = new Array(total);
+  groups.forEach((group, j) => {
+    const reply = replies[j];
+    if (reply instanceof Error) throw reply;
+    if (!Array.isArray(reply) || reply.length !== group.length)
+      throw new TypeError(`${what}: a reply of ${group.length} was expected, but got: ${describe(reply)}.`);
+    group.forEach((i, at) => {
+      out[i] = reply[at];
+    });
+  });
+  return out;
+}
+
 /** Why a Redis call was not made: the connection is not ready (it would have waited in a queue). */
 export class RedisNotReadyError extends Error {
   override readonly name = 'RedisNotReadyError';
@@ -159,6 +194,11 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
     throw new TypeError(
       `createRedisStore option onError must be a function of the error, but got: ${describe(options.onError)}.`,
     );
+  const slots = options.slots ?? 'per-key';
+  if (slots !== 'per-key' && slots !== 'per-scope')
+    throw new TypeError(
+      `createRedisStore option slots must be 'per-key' or 'per-scope', but got: ${describe(slots)}.`,
+    );
   const report = options.onError === undefined ? null : isolateOnError(options.onError);
   const stopListening = port.onError((error) => report?.(asError(error)));
   const invalidation = options.invalidation ?? {};
@@ -169,16 +209,55 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
   let closed = false;
   /** Whether write-backs go out as EVAL of SET_ALL; false once the server refused scripting. */
   let scripting = true;
+  /** The Redis key of one of loaderkit's keys: itself on one server, behind a hash tag on a Cluster. */
+  const redisKey = port.cluster ? clusterKey(slots) : (key: string) => key;
+  /** The indices of (Redis) keys per command: all in one on one server, one command per slot on a Cluster. */
+  const perCommand = port.cluster
+    ? groupBySlot
+    : (keys: readonly string[]): number[][] => [keys.map((_, i) => i)];
+
+  /**
+   * Sends commands in one round trip (one per node on a Cluster), `keys[i]` routing `commands[i]`;
+   * answers each reply or its Error. On a Cluster scripts go as EVALSHA (a script per slot would carry
+   * its text many times), and those a node does not know yet again as EVAL.
+   */
+  const send = async (commands: string[][], keys: readonly string[]): Promise<unknown[]> => {
+    if (commands.length === 1 && !port.cluster)
+      return [await port.command(commands[0]!).catch((error: unknown) => asError(error))];
+    if (!port.cluster) return port.pipeline(commands);
+    const sent = commands.map((args) => {
+      const sha = args[0] === 'EVAL' ? SHAS.get(args[1]!) : undefined;
+      return sha === undefined ? args : ['EVALSHA', sha, ...args.slice(2)];
+    });
+    const replies = await port.pipeline(sent, keys);
+    const unknown: number[] = [];
+    replies.forEach((reply, i) => {
+      if (reply instanceof Error && /^NOSCRIPT/.test(reply.message) && sent[i] !== commands[i])
+        unknown.push(i);
+    });
+    if (unknown.length > 0) {
+      const again = await port.pipeline(
+        unknown.map((i) => commands[i]!),
+        unknown.map((i) => keys[i]!),
+      );
+      unknown.forEach((i, at) => {
+        replies[i] = again[at];
+      });
+    }
+    return replies;
+  };
 
   const setWithPipeline = async (writes: readonly RemoteWrite[]) => {
     // Without scripts there is no compare-and-set: a conditional write is SET NX, made only where the key
     // holds nothing (never over an invalidation marker: a key that held one stays a miss until it expires).
+    const keys = writes.map((write) => redisKey(write.key));
     const replies = await port.pipeline(
-      writes.map((write) =>
+      writes.map((write, i) =>
         write.ifValue === undefined
-          ? ['SET', write.key, write.value, 'PX', String(write.ttlMs)]
-          : ['SET', write.key, write.value, 'PX', String(write.ttlMs), 'NX'],
+          ? ['SET', keys[i]!, write.value, 'PX', String(write.ttlMs)]
+          : ['SET', keys[i]!, write.value, 'PX', String(write.ttlMs), 'NX'],
       ),
+      keys,
     );
     const error = failedWrites(name, replies, writes.length, 'SETs');
     if (error !== undefined) throw error;
@@ -187,28 +266,32 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
   };
 
   const setWithScript = async (writes: readonly RemoteWrite[]) => {
+    const keys = writes.map((write) => redisKey(write.key));
     const commands: string[][] = [];
-    let start = 0;
-    while (start < writes.length) {
-      let end = start;
-      let chars = 0;
-      while (
-        end < writes.length &&
-        end - start < WRITES_PER_SCRIPT &&
-        (end === start || chars < CHARS_PER_SCRIPT)
-      )
-        chars += writes[end++]!.value.length;
-      const args = ['EVAL', SET_ALL, String(end - start)];
-      for (let i = start; i < end; i++) args.push(writes[i]!.key);
-      for (let i = start; i < end; i++)
-        args.push(writes[i]!.value, String(writes[i]!.ttlMs), condition(writes[i]!));
-      commands.push(args);
-      start = end;
+    const routes: string[] = [];
+    for (const group of perCommand(keys)) {
+      let start = 0;
+      while (start < group.length) {
+        let end = start;
+        let chars = 0;
+        while (
+          end < group.length &&
+          end - start < WRITES_PER_SCRIPT &&
+          (end === start || chars < CHARS_PER_SCRIPT)
+        )
+          chars += writes[group[end++]!]!.value.length;
+        const args = ['EVAL', SET_ALL, String(end - start)];
+        for (let i = start; i < end; i++) args.push(keys[group[i]!]!);
+        for (let i = start; i < end; i++) {
+          const write = writes[group[i]!]!;
+          args.push(write.value, String(write.ttlMs), condition(write));
+        }
+        commands.push(args);
+        routes.push(keys[group[start]!]!);
+        start = end;
+      }
     }
-    const replies =
-      commands.length === 1
-        ? [await port.command(commands[0]!).catch((error: unknown) => asError(error))]
-        : await port.pipeline(commands);
+    const replies = await send(commands, routes);
     const refused = replies.find((reply) => reply instanceof Error && scriptingRefused(reply));
     if (refused !== undefined) {
       // Write-backs already in the air may be refused too: each falls back, one tells.
@@ -245,7 +328,14 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
     async getMany(keys: readonly string[], signal: AbortSignal): Promise<ReadonlyArray<string | null>> {
       if (keys.length === 0) return [];
       usable('getMany', signal);
-      return (await port.command(['MGET', ...keys])) as ReadonlyArray<string | null>;
+      if (!port.cluster) return (await port.command(['MGET', ...keys])) as ReadonlyArray<string | null>;
+      const mapped = keys.map(redisKey);
+      const groups = perCommand(mapped);
+      const replies = await send(
+        groups.map((group) => ['MGET', ...group.map((i) => mapped[i]!)]),
+        groups.map((group) => mapped[group[0]!]!),
+      );
+      return spread(replies, groups, keys.length, 'MGETs') as ReadonlyArray<string | null>;
     },
     async setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<number | undefined> {
       if (writes.length === 0) return 0;
@@ -255,51 +345,89 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
     async deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void> {
       if (keys.length === 0) return;
       usable('deleteMany', signal);
-      await port.command(['DEL', ...keys]);
+      const mapped = keys.map(redisKey);
+      const groups = perCommand(mapped);
+      const replies = await send(
+        groups.map((group) => ['DEL', ...group.map((i) => mapped[i]!)]),
+        groups.map((group) => mapped[group[0]!]!),
+      );
+      const error = failedWrites(name, replies, replies.length, 'DELs');
+      if (error !== undefined) throw error;
     },
     locks: {
       async acquire(keys, token, ttlMs, signal) {
         if (keys.length === 0) return [];
         usable('locks.acquire', signal);
+        const mapped = keys.map(redisKey);
         if (keys.length === 1 || !scripting) {
           const replies = await port.pipeline(
-            keys.map((key) => ['SET', key, token, 'NX', 'PX', String(ttlMs)]),
+            mapped.map((key) => ['SET', key, token, 'NX', 'PX', String(ttlMs)]),
+            mapped,
           );
           const error = failedWrites(name, replies, keys.length, 'lock SETs');
           if (error !== undefined) throw error;
           return replies.map((reply) => reply !== null);
         }
-        let reply: unknown;
-        try {
-          reply = await port.command(['EVAL', ACQUIRE, String(keys.length), ...keys, token, String(ttlMs)]);
-        } catch (error) {
-          if (!(error instanceof Error) || !scriptingRefused(error)) throw error;
+        const groups = perCommand(mapped);
+        const replies = await send(
+          groups.map((group) => [
+            'EVAL',
+            ACQUIRE,
+            String(group.length),
+            ...group.map((i) => mapped[i]!),
+            token,
+            String(ttlMs),
+          ]),
+          groups.map((group) => mapped[group[0]!]!),
+        );
+        if (replies.some((reply) => reply instanceof Error && scriptingRefused(reply))) {
           scripting = false;
           return this.acquire(keys, token, ttlMs, signal);
         }
-        if (!Array.isArray(reply) || reply.length !== keys.length)
-          throw new TypeError(
-            `redis store ${JSON.stringify(name)}: the lock script answered ${describe(reply)}.`,
-          );
-        return reply.map((taken) => Number(taken) === 1);
+        return spread(replies, groups, keys.length, 'lock scripts').map((taken) => Number(taken) === 1);
       },
       async release(keys, token, signal) {
         if (keys.length === 0) return;
         usable('locks.release', signal);
+        const mapped = keys.map(redisKey);
+        const groups = perCommand(mapped);
+        const routes = groups.map((group) => mapped[group[0]!]!);
         if (scripting) {
-          try {
-            await port.command(['EVAL', RELEASE, String(keys.length), ...keys, token]);
+          const replies = await send(
+            groups.map((group) => [
+              'EVAL',
+              RELEASE,
+              String(group.length),
+              ...group.map((i) => mapped[i]!),
+              token,
+            ]),
+            routes,
+          );
+          if (!replies.some((reply) => reply instanceof Error && scriptingRefused(reply))) {
+            const error = failedWrites(name, replies, replies.length, 'lock release scripts');
+            if (error !== undefined) throw error;
             return;
-          } catch (error) {
-            if (!(error instanceof Error) || !scriptingRefused(error)) throw error;
-            scripting = false;
           }
+          scripting = false;
         }
         // Without scripts: read, then delete those still ours (a lock that expired and was taken again
         // in between may go too: one source call more, never a wrong value).
-        const held = (await port.command(['MGET', ...keys])) as ReadonlyArray<unknown>;
-        const ours = keys.filter((_, i) => held[i] === token);
-        if (ours.length > 0) await port.command(['DEL', ...ours]);
+        const held = spread(
+          await send(
+            groups.map((group) => ['MGET', ...group.map((i) => mapped[i]!)]),
+            routes,
+          ),
+          groups,
+          keys.length,
+          'lock reads',
+        );
+        const ours = mapped.filter((_, i) => held[i] === token);
+        if (ours.length === 0) return;
+        const oursGroups = perCommand(ours);
+        await send(
+          oursGroups.map((group) => ['DEL', ...group.map((i) => ours[i]!)]),
+          oursGroups.map((group) => ours[group[0]!]!),
+        );
       },
     },
     async close(): Promise<void> {

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type CreateLoaders, createMemoryStore, defineLoaders } from '../../../src/index.js';
 import { createRedisStore } from '../../../src/redis.js';
 import { retainedHeap } from '../../helpers.js';
-import { FAULT_CLIENTS, startRedis } from '../../redis.js';
+import { FAULT_CLIENTS, startRedis, traffic, untilRemoteHits } from '../../redis.js';
 
 const TIMEOUT_MS = 50;
 const SOURCE_MS = 5;
@@ -68,63 +68,6 @@ async function setup(
   );
   cleanups.push(() => createLoaders.close());
   return { server, client, createLoaders, errors, sourceCalls: () => sourceCalls };
-}
-
-/** Requests that keep loading while a test breaks Redis, with what went wrong and how long loads took. */
-function traffic(createLoaders: CreateLoaders<any>, keys = 200) {
-  let running = true;
-  let failed = 0;
-  let wrong = 0;
-  let loads = 0;
-  let slowest = 0;
-  const inFlight = new Set<Promise<void>>();
-  const one = async () => {
-    const loaders = createLoaders({}) as unknown as { users: { load(id: number): Promise<Row> } };
-    const ids = Array.from({ length: 10 }, () => Math.floor(Math.random() * keys));
-    const started = performance.now();
-    const results = await Promise.allSettled(ids.map((id) => loaders.users.load(id)));
-    slowest = Math.max(slowest, performance.now() - started);
-    results.forEach((result, i) => {
-      loads++;
-      if (result.status === 'rejected') failed++;
-      else if (result.value.id !== ids[i] || result.value.name !== `user ${ids[i]}`) wrong++;
-    });
-  };
-  const loop = (async () => {
-    while (running) {
-      const request = one();
-      inFlight.add(request);
-      void request.finally(() => inFlight.delete(request));
-      await sleep(2);
-    }
-  })();
-  return {
-    get figures() {
-      return { loads, failed, wrong, slowest };
-    },
-    /** Forgets the slowest load so far (a new phase starts). */
-    resetSlowest() {
-      slowest = 0;
-    },
-    async stop() {
-      running = false;
-      await loop;
-      await Promise.all(inFlight);
-      return { loads, failed, wrong, slowest };
-    },
-  };
-}
-
-/** Waits until the loader answers from Redis again; resolves with how long that took. */
-async function untilRemoteHits(createLoaders: CreateLoaders<any>, boundMs: number) {
-  const started = Date.now();
-  const hits = () => createLoaders.stats().loaders.users!.remoteHits;
-  const before = hits();
-  while (hits() === before) {
-    if (Date.now() - started > boundMs) throw new Error(`no Redis hit within ${boundMs} ms`);
-    await sleep(20);
-  }
-  return Date.now() - started;
 }
 
 const BOUND_MS = TIMEOUT_MS + SOURCE_MS + ALLOWANCE_MS;

@@ -376,15 +376,22 @@ describe('createRedisStore and the clients it is given', () => {
     }
   });
 
-  it('refuses a Redis Cluster client, saying so', async () => {
+  it('takes a Redis Cluster client of either library, refusing what a Cluster cannot have: a subscriber of the user, a bad slots option', async () => {
     const { createCluster } = await import('redis');
     const { Cluster } = await import('ioredis');
     const nodeCluster = createCluster({ rootNodes: [{ url: server.url }] });
     const ioCluster = new Cluster([{ host: '127.0.0.1', port: server.port }], { lazyConnect: true });
-    for (const client of [nodeCluster, ioCluster])
-      expect(() => createRedisStore({ client })).toThrow(
-        'createRedisStore option client is a Redis Cluster client; Redis Cluster is not supported yet',
+    for (const client of [nodeCluster, ioCluster]) {
+      const store = createRedisStore({ client, invalidation: false, slots: 'per-scope' });
+      expect(store.name).toBe('redis');
+      await store.close();
+      expect(() => createRedisStore({ client, invalidation: { subscriber: client } })).toThrow(
+        "createRedisStore option invalidation.subscriber cannot be used with a Redis Cluster client: the store listens on a connection of its own to the master of the channel's slot",
       );
+      expect(() => createRedisStore({ client, slots: 'per-node' as never })).toThrow(
+        `createRedisStore option slots must be 'per-key' or 'per-scope', but got: "per-node".`,
+      );
+    }
     ioCluster.disconnect();
   });
 
@@ -418,10 +425,10 @@ describe('createRedisStore and the clients it is given', () => {
 
   it('refuses what is not a client, naming it', () => {
     expect(() => createRedisStore({ client: { get() {} } })).toThrow(
-      'createRedisStore option client must be a node-redis client (createClient() of redis 5 or 6) or an ioredis client (new Redis() of ioredis 5 or 6), but got:',
+      'createRedisStore option client must be a node-redis client (createClient() or createCluster() of redis 5 or 6) or an ioredis client (new Redis() or new Cluster() of ioredis 5 or 6), but got:',
     );
     expect(() => createRedisStore({ client: null, bogus: 1 } as never)).toThrow(
-      'createRedisStore: unknown option "bogus"; valid options: client, name, onError, invalidation.',
+      'createRedisStore: unknown option "bogus"; valid options: client, name, onError, invalidation, slots.',
     );
   });
 });
