@@ -189,8 +189,11 @@ export function redisBus(
       listener.gap();
       if (ready) resubscribe();
       // On a Cluster the connection is to the master of the channel's slot, which a failover replaces:
-      // drop it, and the next heartbeat connects to whichever master the client knows then.
-      else if (port.cluster) detach();
+      // drop it, and connect again to whichever master the client knows by then.
+      else if (port.cluster) {
+        detach();
+        attachLater();
+      }
     });
     // The user closing their client closes the subscriber made from it (else its reconnect timers
     // would keep the process alive).
@@ -220,9 +223,20 @@ export function redisBus(
 
   /** Whether a shard connection is being made (one at a time). */
   let attaching = false;
+  let attachTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Tries attachShard again a heartbeat from now (never keeps the process alive). */
+  const attachLater = () => {
+    if (attachTimer !== null || closed) return;
+    attachTimer = setTimeout(() => {
+      attachTimer = null;
+      void attachShard();
+    }, heartbeatMs);
+    attachTimer.unref?.();
+  };
   /** On a Cluster: listens on a connection of its own to the master of the channel's slot. */
   const attachShard = async () => {
-    if (attaching || closed || subscriber !== null || listening === null) return;
+    // The user closed their client: nothing to follow any more.
+    if (attaching || closed || subscriber !== null || listening === null || clientEnded(client)) return;
     attaching = true;
     try {
       const source = await shardConnection(client, channel);
@@ -230,6 +244,7 @@ export function redisBus(
       else attach(() => source, true);
     } catch (error) {
       onError(error);
+      attachLater();
     } finally {
       attaching = false;
     }
@@ -255,7 +270,6 @@ export function redisBus(
       const current = subscriber;
       // The user closed their client without store.close(): the subscriber made from it goes too.
       if (given === undefined && current !== null && clientEnded(client)) void current.close();
-      if (port.cluster && current === null && !clientEnded(client)) void attachShard();
       if (closed || current === null || !current.ready() || !subscribed) throw notReady('subscriber');
       // Never a second PING while one is unanswered (a hung server grows no queue), and never credit a
       // heartbeat with an older PING: it only proves what came before that one.
@@ -315,6 +329,7 @@ export function redisBus(
     async close() {
       if (closed) return;
       closed = true;
+      if (attachTimer !== null) clearTimeout(attachTimer);
       stop?.();
       const limit = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref?.());
       await Promise.race([subscriber?.close().catch(() => {}), limit]);

@@ -1,0 +1,177 @@
+/**
+ * A master of a Redis Cluster killed mid-load (issue #12 §4): a local cluster of 3 masters with a
+ * replica each, the master that serves the invalidation channel's slot SIGKILLed while requests keep
+ * loading. Loads never fail nor hang (fail-open), hits on that master's keys resume once its replica
+ * took over and the client learnt it, and invalidation again reaches the other instance over the new
+ * master. node-redis 5 does not follow a failover by itself (it re-reads the topology only on MOVED,
+ * which a dead node never answers): loads keep succeeding, hits on that master's slots do not resume.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { slotOf } from '../../../src/cache/stores/cluster-slots.js';
+import { defineLoaders } from '../../../src/index.js';
+import { createRedisStore } from '../../../src/redis.js';
+import { CLUSTER_CLIENTS, type RedisServer, startCluster, traffic } from '../../redis.js';
+
+const TIMEOUT_MS = 50;
+const SOURCE_MS = 5;
+/** What a busy machine may add to a load beyond deadline + source time. */
+const ALLOWANCE_MS = 250;
+const COOLDOWN_MS = 500;
+/** Failure detection (node timeout 1 s), the replica's election, and the client learning the new map. */
+const FAILOVER_MS = 15_000;
+const CHANNEL = 'loaderkit:invalidate';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** The master serving `slot` and its replica. */
+async function shardOf(nodes: readonly RedisServer[], slot: number) {
+  for (const node of nodes) {
+    const info = await node.cli('INFO', 'replication');
+    if (!/role:master/.test(info)) continue;
+    // Its own line of CLUSTER NODES lists the slots it serves.
+    const line = (await node.cli('CLUSTER', 'NODES')).split('\n').find((l) => l.includes('myself'))!;
+    const serves = line
+      .split(' ')
+      .slice(8)
+      .some((range) => {
+        const [from, to = from] = range.split('-').map(Number);
+        return slot >= from! && slot <= to!;
+      });
+    if (!serves) continue;
+    const replica = await (async () => {
+      for (const other of nodes)
+        if (new RegExp(`master_port:${node.port}\\b`).test(await other.cli('INFO', 'replication')))
+          return other;
+      throw new Error('no replica');
+    })();
+    return { master: node, replica };
+  }
+  throw new Error(`no master serves slot ${slot}`);
+}
+
+async function until(condition: () => Promise<boolean> | boolean, ms: number, what: string) {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(20);
+  }
+  return Date.now() - started;
+}
+
+describe.each(CLUSTER_CLIENTS.filter((kind) => kind.name !== 'redis 5'))(
+  'a Cluster master killed mid-load, over $name',
+  (kind) => {
+    it('0 failed loads, each within the deadline; hits on its keys resume after the failover; invalidation reaches the other instance over the new master', async () => {
+      const cluster = await startCluster(3, 1);
+      cleanups.push(() => cluster.close());
+      const a = await kind.connect(cluster);
+      const b = await kind.connect(cluster);
+      cleanups.push(() => a.close());
+      cleanups.push(() => b.close());
+      let version = 1;
+      const errors: Error[] = [];
+      const define = (client: unknown) =>
+        defineLoaders(
+          {
+            users: {
+              batch: async (ids: readonly number[], _ctx: object) => {
+                await sleep(SOURCE_MS);
+                return ids.map((id) => ({ id, name: `user ${id}`, version }));
+              },
+              shared: { scope: 'global', ttl: 60_000, l1Ttl: 1 },
+            },
+          },
+          {
+            remote: createRedisStore({ client, invalidation: { staleAfterMs: 1000, heartbeatMs: 100 } }),
+            remoteOptions: { timeoutMs: TIMEOUT_MS, breakerCooldownMs: COOLDOWN_MS },
+            onError: (error) => errors.push(error),
+          },
+        );
+      const A = define(a.client);
+      const B = define(b.client);
+      cleanups.push(() => A.close());
+      cleanups.push(() => B.close());
+      const load = traffic(A);
+      await until(() => A.stats().loaders.users.remoteHits > 0, 3000, 'first hits');
+      // The master of the channel's slot: the bus must move to its replica too.
+      const { master, replica } = await shardOf(cluster.nodes, slotOf(CHANNEL));
+      const onMaster = (await replica.cli('KEYS', '*'))
+        .split('\n')
+        .map((key) => /k(\d+)$/.exec(key)?.[1])
+        .filter((id) => id !== undefined)
+        .map(Number);
+      expect(onMaster.length).toBeGreaterThan(0);
+      load.resetSlowest();
+      await master.kill();
+      await until(
+        async () => /role:master/.test(await replica.cli('INFO', 'replication')),
+        FAILOVER_MS,
+        'failover',
+      );
+      // Hits on the dead master's keys resume: a request of only those keys answered from Redis.
+      const hitsOnMaster = async () => {
+        const before = A.stats().loaders.users.remoteHits;
+        const loaders = A({}) as { users: { load(id: number): Promise<unknown> } };
+        await Promise.all(onMaster.slice(0, 5).map((id) => loaders.users.load(id)));
+        return A.stats().loaders.users.remoteHits > before;
+      };
+      await until(hitsOnMaster, FAILOVER_MS, 'hits on the failed-over keys');
+      const figures = await load.stop();
+      expect({ failed: figures.failed, wrong: figures.wrong }).toEqual({ failed: 0, wrong: 0 });
+      expect(figures.loads).toBeGreaterThan(1000);
+      expect(figures.slowest).toBeLessThan(TIMEOUT_MS + SOURCE_MS + ALLOWANCE_MS);
+
+      // Invalidation over the new master: B trusts its in-process tier again, then hears A.
+      await until(() => B.stats().bus!.trusted && A.stats().bus!.trusted, FAILOVER_MS, 'bus trusted');
+      const received = B.stats().bus!.received;
+      version = 2;
+      await A.invalidate('users', [1], {});
+      await until(() => B.stats().bus!.received > received, 2000, 'invalidation heard');
+      expect(await (B({}) as { users: { load(id: number): Promise<unknown> } }).users.load(1)).toEqual({
+        id: 1,
+        name: 'user 1',
+        version: 2,
+      });
+    }, 60_000);
+  },
+);
+
+describe('a Cluster master killed mid-load, over redis 5 (which does not follow a failover)', () => {
+  it('0 failed loads, each within the deadline', async () => {
+    const kind = CLUSTER_CLIENTS.find((k) => k.name === 'redis 5')!;
+    const cluster = await startCluster(3, 1);
+    cleanups.push(() => cluster.close());
+    const client = await kind.connect(cluster);
+    cleanups.push(() => client.close());
+    const createLoaders = defineLoaders(
+      {
+        users: {
+          batch: async (ids: readonly number[], _ctx: object) => {
+            await sleep(SOURCE_MS);
+            return ids.map((id) => ({ id, name: `user ${id}` }));
+          },
+          shared: { scope: 'global', ttl: 60_000, l1Ttl: 1 },
+        },
+      },
+      {
+        remote: createRedisStore({ client: client.client }),
+        remoteOptions: { timeoutMs: TIMEOUT_MS, breakerCooldownMs: COOLDOWN_MS },
+        onError: () => {},
+      },
+    );
+    cleanups.push(() => createLoaders.close());
+    const load = traffic(createLoaders);
+    await until(() => createLoaders.stats().loaders.users.remoteHits > 0, 3000, 'first hits');
+    load.resetSlowest();
+    await cluster.nodes[0]!.kill();
+    await sleep(4000);
+    const figures = await load.stop();
+    expect({ failed: figures.failed, wrong: figures.wrong }).toEqual({ failed: 0, wrong: 0 });
+    expect(figures.slowest).toBeLessThan(TIMEOUT_MS + SOURCE_MS + ALLOWANCE_MS);
+  }, 60_000);
+});
