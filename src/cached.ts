@@ -156,7 +156,7 @@ export function cached<A extends unknown[], V>(
     cache.invalidateScope(cache.scopeOf(snapshotArguments(given)));
   wrapped.stats = () => cache.counters.snapshot();
   wrapped.close = async () => {
-    tiers.close();
+    await tiers.close();
   };
   return wrapped;
 }

@@ -417,7 +417,7 @@ export function defineLoaders<B extends Record<string, AnyBatch>, const S extend
     };
   };
   createLoaders.close = async () => {
-    tiers.close();
+    await tiers.close();
   };
   return createLoaders;
 }

@@ -446,8 +446,43 @@ export interface RedisCluster {
   readonly addresses: readonly string[];
   /** `CLUSTER KEYSLOT key` on a node: the server's own answer. */
   keySlot(key: string): Promise<number>;
+  /** The live master serving `slot` now, and its replica (if any), as the nodes say. */
+  shardOf(slot: number): Promise<{ master: RedisServer; replica: RedisServer | undefined }>;
+  /** Moves `slot` with its keys from its master to the master `to` (resharding, both stay up). */
+  moveSlot(slot: number, to: RedisServer): Promise<void>;
   /** Kills every node for good. */
   close(): Promise<void>;
+}
+
+async function isLiveMaster(node: RedisServer): Promise<boolean> {
+  try {
+    return /role:master/.test(await node.cli('INFO', 'replication'));
+  } catch {
+    return false; // killed
+  }
+}
+
+async function shardOf(nodes: readonly RedisServer[], slot: number) {
+  for (const node of nodes) {
+    if (!(await isLiveMaster(node))) continue;
+    // Its own line of CLUSTER NODES lists the slots it serves.
+    const line = (await node.cli('CLUSTER', 'NODES')).split('\n').find((l) => l.includes('myself'))!;
+    const serves = line
+      .split(' ')
+      .slice(8)
+      .some((range) => {
+        const [from, to = from] = range.split('-').map(Number);
+        return slot >= from! && slot <= to!;
+      });
+    if (!serves) continue;
+    let replica: RedisServer | undefined;
+    for (const other of nodes) {
+      const info = await other.cli('INFO', 'replication').catch(() => '');
+      if (new RegExp(`role:slave[\\s\\S]*master_port:${node.port}\\b`).test(info)) replica = other;
+    }
+    return { master: node, replica };
+  }
+  throw new Error(`no master serves slot ${slot}`);
 }
 
 /**
@@ -512,6 +547,26 @@ export async function startCluster(masters = 3, replicas = 0): Promise<RedisClus
       nodes,
       addresses,
       keySlot: async (key) => Number(await nodes[0]!.cli('CLUSTER', 'KEYSLOT', key)),
+      shardOf: (slot) => shardOf(nodes, slot),
+      async moveSlot(slot, to) {
+        const { master: from } = await shardOf(nodes, slot);
+        const toId = (await to.cli('CLUSTER', 'MYID')).trim();
+        await to.cli(
+          'CLUSTER',
+          'SETSLOT',
+          String(slot),
+          'IMPORTING',
+          (await from.cli('CLUSTER', 'MYID')).trim(),
+        );
+        await from.cli('CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
+        const keys = (await from.cli('CLUSTER', 'GETKEYSINSLOT', String(slot), '10000'))
+          .split('\n')
+          .filter(Boolean);
+        if (keys.length > 0)
+          await from.cli('MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...keys);
+        for (const node of nodes)
+          if (await isLiveMaster(node)) await node.cli('CLUSTER', 'SETSLOT', String(slot), 'NODE', toId);
+      },
       async close() {
         for (const node of nodes) await node.close();
       },

@@ -56,6 +56,13 @@ export interface BusTransport {
   /** The deadline of a publish, in milliseconds (> 0). */
   readonly timeoutMs: number;
   /**
+   * Whether every heartbeat must be a probe: the listening connection can lose its subscription with no
+   * gap told and its pings still answered (Redis Cluster, where a slot moving or a planned failover
+   * unsubscribes a shard channel's listeners on a connection that stays up). Default: false (a ping
+   * proves the subscription; every PROBE_EVERY-th heartbeat is a probe anyway).
+   */
+  readonly probeEveryBeat?: boolean;
+  /**
    * Starts listening (called once): every message text on the channel (its own included) goes to
    * `message`; `gap` is told whenever the listening connection is lost or made again (messages in
    * between may be lost). Neither callback throws.
@@ -80,6 +87,11 @@ export interface BusTransport {
   present(signal: AbortSignal): Promise<readonly string[]>;
   /** Optional: `origin` is no longer present (it closed). Best effort; never rejects. */
   leave?(origin: string): Promise<void>;
+  /**
+   * Optional: a heartbeat failed (its ping or probe, or the announcement). A transport that can lose its
+   * subscription silently may make a new one. Never throws.
+   */
+  lost?(): void;
   /** Stops listening and releases what the transport owns. Idempotent. */
   close(): Promise<void>;
 }
@@ -107,8 +119,11 @@ export interface Membership {
   publishScope(scope: string): Promise<boolean>;
   /** Whether the in-process tier may be read now (see the header). */
   trusted(): boolean;
-  /** Leaves the bus (idempotent). */
-  leave(): void;
+  /**
+   * Leaves the bus (idempotent). Resolves once the instance's presence is withdrawn when this was its last
+   * member (best effort, within the transport's deadline), at once otherwise; never rejects.
+   */
+  leave(): Promise<void>;
 }
 
 export interface BusStats {
@@ -255,12 +270,12 @@ export class InvalidationBus implements TransportListener {
         }
         return this.trusted();
       },
-      leave: () => {
+      leave: async () => {
         if (left) return;
         left = true;
         set.delete(joined);
         if (set.size === 0) this.members.delete(loader);
-        if (--this.memberCount === 0) this.stop();
+        if (--this.memberCount === 0) await this.stop();
       },
     };
   }
@@ -325,7 +340,7 @@ export class InvalidationBus implements TransportListener {
     this.schedule(0);
   }
 
-  private stop(): void {
+  private stop(): Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.beatAgain = false;
@@ -333,7 +348,16 @@ export class InvalidationBus implements TransportListener {
     this.resyncNeeded = true;
     this.confirmedAt = Number.NEGATIVE_INFINITY;
     // Nobody here trusts anything now: the others need not wait for this instance.
-    void this.transport.leave?.(this.origin);
+    return this.withdraw();
+  }
+
+  /** Withdraws this instance's presence (best effort; never rejects). */
+  private async withdraw(): Promise<void> {
+    try {
+      await this.transport.leave?.(this.origin);
+    } catch {
+      // best effort
+    }
   }
 
   private schedule(ms: number): void {
@@ -361,17 +385,22 @@ export class InvalidationBus implements TransportListener {
     const resync = this.resyncNeeded || sentAt - this.confirmedAt > this.transport.staleAfterMs;
     // Now and then a probe even when all is well: it proves again that the listening connection hears
     // the server the client publishes to (a client moved by a failover without any gap told).
-    const probe = resync || ++this.beats % PROBE_EVERY === 0;
+    const beats = ++this.beats;
+    const probe = resync || this.transport.probeEveryBeat === true || beats % PROBE_EVERY === 0;
     const limit = deadline(this.transport.heartbeatMs);
     this.beatLimit = limit;
     try {
       await (probe ? this.probe(limit.signal) : this.transport.ping(limit.signal));
       // Present only once it hears the others: an instance that cannot is not waited for (it trusts
       // nothing once its bound passes, and it announces nothing meanwhile).
+      // Not once the last member left (it announced its leaving): a ghost would make others wait.
+      if (this.memberCount === 0) return;
       await this.transport.announce(this.origin, Math.ceil(this.transport.staleAfterMs), limit.signal);
+      // The last member left while the announcement was in the air: leave again, after it.
+      if (this.memberCount === 0) void this.withdraw();
       if (epoch === this.epoch && this.memberCount > 0) this.confirm(sentAt, resync);
       // The registry of instances is pruned with the same cadence (expired ones leave it).
-      if (this.beats % PROBE_EVERY === 1) {
+      if (beats % PROBE_EVERY === 1) {
         const prune = deadline(this.transport.timeoutMs);
         void this.transport
           .present(prune.signal)
@@ -380,6 +409,11 @@ export class InvalidationBus implements TransportListener {
       }
     } catch {
       this.counts.heartbeatFailures++;
+      try {
+        this.transport.lost?.();
+      } catch {
+        // a transport's own affair
+      }
     } finally {
       limit.clear();
       this.beatLimit = null;

@@ -65,11 +65,15 @@ export class Tiers {
     return { store, remote: this.remote?.stats(), bus: this.bus?.stats() };
   }
 
-  /** Leaves the bus and closes the owned memory store; stores passed in belong to their owner. */
-  close(): void {
-    for (const membership of this.memberships.splice(0)) membership.leave();
+  /**
+   * Leaves the bus and closes the owned memory store; stores passed in belong to their owner. Resolves
+   * once the instance's presence is withdrawn (within the transport's deadline).
+   */
+  async close(): Promise<void> {
+    const leaving = this.memberships.splice(0).map((membership) => membership.leave());
     const owned = this.owned;
     this.owned = null;
     owned?.close();
+    await Promise.all(leaving);
   }
 }

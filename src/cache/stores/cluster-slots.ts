@@ -103,7 +103,7 @@ function loaderScopeEnd(key: string): number {
 }
 
 /** FNV-1a (32 bits) of a string's UTF-16 units, as 8 hex digits. */
-function fnv1a(text: string): string {
+export function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return (hash >>> 0).toString(16).padStart(8, '0');

@@ -14,7 +14,7 @@
 import type { BusTransport, TransportListener } from '../../bus/bus.js';
 import { deadline, raced } from '../../bus/deadline.js';
 import { describe } from '../../errors.js';
-import { slotOf } from './cluster-slots.js';
+import { fnv1a, slotOf } from './cluster-slots.js';
 import { listenToErrors, type RedisPort, scriptingRefused } from './redis-port.js';
 
 export interface RedisInvalidationOptions {
@@ -127,9 +127,11 @@ export function redisBus(
   let closed = false;
   /** Whether the server runs our presence script; false once it refused EVAL. */
   let scripting = true;
-  // One hash tag for both, so that the presence script's keys share a slot on Redis Cluster.
-  const registry = `{${channel}}:instances`;
-  const presence = (origin: string) => `{${channel}}:instance:${origin}`;
+  // One hash tag for both, so that the presence script's keys share a slot on Redis Cluster: the channel
+  // itself, or a hash of it where a brace in it would make another tag (or none).
+  const tag = /[{}]/.test(channel) ? fnv1a(channel) : channel;
+  const registry = `{${tag}}:instances`;
+  const presence = (origin: string) => `{${tag}}:instance:${origin}`;
 
   const notReady = (what: string) =>
     new Error(
@@ -169,6 +171,9 @@ export function redisBus(
     }
     subscriber = current;
     const stopErrors = listenToErrors(source as Parameters<typeof listenToErrors>[0], onError);
+    // A connection of the store's own keeps a listener for good: one that errs after the store let go of
+    // it (while closing) must not crash the process with an unheard `error` event.
+    if (owned) (source as { on(event: 'error', listener: () => void): unknown }).on('error', () => {});
     let generation = 0;
     const resubscribe = () => {
       const mine = ++generation;
@@ -176,10 +181,18 @@ export function redisBus(
         () => {
           if (mine !== generation || closed) return;
           subscribed = true;
+          subscribedAt = performance.now();
           // Subscribed (again): the bus probes before it trusts anything.
           listener.gap();
         },
-        (error: unknown) => onError(error),
+        (error: unknown) => {
+          onError(error);
+          // On a Cluster: maybe a node that no longer serves the slot (MOVED): try the one known now.
+          if (port.cluster && mine === generation && !closed) {
+            detach();
+            attachLater();
+          }
+        },
       );
     };
     const stopConnection = current.onConnection((ready) => {
@@ -221,6 +234,8 @@ export function redisBus(
     void current?.close().catch(() => {});
   };
 
+  /** When the current subscription was answered (performance.now()). */
+  let subscribedAt = 0;
   /** Whether a shard connection is being made (one at a time). */
   let attaching = false;
   let attachTimer: ReturnType<typeof setTimeout> | null = null;
@@ -239,7 +254,7 @@ export function redisBus(
     if (attaching || closed || subscriber !== null || listening === null || clientEnded(client)) return;
     attaching = true;
     try {
-      const source = await shardConnection(client, channel);
+      const source = await shardConnection(client, channel, storeName);
       if (closed || subscriber !== null) await closeQuietly(source);
       else attach(() => source, true);
     } catch (error) {
@@ -255,6 +270,18 @@ export function redisBus(
     heartbeatMs,
     staleAfterMs,
     timeoutMs,
+    // On a Cluster a shard channel's subscription goes without the connection (its slot moved, a planned
+    // failover): an answered PING proves nothing then, a probe heard back does.
+    probeEveryBeat: port.cluster,
+    lost() {
+      // Heartbeats fail on a subscription older than the bound: it may be gone silently (Cluster). Make a
+      // new one at whichever master the client knows for the slot now (at most once per bound, so a
+      // subscription being made gets its time).
+      if (!port.cluster || subscriber === null || !subscribed) return;
+      if (performance.now() - subscribedAt < staleAfterMs) return;
+      detach();
+      attachLater();
+    },
     listen(listener: TransportListener) {
       if (closed || listening !== null) return;
       listening = listener;
@@ -305,7 +332,9 @@ export function redisBus(
           // Atomically: the registered origins whose presence has not expired; the others leave the set.
           const reply = await send(['EVAL', PRESENT, '1', registry, presence('')], signal, registry);
           if (!Array.isArray(reply))
-            throw new TypeError(`redis store: the presence script answered ${describe(reply)}.`);
+            throw new TypeError(
+              `redis store ${JSON.stringify(storeName)}: the presence script answered ${describe(reply)}.`,
+            );
           return reply.map(String);
         } catch (error) {
           if (!(error instanceof Error) || !scriptingRefused(error)) throw error;
@@ -317,7 +346,10 @@ export function redisBus(
       if (!Array.isArray(origins) || origins.length === 0) return [];
       const names = origins.map(String);
       const keys = await send(['MGET', ...names.map(presence)], signal, registry);
-      if (!Array.isArray(keys)) throw new TypeError(`redis store: MGET answered ${describe(keys)}.`);
+      if (!Array.isArray(keys))
+        throw new TypeError(
+          `redis store ${JSON.stringify(storeName)}: MGET of presence keys answered ${describe(keys)}.`,
+        );
       return names.filter((_, i) => keys[i] !== null);
     },
     async leave(origin) {
@@ -438,7 +470,7 @@ function subscriberOf(
  * `channel`, as the Cluster client knows it now: the duplicate of that master's node connection, so
  * that it has the client's options and address mapping.
  */
-async function shardConnection(cluster: object, channel: string): Promise<unknown> {
+async function shardConnection(cluster: object, channel: string, storeName: string): Promise<unknown> {
   const slot = slotOf(channel);
   const c = cluster as {
     slots?: ReadonlyArray<unknown>;
@@ -455,7 +487,10 @@ async function shardConnection(cluster: object, channel: string): Promise<unknow
   // ioredis: slots[slot] lists `host:port` of the master, then replicas.
   const address = (c.slots?.[slot] as readonly string[] | undefined)?.[0];
   const node = c.nodes?.('master').find(({ options }) => `${options.host}:${options.port}` === address);
-  if (node === undefined) throw new Error(`redis store: the cluster client knows no master of slot ${slot}.`);
+  if (node === undefined)
+    throw new Error(
+      `redis store ${JSON.stringify(storeName)}: the cluster client knows no master of slot ${slot} (channel ${JSON.stringify(channel)}).`,
+    );
   return node.duplicate();
 }
 

@@ -27,6 +27,10 @@ export interface IoRedisCluster {
   readonly status: string;
   /** Per slot, the `host:port` of its master then its replicas (what the client last learnt). */
   readonly slots: ReadonlyArray<readonly string[] | undefined>;
+  nodes(
+    role: 'master',
+  ): ReadonlyArray<{ readonly status: string; readonly options: { host?: string; port?: number } }>;
+  refreshSlotsCache(callback?: (error?: unknown) => void): void;
   connect(): Promise<void>;
   call(command: string, ...args: string[]): Promise<unknown>;
   pipeline(commands: string[][]): { exec(): Promise<Array<[Error | null, unknown]> | null> };
@@ -49,6 +53,9 @@ export function isIoRedisCluster(client: object): client is IoRedisCluster {
   const c = client as Record<string, unknown>;
   return c.isCluster === true && typeof c.call === 'function' && typeof c.pipeline === 'function';
 }
+
+/** ioredis connection states in which a command would wait for a reconnect. */
+const DOWN = new Set(['reconnecting', 'close', 'end']);
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
@@ -96,6 +103,13 @@ export function ioRedisClusterPort(
   text: (reply: unknown) => unknown,
   onError: RedisPort['onError'],
 ): RedisPort {
+  /** The connection status of each master the client holds, by `host:port` (as `slots` names them). */
+  const masterStatus = () => {
+    const status = new Map<string, string>();
+    const masters = typeof cluster.nodes === 'function' ? cluster.nodes('master') : [];
+    for (const node of masters) status.set(`${node.options.host}:${node.options.port}`, node.status);
+    return status;
+  };
   const exec = async (commands: ReadonlyArray<readonly string[]>): Promise<unknown[]> => {
     const replies = await cluster
       .pipeline(commands.map(([name, ...args]) => [name!.toLowerCase(), ...args]))
@@ -118,17 +132,27 @@ export function ioRedisClusterPort(
     async pipeline(commands, keys) {
       // ioredis sends a pipeline to one node, and refuses one whose keys' slots live on different nodes:
       // one pipeline per node (grouped by the master and replicas the client knows for the slot).
+      const status = masterStatus();
       const groups = new Map<string, number[]>();
+      const out: unknown[] = new Array(commands.length);
       commands.forEach((args, i) => {
         const key = keys?.[i];
         if (key === undefined) unrouted(args);
         const slot = slotOf(key);
-        const node = cluster.slots[slot]?.join(';') ?? `slot ${slot}`;
+        const nodes = cluster.slots[slot];
+        // A master whose connection is down (lost, reconnecting): not sent (ioredis would hold it in its
+        // retries). One not connected yet (ioredis connects a node at its first command) or unknown is
+        // left to the client.
+        const master = nodes?.[0] === undefined ? undefined : status.get(nodes[0]);
+        if (master !== undefined && DOWN.has(master)) {
+          out[i] = nodeNotReady(key);
+          return;
+        }
+        const node = nodes?.join(';') ?? `slot ${slot}`;
         const group = groups.get(node);
         if (group === undefined) groups.set(node, [i]);
         else group.push(i);
       });
-      const out: unknown[] = new Array(commands.length);
       await Promise.all(
         [...groups.values()].map(async (indices) => {
           let replies: unknown[];
@@ -142,6 +166,26 @@ export function ioRedisClusterPort(
           });
         }),
       );
+      // ioredis follows a redirect of a pipeline only when all its errors are the same one: after a
+      // reshard a pipeline's MOVED replies are answered as they are, and its slot table is not
+      // refreshed. Refresh it, and send those commands again one by one (which follows redirects).
+      const moved: number[] = [];
+      out.forEach((reply, i) => {
+        if (reply instanceof Error && /^(MOVED|ASK) /.test(reply.message)) moved.push(i);
+      });
+      if (moved.length > 0) {
+        try {
+          cluster.refreshSlotsCache();
+        } catch {
+          // a refresh already running
+        }
+        await Promise.all(
+          moved.map(async (i) => {
+            const [name, ...rest] = commands[i]!;
+            out[i] = await cluster.call(name!, ...rest).then(text, asError);
+          }),
+        );
+      }
       return out;
     },
     onError,

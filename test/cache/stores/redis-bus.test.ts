@@ -71,7 +71,14 @@ describe.each(FAULT_CLIENTS)('invalidation across instances over $name', (kind) 
         const loaders = createLoaders({ tenant });
         return Promise.all(ids.map((id) => loaders.users.load(id)));
       };
-      return { createLoaders, store, source, load, users: () => createLoaders.stats().loaders.users! };
+      return {
+        createLoaders,
+        store,
+        client,
+        source,
+        load,
+        users: () => createLoaders.stats().loaders.users!,
+      };
     };
     const a = await instance();
     const b = await instance();
@@ -151,6 +158,19 @@ describe.each(FAULT_CLIENTS)('invalidation across instances over $name', (kind) 
     // No waiting here: B applied it before it acknowledged.
     expect((await b.load(ids)).map((row) => row.version)).toEqual([2, 2, 2]);
     expect(b.source).toEqual([ids]);
+  });
+
+  it('close() resolves once the instance withdrew its presence (a client ended right after leaves no instance for the others to wait for)', async () => {
+    const { server, instance } = await setup();
+    const presences = async () =>
+      (await server.cli('KEYS', '{loaderkit:invalidate}:instance:*')).split('\n').filter(Boolean).length;
+    const c = await instance();
+    await c.load([1]);
+    await busReady(c.createLoaders);
+    await until(async () => (await presences()) === 3);
+    await c.createLoaders.close();
+    await c.client.close();
+    expect(await presences()).toBe(2);
   });
 
   it('invalidateScope waits for the instances present (a stranger on the channel is none), and waits out the bound for one that never answers', async () => {

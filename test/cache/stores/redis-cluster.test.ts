@@ -262,4 +262,38 @@ describe.each(CLUSTER_CLIENTS)('createRedisStore on Redis Cluster over $name', (
     await A.close();
     await B.close();
   });
+
+  it('a channel with braces in its name: the presence keys still share one slot (invalidateScope gets the acknowledgement)', async () => {
+    const a = await connect(undefined);
+    const b = await connect(undefined);
+    const errors: Error[] = [];
+    const define = (client: TestClient) =>
+      defineLoaders(
+        {
+          users: {
+            batch: async (ids: readonly number[], _ctx: Ctx) => ids.map((id) => ({ id })),
+            shared: { scope: 'global', ttl: 60_000 },
+          },
+        },
+        {
+          remote: createRedisStore({
+            client: client.client,
+            invalidation: { channel: process.env.CHAN ?? '}odd{chan}nel' },
+            onError: (error) => errors.push(error),
+          }),
+          prefix: `chan-${kind.name}`,
+          onError: (error) => errors.push(error),
+        },
+      );
+    const A = define(a);
+    const B = define(b);
+    await A({ tenant: 't' }).users.load(1);
+    await B({ tenant: 't' }).users.load(1);
+    await busReady(A, B);
+    await A.invalidateScope('users', { tenant: 't' });
+    expect(errors.map((e) => e.message)).toEqual([]);
+    expect(A.stats().bus).toMatchObject({ ackTimeouts: 0 });
+    await A.close();
+    await B.close();
+  });
 });
