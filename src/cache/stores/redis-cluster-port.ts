@@ -11,7 +11,9 @@ import type { RedisPort } from './redis-port.js';
 /** The part of a node-redis cluster (v5, v6) the port uses. */
 export interface NodeRedisCluster {
   readonly isOpen: boolean;
-  readonly slots: ReadonlyArray<{ readonly master?: { readonly client?: { readonly isReady: boolean } } }>;
+  readonly slots: ReadonlyArray<{
+    readonly master?: { readonly address?: string; readonly client?: { readonly isReady: boolean } };
+  }>;
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
@@ -90,6 +92,7 @@ export function nodeRedisClusterPort(
     cluster: true,
     // v6 also has isReady; v5 only isOpen. A node that is down is caught per command.
     ready: () => (cluster as { isReady?: boolean }).isReady ?? cluster.isOpen,
+    nodeOf: (key) => cluster.slots[slotOf(key)]?.master?.address,
     command: send,
     // The node clients write the commands of one tick together: one round trip per node.
     pipeline: (commands, keys) =>
@@ -124,6 +127,7 @@ export function ioRedisClusterPort(
       if (cluster.status === 'wait') cluster.connect().catch(() => {});
       return cluster.status === 'ready';
     },
+    nodeOf: (key) => cluster.slots[slotOf(key)]?.[0],
     command(args, key) {
       if (key === undefined) unrouted(args);
       const [name, ...rest] = args;

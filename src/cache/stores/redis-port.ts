@@ -27,6 +27,8 @@ export interface RedisPort {
   readonly cluster: boolean;
   /** Whether a command sent now goes out on an open, ready connection. */
   ready(): boolean;
+  /** On a cluster: the node (`host:port`) a command routed by `key` goes to now, if the client knows. */
+  nodeOf?(key: string): string | undefined;
   /**
    * Sends one command (e.g. `['MGET', 'a', 'b']`) and resolves with its reply. `key` routes it on a
    * cluster (a key of the command; ignored by a client of one server).

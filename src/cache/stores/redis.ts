@@ -106,6 +106,9 @@ function condition(write: RemoteWrite): string {
   return expected.length <= DIGEST_ABOVE ? `=${expected}` : `#${sha1(expected)}`;
 }
 
+/** (Node, script) pairs remembered as cached on a Cluster before the memory starts over. */
+const MAX_SCRIPT_NODES = 1024;
+
 /** Expected values longer than this (UTF-16 units) are compared by digest. */
 const DIGEST_ABOVE = 64;
 
@@ -216,24 +219,44 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
     ? groupBySlot
     : (keys: readonly string[]): number[][] => [keys.map((_, i) => i)];
 
+  /** On a Cluster: the (node, script) pairs known to have the script cached (bounded). */
+  const scriptsOn = new Set<string>();
   /**
    * Sends commands in one round trip (one per node on a Cluster), `keys[i]` routing `commands[i]`;
    * answers each reply or its Error. On a Cluster scripts go as EVALSHA (a script per slot would carry
-   * its text many times), and those a node does not know yet again as EVAL.
+   * its text many times), except the first of a pipeline on a node not known to have the script: that
+   * one goes as EVAL, which caches it for the EVALSHAs behind it on that node. A node that answers
+   * NOSCRIPT anyway (restarted, failed over) gets those commands again as EVAL.
    */
   const send = async (commands: string[][], keys: readonly string[]): Promise<unknown[]> => {
     if (commands.length === 1 && !port.cluster)
       return [await port.command(commands[0]!).catch((error: unknown) => asError(error))];
     if (!port.cluster) return port.pipeline(commands);
-    const sent = commands.map((args) => {
+    const teaching = new Set<string>();
+    const known: Array<string | undefined> = new Array(commands.length);
+    const sent = commands.map((args, i) => {
       const sha = args[0] === 'EVAL' ? SHAS.get(args[1]!) : undefined;
-      return sha === undefined ? args : ['EVALSHA', sha, ...args.slice(2)];
+      if (sha === undefined) return args;
+      const pair = `${port.nodeOf?.(keys[i]!) ?? ''} ${sha}`;
+      known[i] = pair;
+      if (!scriptsOn.has(pair) && !teaching.has(pair)) {
+        teaching.add(pair);
+        return args;
+      }
+      return ['EVALSHA', sha, ...args.slice(2)];
     });
     const replies = await port.pipeline(sent, keys);
     const unknown: number[] = [];
     replies.forEach((reply, i) => {
-      if (reply instanceof Error && /^NOSCRIPT/.test(reply.message) && sent[i] !== commands[i])
-        unknown.push(i);
+      const pair = known[i];
+      if (pair === undefined) return;
+      if (reply instanceof Error && /^NOSCRIPT/.test(reply.message)) {
+        scriptsOn.delete(pair);
+        if (sent[i] !== commands[i]) unknown.push(i);
+      } else if (!(reply instanceof Error)) {
+        if (scriptsOn.size >= MAX_SCRIPT_NODES) scriptsOn.clear();
+        scriptsOn.add(pair);
+      }
     });
     if (unknown.length > 0) {
       const again = await port.pipeline(
