@@ -10,8 +10,9 @@
  *               it) and commands per node (INFO commandstats), median of 5 batches counted one at a
  *               time (write-backs landed in between), after an uncounted first batch. L2 hit: every key in Redis, none in
  *               process (`shared.l1Ttl: 0`), a new request per batch. Miss: fresh ids, the write-back
- *               included. "Miss, cold": the same right after SCRIPT FLUSH on every node (a node's first
- *               EVALSHA of the write-back script is refused, NOSCRIPT, and sent again as EVAL); every
+ *               included. "Miss, cold": the same right after SCRIPT FLUSH on every node (as after a restart:
+ *               the store believes the nodes know the script, so its EVALSHAs are refused, NOSCRIPT,
+ *               and sent again as EVAL; a store's first script on a node is EVAL anyway); every
  *               node is taught the script again after it. The stores have no invalidation bus (its
  *               heartbeats would show in the counts).
  *   2 µs/key    an L2-hit batch (a new request per batch, `l1Ttl: 0`, 1000 keys written before, one
@@ -26,8 +27,9 @@
  *               hit rate (stats().loaders.users.remoteHits / loads) and its source calls; instance 1's
  *               writes fenced (stats().remote.writesFenced) tell why a key was not there. The same on
  *               the single server, for comparison, and per-key on cold nodes (SCRIPT FLUSH on every node
- *               before instance 1 loads: its first write-back per node waits for the NOSCRIPT → EVAL
- *               redo, and the next request may read the fresh scope's generation before it landed)
+ *               before instance 1 loads; a fresh store's first script on each node is EVAL, so no
+ *               NOSCRIPT redo delays the fresh scope's first generation token: before that, the next
+ *               request read the scope before its token landed, and 10% of #2's reads missed)
  *   4 bus       invalidation propagation over sharded pub/sub: instance A `invalidate`s one key, time
  *               until instance B's bus has applied the message (B's transport listener wrapped, as in
  *               bench/bus-loaderkit.ts), BENCH_CLUSTER_INVALIDATIONS (default 1000) one at a time per
