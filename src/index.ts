@@ -1,6 +1,13 @@
 export type { SharedPolicy } from './cache/policy.js';
 export type { BreakerState, RemoteStats, ResilienceOptions } from './cache/remote/resilient.js';
-export type { LocalEntry, LocalStore, RemoteStore, RemoteWrite, StoreStats } from './cache/store.js';
+export type {
+  LocalEntry,
+  LocalStore,
+  RemoteNodeStats,
+  RemoteStore,
+  RemoteWrite,
+  StoreStats,
+} from './cache/store.js';
 export { createMemoryStore, type MemoryStoreOptions } from './cache/stores/memory.js';
 export { type CachedFunction, type CachedOptions, cached } from './cached.js';
 export {

@@ -98,8 +98,26 @@ export interface RemoteStore {
    * another instance's in-process tier keeps what it holds until its TTL or `shared.l1Ttl`.
    */
   readonly bus?: BusTransport;
+  /**
+   * Optional: commands per server node, for a store spread over several (Redis Cluster): in
+   * `stats().remote.nodes` and the Prometheus `remote_node_commands_total`. Synchronous and cheap; a
+   * store should bound how many nodes it remembers.
+   */
+  nodes?(): readonly RemoteNodeStats[];
   /** Releases what the store owns (connections, timers). Idempotent. */
   close(): Promise<void>;
+}
+
+/** What one node of a remote store answered (see RemoteStore.nodes). */
+export interface RemoteNodeStats {
+  /** The node, e.g. `'10.0.0.1:6379'`. */
+  readonly node: string;
+  /** Commands it answered with a reply. */
+  readonly ok: number;
+  /** Commands it answered with an error, or whose round trip failed. */
+  readonly errors: number;
+  /** Commands not sent to it because its connection was down (nothing waits in a queue). */
+  readonly refused: number;
 }
 
 /**

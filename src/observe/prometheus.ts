@@ -70,6 +70,8 @@ function count(value: number): number {
  *     state of the circuit breaker, 0 for the others;
  *   - `<prefix>remote_lock_keys_total` (counter, `result` = taken | waited | landed | timed_out): keys of
  *     distributed single-flight (shared.lock);
+ *   - `<prefix>remote_node_commands_total` (counter, `node`, `result` = ok | error | refused): commands
+ *     per node, for a store spread over several (Redis Cluster);
  * - with a remote store that carries invalidations across instances (Redis), labelled `store`:
  *   - `<prefix>bus_messages_total` (counter, `direction` = out | in | garbage): messages published,
  *     messages of other instances applied, texts on the channel that were no message;
@@ -279,6 +281,19 @@ export function createLoaderMetrics(
         metric.inc({ store: remote.name, result: 'waited' }, count(locks.waited));
         metric.inc({ store: remote.name, result: 'landed' }, count(locks.landed));
         metric.inc({ store: remote.name, result: 'timed_out' }, count(locks.timedOut));
+      },
+    );
+    counter(
+      'remote_node_commands_total',
+      'Commands per node of a remote store spread over several (Redis Cluster): ok (answered), error (an error reply or a failed round trip), refused (not sent: the node was down).',
+      ['store', 'node', 'result'],
+      (metric, { remote }) => {
+        if (remote?.nodes === undefined) return;
+        for (const { node, ok, errors, refused } of remote.nodes) {
+          metric.inc({ store: remote.name, node, result: 'ok' }, count(ok));
+          metric.inc({ store: remote.name, node, result: 'error' }, count(errors));
+          metric.inc({ store: remote.name, node, result: 'refused' }, count(refused));
+        }
       },
     );
     counter(

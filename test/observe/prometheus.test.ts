@@ -376,6 +376,7 @@ describe('createLoaderMetrics', () => {
         'remote_calls_total',
         'remote_errors_total',
         'remote_lock_keys_total',
+        'remote_node_commands_total',
         'remote_pending_writes',
         'remote_writes_dropped_total',
         'source_duration_seconds',
@@ -445,6 +446,33 @@ describe('createLoaderMetrics', () => {
     const of = (result: string) =>
       sample(text, `loaderkit_remote_lock_keys_total{store="test-remote",result="${result}"}`);
     expect([of('taken'), of('waited'), of('landed'), of('timed_out')]).toEqual([2, 0, 0, 0]);
+    metrics.dispose();
+    await createLoaders.close();
+  });
+
+  it('counts commands per node for a store spread over several (its nodes(); none for a store without)', async () => {
+    const data = createTestRemoteStore();
+    let nodes = [
+      { node: '10.0.0.1:6379', ok: 7, errors: 1, refused: 0 },
+      { node: '10.0.0.2:6379', ok: 3, errors: 0, refused: 2 },
+    ];
+    const createLoaders = tiered({ ...data, nodes: () => nodes });
+    const registry = new Registry();
+    const metrics = createLoaderMetrics(createLoaders, { registry });
+    let text = await registry.metrics();
+    const of = (node: string, result: string) =>
+      sample(
+        text,
+        `loaderkit_remote_node_commands_total{store="test-remote",node="${node}",result="${result}"}`,
+      );
+    expect([of('10.0.0.1:6379', 'ok'), of('10.0.0.1:6379', 'error'), of('10.0.0.2:6379', 'refused')]).toEqual(
+      [7, 1, 2],
+    );
+    expect(createLoaders.stats().remote!.nodes).toEqual(nodes);
+    // A store whose nodes() answers no array (or throws) reads as having none.
+    nodes = null as never;
+    text = await registry.metrics();
+    expect(text).not.toContain('loaderkit_remote_node_commands_total{');
     metrics.dispose();
     await createLoaders.close();
   });

@@ -7,7 +7,7 @@
  */
 import { describe } from '../../errors.js';
 import { unref } from '../clock.js';
-import type { RemoteStore, RemoteWrite } from '../store.js';
+import type { RemoteNodeStats, RemoteStore, RemoteWrite } from '../store.js';
 
 export interface ResilienceOptions {
   /** Milliseconds loaderkit waits for one remote call (read, write or delete). Default: `50`. */
@@ -61,6 +61,8 @@ export interface RemoteStats {
     readonly landed: number;
     readonly timedOut: number;
   };
+  /** Per server node, for a store spread over several (Redis Cluster); absent otherwise. */
+  readonly nodes?: readonly RemoteNodeStats[];
 }
 
 /**
@@ -275,7 +277,19 @@ export class ResilientRemote {
       inFlight: this.inFlight,
       abandoned: this.abandoned,
       locks: { ...this.lockCounts },
+      ...this.nodeStats(),
     };
+  }
+
+  /** The store's per-node figures, if it has them (what its method throws reads as none). */
+  private nodeStats(): { nodes?: readonly RemoteNodeStats[] } {
+    if (typeof this.store.nodes !== 'function') return {};
+    try {
+      const nodes = this.store.nodes();
+      return Array.isArray(nodes) ? { nodes: nodes.map((node) => ({ ...node })) } : {};
+    } catch {
+      return {};
+    }
   }
 
   /**

@@ -5,8 +5,35 @@
  * node: one round trip per node touched, never a round trip per command. MOVED and ASK redirects, and
  * following a failover, are the client's own.
  */
+import { LRUCache } from 'lru-cache';
+import type { RemoteNodeStats } from '../store.js';
 import { slotOf } from './cluster-slots.js';
 import type { RedisPort } from './redis-port.js';
+
+/** Nodes remembered in the per-node figures (a failover may bring new addresses; the oldest go). */
+const MAX_NODES = 256;
+
+/** Per-node counts of one port. */
+function nodeCounter() {
+  const counts = new LRUCache<string, { ok: number; errors: number; refused: number }>({ max: MAX_NODES });
+  return {
+    /** Counts one command's outcome at `node`. */
+    add(node: string | undefined, outcome: 'ok' | 'errors' | 'refused') {
+      const name = node ?? 'unknown';
+      let entry = counts.get(name);
+      if (entry === undefined) {
+        entry = { ok: 0, errors: 0, refused: 0 };
+        counts.set(name, entry);
+      }
+      entry[outcome]++;
+    },
+    snapshot(): RemoteNodeStats[] {
+      return [...counts.entries()]
+        .map(([node, c]) => ({ node, ...c }))
+        .sort((x, y) => (x.node < y.node ? -1 : x.node > y.node ? 1 : 0));
+    },
+  };
+}
 
 /** The part of a node-redis cluster (v5, v6) the port uses. */
 export interface NodeRedisCluster {
@@ -82,17 +109,33 @@ export function nodeRedisClusterPort(
 ): RedisPort {
   /** Whether the master of the key's slot has a ready connection (unknown slots are left to the client). */
   const nodeReady = (key: string) => cluster.slots[slotOf(key)]?.master?.client?.isReady !== false;
+  const nodeOf = (key: string) => cluster.slots[slotOf(key)]?.master?.address;
+  const counts = nodeCounter();
   const send = (args: readonly string[], key: string | undefined) => {
     if (key === undefined) unrouted(args);
-    if (!nodeReady(key)) return Promise.reject(nodeNotReady(key));
-    return cluster.sendCommand(key, false, args as string[]).then(text);
+    const node = nodeOf(key);
+    if (!nodeReady(key)) {
+      counts.add(node, 'refused');
+      return Promise.reject(nodeNotReady(key));
+    }
+    return cluster.sendCommand(key, false, args as string[]).then(
+      (reply) => {
+        counts.add(node, 'ok');
+        return text(reply);
+      },
+      (error: unknown) => {
+        counts.add(node, 'errors');
+        throw error;
+      },
+    );
   };
   return {
     client: 'node-redis',
     cluster: true,
     // v6 also has isReady; v5 only isOpen. A node that is down is caught per command.
     ready: () => (cluster as { isReady?: boolean }).isReady ?? cluster.isOpen,
-    nodeOf: (key) => cluster.slots[slotOf(key)]?.master?.address,
+    nodeOf,
+    nodes: counts.snapshot,
     command: send,
     // The node clients write the commands of one tick together: one round trip per node.
     pipeline: (commands, keys) =>
@@ -113,6 +156,8 @@ export function ioRedisClusterPort(
     for (const node of masters) status.set(`${node.options.host}:${node.options.port}`, node.status);
     return status;
   };
+  const counts = nodeCounter();
+  const nodeOf = (key: string) => cluster.slots[slotOf(key)]?.[0];
   const exec = async (commands: ReadonlyArray<readonly string[]>): Promise<unknown[]> => {
     const replies = await cluster
       .pipeline(commands.map(([name, ...args]) => [name!.toLowerCase(), ...args]))
@@ -127,11 +172,22 @@ export function ioRedisClusterPort(
       if (cluster.status === 'wait') cluster.connect().catch(() => {});
       return cluster.status === 'ready';
     },
-    nodeOf: (key) => cluster.slots[slotOf(key)]?.[0],
+    nodeOf,
+    nodes: counts.snapshot,
     command(args, key) {
       if (key === undefined) unrouted(args);
       const [name, ...rest] = args;
-      return cluster.call(name!, ...rest).then(text);
+      const node = nodeOf(key);
+      return cluster.call(name!, ...rest).then(
+        (reply) => {
+          counts.add(node, 'ok');
+          return text(reply);
+        },
+        (error: unknown) => {
+          counts.add(node, 'errors');
+          throw error;
+        },
+      );
     },
     async pipeline(commands, keys) {
       // ioredis sends a pipeline to one node, and refuses one whose keys' slots live on different nodes:
@@ -150,6 +206,7 @@ export function ioRedisClusterPort(
         const master = nodes?.[0] === undefined ? undefined : status.get(nodes[0]);
         if (master !== undefined && DOWN.has(master)) {
           out[i] = nodeNotReady(key);
+          counts.add(nodes?.[0], 'refused');
           return;
         }
         const node = nodes?.join(';') ?? `slot ${slot}`;
@@ -165,8 +222,10 @@ export function ioRedisClusterPort(
           } catch (error) {
             replies = indices.map(() => asError(error));
           }
+          const node = nodeOf(keys![indices[0]!]!);
           indices.forEach((i, at) => {
             out[i] = replies[at];
+            counts.add(node, replies[at] instanceof Error ? 'errors' : 'ok');
           });
         }),
       );

@@ -10,6 +10,7 @@
  * clients) would hold it until a reconnect.
  */
 import { describe } from '../../errors.js';
+import type { RemoteNodeStats } from '../store.js';
 import {
   ioRedisClusterPort,
   isIoRedisCluster,
@@ -29,6 +30,8 @@ export interface RedisPort {
   ready(): boolean;
   /** On a cluster: the node (`host:port`) a command routed by `key` goes to now, if the client knows. */
   nodeOf?(key: string): string | undefined;
+  /** On a cluster: what each node answered so far (see RemoteStore.nodes). */
+  nodes?(): readonly RemoteNodeStats[];
   /**
    * Sends one command (e.g. `['MGET', 'a', 'b']`) and resolves with its reply. `key` routes it on a
    * cluster (a key of the command; ignored by a client of one server).

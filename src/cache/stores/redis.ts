@@ -377,6 +377,7 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
       const error = failedWrites(name, replies, replies.length, 'DELs');
       if (error !== undefined) throw error;
     },
+    ...(port.nodes === undefined ? {} : { nodes: port.nodes }),
     locks: {
       async acquire(keys, token, ttlMs, signal) {
         if (keys.length === 0) return [];

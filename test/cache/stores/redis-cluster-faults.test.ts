@@ -99,6 +99,9 @@ describe.each(CLUSTER_CLIENTS.filter((kind) => kind.name !== 'redis 5'))(
       const figures = await load.stop();
       expect({ failed: figures.failed, wrong: figures.wrong }).toEqual({ failed: 0, wrong: 0 });
       expect(figures.loads).toBeGreaterThan(1000);
+      // The dead master shows in the per-node figures: commands that failed there or were not sent.
+      const dead = A.stats().remote!.nodes!.filter((node) => node.errors + node.refused > 0);
+      expect(dead.length).toBeGreaterThan(0);
       expect(figures.slowest).toBeLessThan(TIMEOUT_MS + SOURCE_MS + ALLOWANCE_MS);
 
       // Invalidation over the new master: B trusts its in-process tier again, then hears A.

@@ -169,6 +169,11 @@ describe.each(CLUSTER_CLIENTS)('createRedisStore on Redis Cluster over $name', (
       expect(hit.commands).toEqual(slotsOn.map((n) => (n === 0 ? {} : { mget: n })));
       expect(hit.roundTrips).toEqual(touched);
       expect(second.stats().loaders.users).toMatchObject({ remoteHits: 100, misses: 0 });
+      // Per node in stats().remote.nodes: the reads this store made, one per slot, none failed.
+      const nodes = second.stats().remote!.nodes!;
+      expect(nodes.filter((node) => node.ok > 0)).toHaveLength(touched.filter(Boolean).length);
+      expect(nodes.reduce((sum, node) => sum + node.ok, 0)).toBe(slotsOn.reduce((x, y) => x + y, 0));
+      expect(nodes.every((node) => node.errors === 0 && node.refused === 0)).toBe(true);
       expect(errors).toEqual([]);
       await first.close();
       await second.close();
