@@ -15,6 +15,7 @@
  * back the entry being deleted, and an invalidation first waits for the write-backs of its keys still in
  * the air (each bounded by the deadline), so none lands after the delete.
  */
+import { LRUCache } from 'lru-cache';
 import type { Namespace } from '../namespace.js';
 import type { LocalEntry, RemoteWrite } from '../store.js';
 import { type DecodedEntry, decodeEntry, encodeEntry, FORMAT_MARKER } from './codec.js';
@@ -40,6 +41,9 @@ export const FENCE_PREFIX = 'lk-fence:';
  * back later than this (its source took longer) is no longer fenced.
  */
 export const FENCE_MS = 10 * 60 * 1000;
+
+/** How long a made token is lent to other batches of its cold scope at most (see RemoteTier.madeTokens). */
+const MADE_TOKEN_MS = 10_000;
 
 function newToken(): string {
   return `${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 14) || '0'}`;
@@ -86,6 +90,13 @@ export class RemoteTier {
   private readonly pendingWrites = new Map<string, Promise<unknown>>();
   /** Marker writes in the air, by key: the last one asked for each (see delete). */
   private readonly markerWrites = new Map<string, Promise<boolean>>();
+  /**
+   * Tokens this process made for cold scopes, by generation key, until the write that carries one
+   * settles: the batches of one cold scope that read it meanwhile take the same token, so all their
+   * entries land readable (each making its own, all but one batch's entries went under a token that
+   * lost). Bounded; a token not written within MADE_TOKEN_MS is forgotten.
+   */
+  private readonly madeTokens = new LRUCache<string, string>({ max: 1000, ttl: MADE_TOKEN_MS });
 
   constructor(
     private readonly remote: ResilientRemote,
@@ -103,7 +114,7 @@ export class RemoteTier {
   ): Promise<RemoteRead | null> {
     const values = await this.remote.read([namespace.generationKey, ...keys, ...extraKeys]);
     if (values === null) return null;
-    const generation = this.generationOf(values[0] ?? null);
+    const generation = this.generationOf(values[0] ?? null, namespace.generationKey);
     const entries = new Array<DecodedEntry | null>(keys.length);
     const observed = new Array<string | null | undefined>(keys.length);
     const scopeFenced = this.fencedScopes.has(namespace.entryPrefix);
@@ -141,7 +152,12 @@ export class RemoteTier {
     if (values === null) return null;
     const observed = new Array<string | null | undefined>(keys.length);
     for (let j = 0; j < keys.length; j++) observed[j] = observedText(values[j + 1]);
-    return { generation: this.generationOf(values[0] ?? null), entries: [], observed, extra: [] };
+    return {
+      generation: this.generationOf(values[0] ?? null, namespace.generationKey),
+      entries: [],
+      observed,
+      extra: [],
+    };
   }
 
   /**
@@ -210,6 +226,9 @@ export class RemoteTier {
     void written.then((skipped) => {
       for (const write of writes)
         if (this.pendingWrites.get(write.key) === written) this.pendingWrites.delete(write.key);
+      // The token is in the store now (or another won): later reads see what is there.
+      if (generation.made && this.madeTokens.peek(namespace.generationKey) === generation.token)
+        this.madeTokens.delete(namespace.generationKey);
       done?.(skipped);
     });
   }
@@ -284,13 +303,14 @@ export class RemoteTier {
     if (!written) return generation;
     const values = await this.remote.read([namespace.generationKey]);
     if (values === null) return generation;
-    const settled = this.generationOf(values[0] ?? null);
+    const settled = this.generationOf(values[0] ?? null, namespace.generationKey);
     return settled.made ? generation : settled;
   }
 
   /** Moves a scope to a new generation token, fenced until it settles; false when it failed. */
   async newGeneration(namespace: Namespace): Promise<boolean> {
     const prefix = namespace.entryPrefix;
+    this.madeTokens.delete(namespace.generationKey);
     this.fencedScopes.set(prefix, (this.fencedScopes.get(prefix) ?? 0) + 1);
     try {
       return await this.remote.write([
@@ -301,11 +321,19 @@ export class RemoteTier {
     }
   }
 
-  private generationOf(stored: unknown): Generation {
+  /**
+   * The generation a read of the scope's generation key found: its token, or a token made for a cold
+   * scope (the one another batch of this process made and is writing, if any: see madeTokens).
+   */
+  private generationOf(stored: unknown, generationKey: string): Generation {
     const text = typeof stored === 'string' ? stored : null;
-    return text !== null && TOKEN.test(text)
-      ? { token: text, made: false, replaces: text }
-      : { token: newToken(), made: true, replaces: text };
+    if (text !== null && TOKEN.test(text)) return { token: text, made: false, replaces: text };
+    let token = this.madeTokens.get(generationKey);
+    if (token === undefined) {
+      token = newToken();
+      this.madeTokens.set(generationKey, token);
+    }
+    return { token, made: true, replaces: text };
   }
 }
 

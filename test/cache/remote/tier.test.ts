@@ -69,3 +69,23 @@ async function until(condition: () => boolean, ms = 2000) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('a cold scope', () => {
+  it('concurrent first batches of one process share the token they make: every entry lands readable for another instance', async () => {
+    const remote = createTestRemoteStore();
+    const h = harness({ remote });
+    // Ten requests at once, each its own batch of distinct keys, in a scope Redis has no token for.
+    const ids = Array.from({ length: 10 }, (_, i) => i + 1);
+    await Promise.all(ids.map((id) => h.request().items.load(id)));
+    expect(h.calls).toHaveLength(10);
+    await until(() => h.create.stats().remote!.pendingWrites === 0);
+    // Another instance reads every one from the store.
+    const other = harness({ remote });
+    const request = other.request();
+    expect(await Promise.all(ids.map((id) => request.items.load(id)))).toEqual(
+      ids.map((id) => expect.objectContaining({ id })),
+    );
+    expect(other.calls).toHaveLength(0);
+    expect(other.create.stats().loaders.items).toMatchObject({ remoteHits: 10 });
+  });
+});
