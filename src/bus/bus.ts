@@ -33,7 +33,7 @@
 
 import { coarseClock } from '../cache/clock.js';
 import { randomId } from '../random-id.js';
-import { deadline } from './deadline.js';
+import { deadline, raced } from './deadline.js';
 import {
   type AckMessage,
   type DropMessage,
@@ -88,8 +88,8 @@ export interface BusTransport {
   /** Optional: `origin` is no longer present (it closed). Best effort; never rejects. */
   leave?(origin: string): Promise<void>;
   /**
-   * Optional: a heartbeat failed (its ping or probe, or the announcement). A transport that can lose its
-   * subscription silently may make a new one. Never throws.
+   * Optional: heartbeats keep failing (one failed, and none was confirmed for `staleAfterMs`). A transport
+   * that can lose its subscription silently (or be stuck subscribing) may make a new one. Never throws.
    */
   lost?(): void;
   /** Stops listening and releases what the transport owns. Idempotent. */
@@ -208,6 +208,8 @@ export class InvalidationBus implements TransportListener {
   readonly origin = randomId();
   private readonly members = new Map<string, Set<Joined>>();
   private memberCount = 0;
+  /** Times the last member left (the presence was withdrawn): a heartbeat across one confirms nothing. */
+  private withdrawals = 0;
   private listening = false;
   /** When the last answered heartbeat was sent (monotonic ms). */
   private confirmedAt = Number.NEGATIVE_INFINITY;
@@ -351,12 +353,20 @@ export class InvalidationBus implements TransportListener {
     return this.withdraw();
   }
 
-  /** Withdraws this instance's presence (best effort; never rejects). */
+  /** Withdraws this instance's presence (best effort, within the transport's timeoutMs; never rejects). */
   private async withdraw(): Promise<void> {
+    this.withdrawals++;
+    if (this.transport.leave === undefined) return;
+    const limit = deadline(this.transport.timeoutMs);
     try {
-      await this.transport.leave?.(this.origin);
+      await raced(
+        Promise.resolve().then(() => this.transport.leave!(this.origin)),
+        limit.signal,
+      );
     } catch {
       // best effort
+    } finally {
+      limit.clear();
     }
   }
 
@@ -395,10 +405,14 @@ export class InvalidationBus implements TransportListener {
       // nothing once its bound passes, and it announces nothing meanwhile).
       // Not once the last member left (it announced its leaving): a ghost would make others wait.
       if (this.memberCount === 0) return;
+      const withdrawals = this.withdrawals;
       await this.transport.announce(this.origin, Math.ceil(this.transport.staleAfterMs), limit.signal);
       // The last member left while the announcement was in the air: leave again, after it.
       if (this.memberCount === 0) void this.withdraw();
-      if (epoch === this.epoch && this.memberCount > 0) this.confirm(sentAt, resync);
+      // A withdrawal while it was in the air (even if a member joined again since) may have removed the
+      // presence after it: trusting on this heartbeat would trust without being present. The next one
+      // announces again.
+      else if (epoch === this.epoch && this.withdrawals === withdrawals) this.confirm(sentAt, resync);
       // The registry of instances is pruned with the same cadence (expired ones leave it).
       if (beats % PROBE_EVERY === 1) {
         const prune = deadline(this.transport.timeoutMs);
@@ -409,11 +423,14 @@ export class InvalidationBus implements TransportListener {
       }
     } catch {
       this.counts.heartbeatFailures++;
-      try {
-        this.transport.lost?.();
-      } catch {
-        // a transport's own affair
-      }
+      // Told only once trust lapsed: one failed heartbeat (a stall, a slow probe) is no reason to make a
+      // new subscription (which is a gap, and drops what is kept).
+      if (monotonic() - this.confirmedAt > this.transport.staleAfterMs)
+        try {
+          this.transport.lost?.();
+        } catch {
+          // a transport's own affair
+        }
     } finally {
       limit.clear();
       this.beatLimit = null;

@@ -170,6 +170,7 @@ export function redisBus(
       return;
     }
     subscriber = current;
+    attachedAt = performance.now();
     const stopErrors = listenToErrors(source as Parameters<typeof listenToErrors>[0], onError);
     // A connection of the store's own keeps a listener for good: one that errs after the store let go of
     // it (while closing) must not crash the process with an unheard `error` event.
@@ -189,6 +190,7 @@ export function redisBus(
           onError(error);
           // On a Cluster: maybe a node that no longer serves the slot (MOVED): try the one known now.
           if (port.cluster && mine === generation && !closed) {
+            stale = true;
             detach();
             attachLater();
           }
@@ -204,6 +206,7 @@ export function redisBus(
       // On a Cluster the connection is to the master of the channel's slot, which a failover replaces:
       // drop it, and connect again to whichever master the client knows by then.
       else if (port.cluster) {
+        stale = true;
         detach();
         attachLater();
       }
@@ -234,8 +237,15 @@ export function redisBus(
     void current?.close().catch(() => {});
   };
 
-  /** When the current subscription was answered (performance.now()). */
+  /**
+   * Whether the next shard connection should first have the client read the topology again: the last
+   * one was lost before it subscribed, or heartbeats kept failing on it (its master may hang, or be
+   * gone while the client still names it).
+   */
+  let stale = false;
+  /** When the current subscription was answered, and when its connection was made (performance.now()). */
   let subscribedAt = 0;
+  let attachedAt = 0;
   /** Whether a shard connection is being made (one at a time). */
   let attaching = false;
   let attachTimer: ReturnType<typeof setTimeout> | null = null;
@@ -254,6 +264,11 @@ export function redisBus(
     if (attaching || closed || subscriber !== null || listening === null || clientEnded(client)) return;
     attaching = true;
     try {
+      if (stale) {
+        stale = false;
+        await refreshTopology(client, timeoutMs);
+        if (closed || subscriber !== null) return;
+      }
       const source = await shardConnection(client, channel, storeName);
       if (closed || subscriber !== null) await closeQuietly(source);
       else attach(() => source, true);
@@ -274,11 +289,14 @@ export function redisBus(
     // failover): an answered PING proves nothing then, a probe heard back does.
     probeEveryBeat: port.cluster,
     lost() {
-      // Heartbeats fail on a subscription older than the bound: it may be gone silently (Cluster). Make a
-      // new one at whichever master the client knows for the slot now (at most once per bound, so a
-      // subscription being made gets its time).
-      if (!port.cluster || subscriber === null || !subscribed) return;
-      if (performance.now() - subscribedAt < staleAfterMs) return;
+      // Heartbeats keep failing (trust lapsed) on a subscription, or a connection still not subscribed,
+      // older than the bound: it may be gone silently, or stuck at a master that hangs (Cluster). Make a
+      // new one at whichever master the client knows for the slot, after asking it to learn the
+      // topology again (ioredis; node-redis learns it from a MOVED). At most once per bound, so that a
+      // subscription being made gets its time.
+      if (!port.cluster || subscriber === null) return;
+      if (performance.now() - (subscribed ? subscribedAt : attachedAt) < staleAfterMs) return;
+      stale = true;
       detach();
       attachLater();
     },
@@ -492,6 +510,37 @@ async function shardConnection(cluster: object, channel: string, storeName: stri
       `redis store ${JSON.stringify(storeName)}: the cluster client knows no master of slot ${slot} (channel ${JSON.stringify(channel)}).`,
     );
   return node.duplicate();
+}
+
+/**
+ * Asks a Cluster client to read the slots' owners again: ioredis `refreshSlotsCache`; node-redis has no
+ * public way, so its slot table's `rediscover` (declared in its types, `_slots`), from a master whose
+ * connection is ready. Resolves when done or after `ms`; never rejects.
+ */
+function refreshTopology(cluster: object, ms: number): Promise<void> {
+  const c = cluster as {
+    refreshSlotsCache?: (callback?: (error?: unknown) => void) => void;
+    _slots?: { rediscover?: (startWith: unknown) => Promise<unknown> };
+    masters?: ReadonlyArray<{ client?: { isReady?: boolean } }>;
+  };
+  const limit = new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
+  const refreshed = new Promise<void>((resolve) => {
+    try {
+      if (typeof c.refreshSlotsCache === 'function') c.refreshSlotsCache(() => resolve());
+      else if (typeof c._slots?.rediscover === 'function') {
+        const start = c.masters?.find((master) => master.client?.isReady === true)?.client;
+        if (start === undefined) resolve();
+        else
+          c._slots.rediscover(start).then(
+            () => resolve(),
+            () => resolve(),
+          );
+      } else resolve();
+    } catch {
+      resolve(); // a refresh already running
+    }
+  });
+  return Promise.race([refreshed, limit]);
 }
 
 /** Closes a connection the store made and will not use. */
