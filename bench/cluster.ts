@@ -62,6 +62,7 @@ import {
   type TestClient,
 } from '../test/redis.js';
 import { kit } from './kit.js';
+import { BATCH, block, freshBlock, row } from './rows.js';
 
 const { defineLoaders } = kit;
 const { createRedisStore } = (await import(
@@ -70,7 +71,6 @@ const { createRedisStore } = (await import(
 
 process.once('SIGINT', () => process.exit(130));
 
-const BATCH = 100;
 const TTL = 600_000;
 const COUNT_BATCHES = 5;
 const ROUNDS = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 15);
@@ -87,32 +87,6 @@ const CONNECTIONS = Number(process.env.BENCH_CLUSTER_CONNECTIONS ?? 16);
 const QUERY = '{ users(limit: 10) { name posts { title tags { name } comments { body author { name } } } } }';
 const SLOTS = ['per-key', 'per-scope'] as const;
 type Slots = (typeof SLOTS)[number];
-
-interface User {
-  id: number;
-  name: string;
-  email: string;
-  role: string;
-  active: boolean;
-  createdAt: string;
-  bio: string;
-}
-const row = (id: number): User => ({
-  id,
-  name: `User ${id}`,
-  email: `user${id}@example.com`,
-  role: 'member',
-  active: id % 3 !== 0,
-  createdAt: '2024-01-15T10:20:30.000Z',
-  bio: 'Writes about caching, batching and GraphQL servers; likes small benchmarks.',
-});
-const block = (b: number): number[] => Array.from({ length: BATCH }, (_, i) => b * BATCH + i + 1);
-let nextFreshId = 10_000_000;
-const freshBlock = (): number[] => {
-  const ids = Array.from({ length: BATCH }, (_, i) => nextFreshId + i);
-  nextFreshId += BATCH;
-  return ids;
-};
 
 interface Lib {
   readonly name: string;

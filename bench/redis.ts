@@ -30,13 +30,13 @@ import type * as LoaderkitRedis from '../src/redis.js';
 import { CLIENTS, startRedis, type TestClient } from '../test/redis.js';
 import { kit } from './kit.js';
 import { startProxyProcess } from './proxy-process.js';
+import { BATCH, block, freshBlock, row, type User } from './rows.js';
 
 const { defineLoaders, createMemoryStore } = kit;
 const { createRedisStore } = (await import(
   new URL('../dist/redis.js', import.meta.url).href
 )) as typeof LoaderkitRedis;
 
-const BATCH = 100;
 const ROUNDS = Number(process.env.BENCH_REDIS_ROUNDS ?? 17);
 const TARGET_MS = Number(process.env.BENCH_REDIS_TARGET_MS ?? 80);
 const TTL = 600_000;
@@ -47,32 +47,6 @@ const L1_BLOCKS = 20;
 const L2_BLOCKS = 150;
 /** Batches of the counting pass (round trips, commands, key hits per batch). */
 const COUNT_BATCHES = 5;
-
-interface User {
-  id: number;
-  name: string;
-  email: string;
-  role: string;
-  active: boolean;
-  createdAt: string;
-  bio: string;
-}
-const row = (id: number): User => ({
-  id,
-  name: `User ${id}`,
-  email: `user${id}@example.com`,
-  role: 'member',
-  active: id % 3 !== 0,
-  createdAt: '2024-01-15T10:20:30.000Z',
-  bio: 'Writes about caching, batching and GraphQL servers; likes small benchmarks.',
-});
-const block = (b: number): number[] => Array.from({ length: BATCH }, (_, i) => b * BATCH + i + 1);
-let nextMissId = 10_000_000;
-const freshBlock = (): number[] => {
-  const ids = Array.from({ length: BATCH }, (_, i) => nextMissId + i);
-  nextMissId += BATCH;
-  return ids;
-};
 
 /** One instance of a library: its in-process tier over the shared Redis. */
 interface Instance {

@@ -27,6 +27,19 @@ function nodeCounter() {
       }
       entry[outcome]++;
     },
+    /** A command's reply (as text) once it settled, counted at `node`. */
+    settled(node: string | undefined, reply: Promise<unknown>, text: (reply: unknown) => unknown) {
+      return reply.then(
+        (value) => {
+          this.add(node, 'ok');
+          return text(value);
+        },
+        (error: unknown) => {
+          this.add(node, 'errors');
+          throw error;
+        },
+      );
+    },
     snapshot(): RemoteNodeStats[] {
       return [...counts.entries()]
         .map(([node, c]) => ({ node, ...c }))
@@ -118,16 +131,7 @@ export function nodeRedisClusterPort(
       counts.add(node, 'refused');
       return Promise.reject(nodeNotReady(key));
     }
-    return cluster.sendCommand(key, false, args as string[]).then(
-      (reply) => {
-        counts.add(node, 'ok');
-        return text(reply);
-      },
-      (error: unknown) => {
-        counts.add(node, 'errors');
-        throw error;
-      },
-    );
+    return counts.settled(node, cluster.sendCommand(key, false, args as string[]), text);
   };
   return {
     client: 'node-redis',
@@ -177,17 +181,7 @@ export function ioRedisClusterPort(
     command(args, key) {
       if (key === undefined) unrouted(args);
       const [name, ...rest] = args;
-      const node = nodeOf(key);
-      return cluster.call(name!, ...rest).then(
-        (reply) => {
-          counts.add(node, 'ok');
-          return text(reply);
-        },
-        (error: unknown) => {
-          counts.add(node, 'errors');
-          throw error;
-        },
-      );
+      return counts.settled(nodeOf(key), cluster.call(name!, ...rest), text);
     },
     async pipeline(commands, keys) {
       // ioredis sends a pipeline to one node, and refuses one whose keys' slots live on different nodes:
