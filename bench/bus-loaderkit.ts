@@ -12,10 +12,10 @@
  * Medians of ROUNDS rounds, the libraries interleaved.
  */
 import { loadavg } from 'node:os';
-import type { TransportListener } from '../src/bus/bus.js';
 import { defineLoaders } from '../src/index.js';
 import { createRedisStore } from '../src/redis.js';
 import { CLIENTS, startRedis, type TestClient } from '../test/redis.js';
+import { timedBus } from './timed-bus.js';
 
 const ROUNDS = Number(process.env.BENCH_BUS_ROUNDS ?? 5);
 const SEQ = 2000;
@@ -60,37 +60,12 @@ async function instance(kind: (typeof CLIENTS)[number]): Promise<Instance> {
   const client = await kind.connect(server.port);
   clients.push(client);
   const store = createRedisStore({ client: client.client });
-  const waiting: Array<(at: number) => void> = [];
-  const bus = store.bus!;
-  // The transport's listener, wrapped: the time is taken once the bus has applied the message.
-  const wrapped = {
-    ...store,
-    bus: {
-      ...bus,
-      name: bus.name,
-      heartbeatMs: bus.heartbeatMs,
-      staleAfterMs: bus.staleAfterMs,
-      timeoutMs: bus.timeoutMs,
-      listen(listener: TransportListener) {
-        bus.listen({
-          message(text) {
-            listener.message(text);
-            const at = performance.now();
-            for (const wake of waiting.splice(0)) wake(at);
-          },
-          gap: () => listener.gap(),
-        });
-      },
-      publish: (text: string, signal: AbortSignal) => bus.publish(text, signal),
-      ping: (signal: AbortSignal) => bus.ping(signal),
-      close: () => bus.close(),
-    },
-  };
-  const create = define(wrapped);
+  const timed = timedBus(store);
+  const create = define(timed.store);
   while (!create.stats().bus?.trusted) await new Promise((r) => setTimeout(r, 2));
   return {
     create,
-    next: () => new Promise<number>((resolve) => waiting.push(resolve)),
+    next: timed.next,
     async close() {
       await create.close();
       await store.close();

@@ -47,7 +47,6 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { setImmediate as tick } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import type { TransportListener } from '../src/bus/bus.js';
 import type * as LoaderkitRedis from '../src/redis.js';
 import { type Example, startExample, stopExample } from '../test/examples/example-process.js';
 import {
@@ -63,6 +62,7 @@ import {
 } from '../test/redis.js';
 import { kit } from './kit.js';
 import { BATCH, block, freshBlock, row } from './rows.js';
+import { timedBus } from './timed-bus.js';
 
 const { defineLoaders } = kit;
 const { createRedisStore } = (await import(
@@ -487,33 +487,15 @@ for (const lib of LIBS)
       }),
     );
     const remote = store({ client: await connectCluster(lib), slots, invalidation });
-    const bus = remote.bus!;
-    const waiting: Array<(at: number) => void> = [];
-    // B's transport listener, wrapped: the time is taken once the bus has applied the message.
-    const wrapped: Remote = {
-      ...remote,
-      bus: {
-        ...bus,
-        listen(listener: TransportListener) {
-          bus.listen({
-            message(text) {
-              listener.message(text);
-              const at = performance.now();
-              for (const wake of waiting.splice(0)) wake(at);
-            },
-            gap: () => listener.gap(),
-          });
-        },
-      },
-    };
-    const b = track(defineUsers(wrapped, prefix, { calls: 0, keys: 0 }));
+    const timed = timedBus(remote);
+    const b = track(defineUsers(timed.store, prefix, { calls: 0, keys: 0 }));
     await busReady(a, b);
     pairs.push({
       lib,
       slots,
       a,
       b,
-      next: () => new Promise<number>((resolve) => waiting.push(resolve)),
+      next: timed.next,
       p50: [],
       p99: [],
       lost: 0,

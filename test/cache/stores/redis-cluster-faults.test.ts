@@ -28,6 +28,17 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A cluster of 3 masters with a replica each, and two clients of `kind` on it; closed after the test. */
+async function twoClients(kind: (typeof CLUSTER_CLIENTS)[number]) {
+  const cluster = await startCluster(3, 1);
+  cleanups.push(() => cluster.close());
+  const a = await kind.connect(cluster);
+  const b = await kind.connect(cluster);
+  cleanups.push(() => a.close());
+  cleanups.push(() => b.close());
+  return { cluster, a, b };
+}
+
 async function until(condition: () => Promise<boolean> | boolean, ms: number, what: string) {
   const started = Date.now();
   while (!(await condition())) {
@@ -41,12 +52,7 @@ describe.each(CLUSTER_CLIENTS.filter((kind) => kind.name !== 'redis 5'))(
   'a Cluster master killed mid-load, over $name',
   (kind) => {
     it('0 failed loads, each within the deadline; hits on its keys resume after the failover; invalidation reaches the other instance over the new master', async () => {
-      const cluster = await startCluster(3, 1);
-      cleanups.push(() => cluster.close());
-      const a = await kind.connect(cluster);
-      const b = await kind.connect(cluster);
-      cleanups.push(() => a.close());
-      cleanups.push(() => b.close());
+      const { cluster, a, b } = await twoClients(kind);
       let version = 1;
       const errors: Error[] = [];
       const define = (client: unknown) =>
@@ -123,12 +129,7 @@ describe.each(CLUSTER_CLIENTS.filter((kind) => kind.name !== 'redis 5'))(
   'the channel slot moving with its masters up, over $name',
   (kind) => {
     it('a planned failover (CLUSTER FAILOVER) and then a reshard of the channel slot: the subscription goes silently, yet B hears A again and trusts nothing it missed; a reshard of data slots keeps hits', async () => {
-      const cluster = await startCluster(3, 1);
-      cleanups.push(() => cluster.close());
-      const a = await kind.connect(cluster);
-      const b = await kind.connect(cluster);
-      cleanups.push(() => a.close());
-      cleanups.push(() => b.close());
+      const { cluster, a, b } = await twoClients(kind);
       let version = 1;
       const errors: Error[] = [];
       const STALE_MS = 1000;
