@@ -111,7 +111,8 @@ export class EntryRules<K, V> {
 
   /**
    * The entry for a value read from a remote store (decoded, so of plain parts), with the lifetimes it
-   * was written with: never a fresh full TTL. Null if it cannot be shared or has no time left.
+   * was written with: never a fresh full TTL (it is kept for `staleUntil - now`). Null if it cannot be
+   * shared or has no time left.
    */
   forRemote(
     space: string,
@@ -127,16 +128,12 @@ export class EntryRules<K, V> {
      * instead of walking the value again.
      */
     textLength?: number,
-  ): Kept {
+  ): LocalEntry | null {
     if (!(staleUntil > now)) return null;
-    if (value === null)
-      return { entry: negativeEntry(space, localKey, freshUntil, staleUntil), keepMs: staleUntil - now };
+    if (value === null) return negativeEntry(space, localKey, freshUntil, staleUntil);
     const shared = frozen ? { value: value as V, sharing: 'frozen' as const } : this.share(value as V);
     if (shared === null) return null;
-    return {
-      entry: this.entryOf(space, localKey, shared, freshUntil, staleUntil, textLength),
-      keepMs: staleUntil - now,
-    };
+    return this.entryOf(space, localKey, shared, freshUntil, staleUntil, textLength);
   }
 
   /**
@@ -172,16 +169,15 @@ export class EntryRules<K, V> {
     textLength?: number,
   ): LocalEntry {
     const valueBytes = textLength === undefined ? estimateBytes(shared.value) : 2 * textLength;
-    return {
+    return new SharedEntry(
       space,
-      key: localKey,
-      value: shared.value,
-      sharing: shared.sharing,
+      localKey,
+      shared.value,
+      shared.sharing,
       freshUntil,
       staleUntil,
-      bytes: keyBytes(localKey) + valueBytes + 2 * PER_OBJECT,
-      resolved: shared.sharing === 'frozen' ? Object.freeze(Promise.resolve(shared.value)) : undefined,
-    };
+      keyBytes(localKey) + valueBytes + 2 * PER_OBJECT,
+    );
   }
 
   /** The value made shareable, or null (reported once per loader) when it cannot be. */
@@ -212,6 +208,31 @@ export class EntryRules<K, V> {
 }
 
 const NULL_PROMISE = Object.freeze(Promise.resolve(null));
+
+/**
+ * An entry the shared tier made. Its `resolved` promise (see LocalEntry) is made on the first read
+ * that asks for it, once: most entries filled from a remote read or a miss are answered through their
+ * batch and never need one.
+ */
+class SharedEntry implements LocalEntry {
+  private promise: Promise<unknown> | undefined = undefined;
+
+  constructor(
+    readonly space: string,
+    readonly key: unknown,
+    readonly value: unknown,
+    readonly sharing: 'frozen' | 'cloned',
+    readonly freshUntil: number,
+    readonly staleUntil: number,
+    readonly bytes: number,
+  ) {}
+
+  get resolved(): Promise<unknown> | undefined {
+    if (this.sharing !== 'frozen') return undefined;
+    this.promise ??= Object.freeze(Promise.resolve(this.value));
+    return this.promise;
+  }
+}
 
 function negativeEntry(space: string, key: unknown, freshUntil: number, staleUntil: number): LocalEntry {
   return {

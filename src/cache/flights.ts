@@ -35,6 +35,8 @@ export class Flight<V> {
    * its result fills no in-process tier; its remote write-back, fenced in the remote store, still goes.
    */
   outOfSync = false;
+  /** In its register (Flights): opened and not landed, poisoned away or superseded since. */
+  registered = false;
   private waiting: Promise<void> | null = null;
   private wake: (() => void) | null = null;
 
@@ -93,17 +95,29 @@ export class Flights<V> {
    * every waiter left) is superseded: poisoned, so that it never writes back what it read before the
    * fences that only reach registered flights.
    */
-  open(key: string, audience: Audience | null, background: boolean): Flight<V> {
+  open(
+    key: string,
+    audience: Audience | null,
+    background: boolean,
+    /** The flight registered for the key, when the caller just looked it up (find): saves a lookup. */
+    registered?: Flight<V> | null,
+  ): Flight<V> {
     const flight = new Flight<V>(audience);
     const register = background ? this.background : this.joinable;
-    const previous = register.get(key);
-    if (previous !== undefined) previous.poisoned = true;
+    const previous = registered === undefined ? register.get(key) : registered;
+    if (previous !== undefined && previous !== null) {
+      previous.poisoned = true;
+      previous.registered = false;
+    }
     register.set(key, flight);
+    flight.registered = true;
     return flight;
   }
 
   /** Unregisters a flight whose source answered (if it is still the registered one). */
   land(key: string, flight: Flight<V>): void {
+    if (!flight.registered) return;
+    flight.registered = false;
     if (this.joinable.get(key) === flight) this.joinable.delete(key);
     else if (this.background.get(key) === flight) this.background.delete(key);
   }
@@ -124,6 +138,7 @@ export class Flights<V> {
       const flight = register.get(key);
       if (flight !== undefined) {
         flight.poisoned = true;
+        flight.registered = false;
         register.delete(key);
       }
     }
@@ -142,6 +157,7 @@ export class Flights<V> {
       for (const [key, flight] of register) {
         if (!key.startsWith(prefix)) continue;
         mark(flight);
+        flight.registered = false;
         register.delete(key);
       }
     }
@@ -178,7 +194,8 @@ export function claimFlights<V, T extends { readonly address: { readonly remoteK
   const joined = new Set<Audience>();
   for (let p = 0; p < items.length; p++) {
     const remoteKey = items[p]!.address.remoteKey;
-    let existing = register.find(remoteKey, background);
+    const registered = register.find(remoteKey, background);
+    let existing = registered;
     // A flight whose every waiter has gone is winding down with an aborted signal: never join it.
     if (existing?.audience?.aborted === true) existing = undefined;
     // A key twice in this batch shares the flight its first copy opened (a second flight would replace
@@ -201,7 +218,7 @@ export function claimFlights<V, T extends { readonly address: { readonly remoteK
       audience = new Audience(info?.reason ?? 'schedule');
       audience.attend(info);
     }
-    const flight = register.open(remoteKey, audience, background);
+    const flight = register.open(remoteKey, audience, background, registered ?? null);
     each[p] = flight;
     owned.push(items[p]!);
     flights.push(flight);

@@ -95,8 +95,11 @@ export class Namespaces {
 
   /** The full address of a cache key (local and remote); throws for a key the encoding refuses. */
   static address(namespace: Namespace, cacheKey: unknown): KeyAddress {
-    const { space, localKey } = Namespaces.local(namespace, cacheKey);
-    const encoded = space === namespace.objectSpace ? (localKey as string) : encodeKey(cacheKey);
-    return { space, localKey, remoteKey: namespace.entryPrefix + encoded };
+    // As `local` (object keys by their encoding, scalars as they are), without its object per key.
+    const encoded = encodeKey(cacheKey);
+    const remoteKey = namespace.entryPrefix + encoded;
+    if (typeof cacheKey === 'object' && cacheKey !== null)
+      return { space: namespace.objectSpace, localKey: encoded, remoteKey };
+    return { space: namespace.scalarSpace, localKey: cacheKey, remoteKey };
   }
 }

@@ -487,7 +487,7 @@ export class SharedCache<K, V, Ctx> {
       const j = indices[r]!;
       const item = owned[j]!;
       const decoded = read.entries[r]!;
-      const keep =
+      const entry =
         decoded === null
           ? null
           : this.rules.forRemote(
@@ -500,15 +500,15 @@ export class SharedCache<K, V, Ctx> {
               decoded.frozen,
               decoded.textLength,
             );
-      if (decoded === null || keep === null) {
+      if (decoded === null || entry === null) {
         missing.push(j);
         continue;
       }
       const flight = flights[j]!;
-      flight.entry = keep.entry;
-      flight.resolve(this.rules.answer(keep.entry, item.key) as V);
+      flight.entry = entry;
+      flight.resolve(this.rules.answer(entry, item.key) as V);
       this.flights.land(item.address.remoteKey, flight);
-      if (!flight.poisoned && !flight.outOfSync && this.local.set(keep.entry, keep.keepMs))
+      if (!flight.poisoned && !flight.outOfSync && this.local.set(entry, entry.staleUntil - now))
         markWrite(namespace);
       if (now < decoded.freshUntil) fresh++;
       else stale.push(item.key);

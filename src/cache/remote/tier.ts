@@ -118,11 +118,12 @@ export class RemoteTier {
     const entries = new Array<DecodedEntry | null>(keys.length);
     const observed = new Array<string | null | undefined>(keys.length);
     const scopeFenced = this.fencedScopes.has(namespace.entryPrefix);
+    const fencedKeys = this.fencedKeys.size > 0 ? this.fencedKeys : null;
     for (let j = 0; j < keys.length; j++) {
       const text = values[j + 1] ?? null;
       entries[j] = null;
       observed[j] = observedText(text);
-      if (text === null || generation.made || scopeFenced || this.fencedKeys.has(keys[j]!)) continue;
+      if (text === null || generation.made || scopeFenced || fencedKeys?.has(keys[j]!) === true) continue;
       if (typeof text === 'string' && text.startsWith(FENCE_PREFIX)) continue;
       const decoded = decodeEntry(text, keys[j]!, generation.token);
       // An entry of an earlier generation (before an invalidateScope, or a lost token) is an expected

@@ -103,6 +103,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): LocalStore 
       lru.set(slot, true);
       // An entry larger than maxBytes is not kept (lru-cache refuses it): it is not indexed either.
       if (maxBytes !== undefined && !lru.has(slot)) return;
+      // Looked up again: deleting the previous slot may have dropped its space's map.
       let keys = spaces.get(entry.space);
       if (keys === undefined) {
         keys = new Map();

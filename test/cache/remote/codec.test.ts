@@ -622,6 +622,43 @@ describe('decoded values come out shareable', () => {
     for (const part of [value, value.a, value.a[1], value.d]) expect(Object.isFrozen(part)).toBe(true);
   });
 
+  it('a plain value whose text holds "$" (a string, a key) takes the tag-aware walk and comes back the same', () => {
+    const value = { price: '$', tags: ['$', { $: 1 }], note: 'a "$" sign' };
+    const decoded = decodeEntry(encoded(value), KEY, GENERATION);
+    if ('miss' in decoded) throw new Error(decoded.miss);
+    expect(decoded.value).toEqual(value);
+    // The own `$` key goes through the "o" tag: the value is not plain JSON any more.
+    expect(decoded.frozen).toBe(false);
+    const plain = decodeEntry(encoded({ price: '$', tags: ['$'] }), KEY, GENERATION);
+    if ('miss' in plain) throw new Error(plain.miss);
+    expect(plain.frozen).toBe(true);
+    expect(Object.isFrozen((plain.value as { tags: string[] }).tags)).toBe(true);
+  });
+
+  it('freezes only the value: an enumerable property a patched Object.prototype adds is not walked', () => {
+    const foreign = { untouched: true };
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.polluted = foreign;
+    try {
+      const decoded = decodeEntry(encoded({ a: { b: 1 }, c: [{ d: 2 }] }), KEY, GENERATION);
+      if ('miss' in decoded) throw new Error(decoded.miss);
+      expect(decoded.frozen).toBe(true);
+      expect(Object.isFrozen(foreign)).toBe(false);
+      expect(Object.hasOwn(decoded.value as object, 'polluted')).toBe(false);
+    } finally {
+      delete proto.polluted;
+    }
+  });
+
+  it('a text nested deeper than MAX_DEPTH is corrupt, whether or not it has tags', () => {
+    const deep = (leaf: string) => `${'['.repeat(MAX_DEPTH + 2)}${leaf}${']'.repeat(MAX_DEPTH + 2)}`;
+    for (const leaf of ['1', '{"$":"u"}'])
+      expect(decodeEntry(raw(deep(leaf)), KEY, GENERATION)).toEqual({
+        miss: 'corrupt',
+        detail: 'nested too deep',
+      });
+  });
+
   it('a value with a tagged part (Date, Map, undefined…) is not marked frozen: the sharing rules decide', () => {
     for (const value of [{ at: new Date(0) }, [new Map([[1, 2]])], { u: undefined }]) {
       const decoded = decodeEntry(encoded(value), KEY, GENERATION);
