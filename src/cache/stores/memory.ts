@@ -56,11 +56,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): LocalStore 
   let writes = 0;
   /** Space → key → slot: exactly the slots the LRU holds. */
   const spaces = new Map<string, Map<unknown, Slot>>();
+  /** The space looked up last and its map (null: none): a batch reads and writes one space in a row. */
+  let lastSpace: string | null = null;
+  let lastKeys: Map<unknown, Slot> | undefined;
+  const keysOf = (space: string): Map<unknown, Slot> | undefined => {
+    if (space === lastSpace) return lastKeys;
+    const keys = spaces.get(space);
+    lastSpace = space;
+    lastKeys = keys;
+    return keys;
+  };
   const unindex = (slot: Slot) => {
-    const keys = spaces.get(slot.entry.space);
+    const keys = keysOf(slot.entry.space);
     if (keys === undefined || keys.get(slot.entry.key) !== slot) return;
     keys.delete(slot.entry.key);
-    if (keys.size === 0) spaces.delete(slot.entry.space);
+    if (keys.size === 0) {
+      spaces.delete(slot.entry.space);
+      lastSpace = null;
+    }
   };
   // Expiry is checked here, on our clock, not by lru-cache's TTLs: cheaper per read, and exact under a
   // clock that jumps (lru-cache caches its clock for ttlResolution).
@@ -78,7 +91,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): LocalStore 
   const store: LocalStore = {
     name: 'memory',
     get(space, key) {
-      const slot = spaces.get(space)?.get(key);
+      const slot = keysOf(space)?.get(key);
       if (slot === undefined) return undefined;
       if (clock() >= slot.expiresAt) {
         lru.delete(slot);
@@ -95,7 +108,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): LocalStore 
       return slot.entry;
     },
     set(entry, ttlMs) {
-      const previous = spaces.get(entry.space)?.get(entry.key);
+      const previous = keysOf(entry.space)?.get(entry.key);
       if (previous !== undefined) lru.delete(previous);
       if (!(ttlMs > 0)) return;
       // The hit path's clock, which can only lag: an entry may expire that much early, never late.
@@ -103,16 +116,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): LocalStore 
       lru.set(slot, true);
       // An entry larger than maxBytes is not kept (lru-cache refuses it): it is not indexed either.
       if (maxBytes !== undefined && !lru.has(slot)) return;
-      // Looked up again: deleting the previous slot may have dropped its space's map.
-      let keys = spaces.get(entry.space);
+      // Looked up again: deleting the previous slot, or an eviction, may have dropped its space's map.
+      let keys = keysOf(entry.space);
       if (keys === undefined) {
         keys = new Map();
         spaces.set(entry.space, keys);
+        lastSpace = entry.space;
+        lastKeys = keys;
       }
       keys.set(entry.key, slot);
     },
     delete(space, key) {
-      const slot = spaces.get(space)?.get(key);
+      const slot = keysOf(space)?.get(key);
       if (slot !== undefined) lru.delete(slot);
     },
     deleteSpaces(prefix) {
