@@ -169,15 +169,16 @@ export class EntryRules<K, V> {
     textLength?: number,
   ): LocalEntry {
     const valueBytes = textLength === undefined ? estimateBytes(shared.value) : 2 * textLength;
-    return new SharedEntry(
+    return {
       space,
-      localKey,
-      shared.value,
-      shared.sharing,
+      key: localKey,
+      value: shared.value,
+      sharing: shared.sharing,
       freshUntil,
       staleUntil,
-      keyBytes(localKey) + valueBytes + 2 * PER_OBJECT,
-    );
+      bytes: keyBytes(localKey) + valueBytes + 2 * PER_OBJECT,
+      resolved: shared.sharing === 'frozen' ? Object.freeze(Promise.resolve(shared.value)) : undefined,
+    };
   }
 
   /** The value made shareable, or null (reported once per loader) when it cannot be. */
@@ -208,31 +209,6 @@ export class EntryRules<K, V> {
 }
 
 const NULL_PROMISE = Object.freeze(Promise.resolve(null));
-
-/**
- * An entry the shared tier made. Its `resolved` promise (see LocalEntry) is made on the first read
- * that asks for it, once: most entries filled from a remote read or a miss are answered through their
- * batch and never need one.
- */
-class SharedEntry implements LocalEntry {
-  private promise: Promise<unknown> | undefined = undefined;
-
-  constructor(
-    readonly space: string,
-    readonly key: unknown,
-    readonly value: unknown,
-    readonly sharing: 'frozen' | 'cloned',
-    readonly freshUntil: number,
-    readonly staleUntil: number,
-    readonly bytes: number,
-  ) {}
-
-  get resolved(): Promise<unknown> | undefined {
-    if (this.sharing !== 'frozen') return undefined;
-    this.promise ??= Object.freeze(Promise.resolve(this.value));
-    return this.promise;
-  }
-}
 
 function negativeEntry(space: string, key: unknown, freshUntil: number, staleUntil: number): LocalEntry {
   return {

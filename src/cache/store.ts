@@ -29,10 +29,7 @@ export interface LocalEntry {
   readonly staleUntil: number;
   /** An estimate of the bytes the entry holds (key and value), for byte bounds. */
   readonly bytes: number;
-  /**
-   * A frozen, already-resolved promise of a frozen value, which every hit returns (the same one each
-   * time it is read; it may be made on the first read); undefined for cloned values.
-   */
+  /** A frozen, already-resolved promise of a frozen value, which every hit returns. */
   readonly resolved: Promise<unknown> | undefined;
 }
 

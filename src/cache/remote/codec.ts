@@ -40,9 +40,8 @@
  *   prototype. Whatever it cannot take for an entry of this format, key and generation is a miss: `absent`
  *   (no value), `foreign` (not this format: another client's value or another format version),
  *   `too-large` (longer than maxBytes), `corrupt` (this format, but malformed), `other-key`,
- *   `other-generation`. Its work is linear in the length of the text. A text in which `"$"` never occurs
- *   has no tagged part and is only parsed and deep-frozen; an object is read as a tag only where its `$`
- *   key is written as the encoder writes it (a crafted `"\u0024"` key stays plain data).
+ *   `other-generation`. Its work is linear in the length of the text; a text in which no object can have
+ *   a key `$` (see mayHaveTags) is only parsed and deep-frozen.
  */
 
 /** What one remote entry holds besides its value. */
@@ -445,9 +444,7 @@ export function decodeEntry(
   if (!validLifetimes(freshUntil, staleUntil)) return corrupt('bad lifetimes');
   try {
     sawTag = false;
-    // A text without `"$"` has no tagged part (every tag is an object with an own key `$`, which JSON
-    // writes so, and a `"` inside a string is escaped): its value is plain data, frozen in one lighter walk.
-    const value = text.includes('"$"') ? decodeValue(tree, 0) : freezePlain(tree, 0);
+    const value = mayHaveTags(text) ? decodeValue(tree, 0) : freezePlain(tree, 0);
     return {
       key,
       generation,
@@ -500,7 +497,16 @@ function decodeValue(node: unknown, depth: number): unknown {
   return Object.freeze(decodeProperties(node as Record<string, unknown>, depth));
 }
 
-/** Deep-freezes a parsed JSON tree that has no tagged part (see decodeEntry), checking its depth. */
+/**
+ * Whether any object of the text may have a key `$` (every tag is such an object). JSON writes that key
+ * as `"$"` or escaped as `"\u0024"`, and a `"` inside a string is always escaped, so a text with neither
+ * has none: its value is plain data, decoded exactly as decodeValue would, by freezePlain alone.
+ */
+function mayHaveTags(text: string): boolean {
+  return text.includes('"$"') || text.includes('\\u0024');
+}
+
+/** Deep-freezes a parsed JSON tree that has no tagged part (see mayHaveTags), checking its depth. */
 function freezePlain(node: unknown, depth: number): unknown {
   if (typeof node !== 'object' || node === null) return node;
   nest(depth);
@@ -510,10 +516,10 @@ function freezePlain(node: unknown, depth: number): unknown {
       if (typeof item === 'object' && item !== null) freezePlain(item, depth + 1);
     }
   } else {
-    // for-in allocates no key list; the own check skips what a patched Object.prototype would add.
-    for (const key in node) {
+    // Own keys only (never for-in: it would walk, and call, what a patched Object.prototype adds).
+    for (const key of Object.keys(node)) {
       const item: unknown = (node as Record<string, unknown>)[key];
-      if (typeof item === 'object' && item !== null && Object.hasOwn(node, key)) freezePlain(item, depth + 1);
+      if (typeof item === 'object' && item !== null) freezePlain(item, depth + 1);
     }
   }
   return Object.freeze(node);

@@ -66,3 +66,51 @@ describe('attack: a failing local store and invalidation', () => {
     expect(outcome === 'rejected' || after.v === 2).toBe(true);
   });
 });
+
+describe('attack: a local store that freezes or copies the entries it keeps', () => {
+  it('a store that freezes its entries: hits still answer, with one source call', async () => {
+    const inner = createMemoryStore();
+    const store: LocalStore = {
+      ...inner,
+      name: 'freezing',
+      set: (entry, ttl) => inner.set(Object.freeze(entry), ttl),
+    };
+    const data = db();
+    let calls = 0;
+    const createLoaders = defineLoaders(
+      {
+        items: {
+          batch: async (ids: readonly number[], _ctx: Ctx) => {
+            calls++;
+            return ids.map((id) => ({ id, v: data.get(id) }));
+          },
+          shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
+        },
+      },
+      { store, onError: () => {} },
+    );
+    expect(await createLoaders({ tenant: 'a' }).items.load(1)).toEqual({ id: 1, v: 1 });
+    const again = createLoaders({ tenant: 'a' }).items.load(1);
+    expect(again).toBeInstanceOf(Promise);
+    expect(await again).toEqual({ id: 1, v: 1 });
+    expect(calls).toBe(1);
+  });
+
+  it('a store that keeps structured clones refuses them (their promise cannot be cloned): values stay frozen', async () => {
+    const inner = createMemoryStore();
+    const store: LocalStore = {
+      ...inner,
+      name: 'cloning',
+      set: (entry, ttl) => inner.set(structuredClone(entry), ttl),
+    };
+    const createLoaders = withStore(store, db());
+    const first = await createLoaders({ tenant: 'a' }).items.load(1);
+    expect(Object.isFrozen(first)).toBe(true);
+    const second = await createLoaders({ tenant: 'a' }).items.load(1);
+    expect(Object.isFrozen(second)).toBe(true);
+    expect(() => {
+      (second as { v: number }).v = 99;
+    }).toThrow(TypeError);
+    expect((await createLoaders({ tenant: 'a' }).items.load(1)).v).toBe(1);
+  });
+});

@@ -650,6 +650,36 @@ describe('decoded values come out shareable', () => {
     }
   });
 
+  it('never calls an enumerable accessor a patched Object.prototype adds (and its throwing is no miss)', () => {
+    let calls = 0;
+    Object.defineProperty(Object.prototype, 'evil', {
+      enumerable: true,
+      configurable: true,
+      get() {
+        calls++;
+        throw new Error('user code ran');
+      },
+    });
+    let hit: boolean;
+    try {
+      hit = !('miss' in decodeEntry(raw('{"a":{"b":{"c":1}},"d":[{},{}]}'), KEY, GENERATION));
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).evil;
+    }
+    // Checked once the accessor is gone (the test's own matchers would call it).
+    expect(hit).toBe(true);
+    expect(calls).toBe(0);
+  });
+
+  it('a key `$` written escaped (\\u0024) is a tag as it is written plainly, whatever else the text holds', () => {
+    for (const json of ['{"a":"x","b":{"\\u0024":"d","v":0}}', '{"a":"$","b":{"\\u0024":"d","v":0}}']) {
+      const decoded = decodeEntry(raw(json), KEY, GENERATION);
+      if ('miss' in decoded) throw new Error(decoded.miss);
+      expect((decoded.value as { b: unknown }).b).toEqual(new Date(0));
+    }
+    expect(miss(raw('{"\\u0024":"zz"}'))).toBe('corrupt');
+  });
+
   it('a text nested deeper than MAX_DEPTH is corrupt, whether or not it has tags', () => {
     const deep = (leaf: string) => `${'['.repeat(MAX_DEPTH + 2)}${leaf}${']'.repeat(MAX_DEPTH + 2)}`;
     for (const leaf of ['1', '{"$":"u"}'])
