@@ -35,6 +35,9 @@ function positiveInteger(value: unknown, name: string): number | undefined {
   return value;
 }
 
+/** What the memory store's last looked-up space is before any lookup, and after its map is dropped. */
+const NO_SPACE: unique symbol = Symbol('loaderkit.noSpace');
+
 /** One kept entry with the time the store drops it. */
 interface Slot {
   readonly entry: LocalEntry;
@@ -56,8 +59,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): LocalStore 
   let writes = 0;
   /** Space → key → slot: exactly the slots the LRU holds. */
   const spaces = new Map<string, Map<unknown, Slot>>();
-  /** The space looked up last and its map (null: none): a batch reads and writes one space in a row. */
-  let lastSpace: string | null = null;
+  /** The space looked up last and its map (NO_SPACE: none): a batch reads and writes one space in a row. */
+  let lastSpace: string | typeof NO_SPACE = NO_SPACE;
   let lastKeys: Map<unknown, Slot> | undefined;
   const keysOf = (space: string): Map<unknown, Slot> | undefined => {
     if (space === lastSpace) return lastKeys;
@@ -72,7 +75,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): LocalStore 
     keys.delete(slot.entry.key);
     if (keys.size === 0) {
       spaces.delete(slot.entry.space);
-      lastSpace = null;
+      lastSpace = NO_SPACE;
     }
   };
   // Expiry is checked here, on our clock, not by lru-cache's TTLs: cheaper per read, and exact under a
