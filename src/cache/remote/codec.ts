@@ -40,8 +40,7 @@
  *   prototype. Whatever it cannot take for an entry of this format, key and generation is a miss: `absent`
  *   (no value), `foreign` (not this format: another client's value or another format version),
  *   `too-large` (longer than maxBytes), `corrupt` (this format, but malformed), `other-key`,
- *   `other-generation`. Its work is linear in the length of the text; a text in which no object can have
- *   a key `$` (see mayHaveTags) is only parsed and deep-frozen.
+ *   `other-generation`. Its work is linear in the length of the text.
  */
 
 /** What one remote entry holds besides its value. */
@@ -444,7 +443,7 @@ export function decodeEntry(
   if (!validLifetimes(freshUntil, staleUntil)) return corrupt('bad lifetimes');
   try {
     sawTag = false;
-    const value = mayHaveTags(text) ? decodeValue(tree, 0) : freezePlain(tree, 0);
+    const value = decodeValue(tree, 0);
     return {
       key,
       generation,
@@ -495,34 +494,6 @@ function decodeValue(node: unknown, depth: number): unknown {
   }
   if (Object.hasOwn(node, '$')) return decodeTagged(node as Record<string, unknown>, depth);
   return Object.freeze(decodeProperties(node as Record<string, unknown>, depth));
-}
-
-/**
- * Whether any object of the text may have a key `$` (every tag is such an object). JSON writes that key
- * as `"$"` or escaped as `"\u0024"`, and a `"` inside a string is always escaped, so a text with neither
- * has none: its value is plain data, decoded exactly as decodeValue would, by freezePlain alone.
- */
-function mayHaveTags(text: string): boolean {
-  return text.includes('"$"') || text.includes('\\u0024');
-}
-
-/** Deep-freezes a parsed JSON tree that has no tagged part (see mayHaveTags), checking its depth. */
-function freezePlain(node: unknown, depth: number): unknown {
-  if (typeof node !== 'object' || node === null) return node;
-  nest(depth);
-  if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) {
-      const item: unknown = node[i];
-      if (typeof item === 'object' && item !== null) freezePlain(item, depth + 1);
-    }
-  } else {
-    // Own keys only (never for-in: it would walk, and call, what a patched Object.prototype adds).
-    for (const key of Object.keys(node)) {
-      const item: unknown = (node as Record<string, unknown>)[key];
-      if (typeof item === 'object' && item !== null) freezePlain(item, depth + 1);
-    }
-  }
-  return Object.freeze(node);
 }
 
 /** Refuses a container nested deeper than any the encoder writes. */

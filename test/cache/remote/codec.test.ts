@@ -622,7 +622,7 @@ describe('decoded values come out shareable', () => {
     for (const part of [value, value.a, value.a[1], value.d]) expect(Object.isFrozen(part)).toBe(true);
   });
 
-  it('a plain value whose text holds "$" (a string, a key) takes the tag-aware walk and comes back the same', () => {
+  it('a value holding "$" (a string, a key) comes back the same, frozen where it is plain', () => {
     const value = { price: '$', tags: ['$', { $: 1 }], note: 'a "$" sign' };
     const decoded = decodeEntry(encoded(value), KEY, GENERATION);
     if ('miss' in decoded) throw new Error(decoded.miss);
