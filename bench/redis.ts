@@ -11,12 +11,17 @@
  *           load: the round's clock stops when its write-backs have landed (pendingWrites = 0)
  * Libraries: loaderkit over node-redis 6 and over ioredis 5 (`load` per key, one request per batch),
  * bentocache (`getOrSet` per key; 1.6 has no getMany), layered-loader (`getMany` with a many-keys data
- * source). Timings run on direct connections; the counting pass runs a twin of every library (same
+ * source), and a floor (below: the least a loader with dataloader's contract does over a Map and one
+ * MGET, for scale). Timings run on direct connections; the counting pass runs a twin of every library (same
  * keys in Redis) whose clients talk through a TCP proxy that counts round trips, in a child process; Redis commands per batch come
  * from INFO commandstats, key hits/misses from INFO stats (both in a counting pass of a few batches, one
  * at a time). Timings: interleaved rounds in rotating order, each about BENCH_REDIS_TARGET_MS (default
  * 80) of batches, median of BENCH_REDIS_ROUNDS (default 17) rounds; ratios are medians of per-round
- * ratios. All libraries: TTL 10 min (nothing expires during the run), in-process tier 20,000 entries,
+ * ratios. No forced GC between rounds unless BENCH_REDIS_GC=1: a forced full GC makes V8 drop optimized
+ * code (deopts for "weak objects"), so every library would recompile its hot path on the clock, a cost
+ * no server pays (measured: loaderkit's L2 hit 5.8 → 8.4 µs/key with it, the extra CPU being TurboFan
+ * recompiling); interleaved rounds and medians keep one library's garbage from deciding another's figure.
+ * All libraries: TTL 10 min (nothing expires during the run), in-process tier 20,000 entries,
  * the same ~200-byte user row.
  */
 import { loadavg } from 'node:os';
@@ -28,6 +33,7 @@ import type { Redis } from 'ioredis';
 import { Loader, RedisCache } from 'layered-loader';
 import type * as LoaderkitRedis from '../src/redis.js';
 import { CLIENTS, startRedis, type TestClient } from '../test/redis.js';
+import { FloorLoader } from './floor.js';
 import { kit } from './kit.js';
 import { startProxyProcess } from './proxy-process.js';
 import { BATCH, block, freshBlock, row, type User } from './rows.js';
@@ -88,12 +94,14 @@ interface Connections {
   readonly ioLoaderkit: unknown;
   readonly ioBento: Redis;
   readonly ioLayered: Redis;
+  readonly ioFloor: Redis;
 }
 const connections = async (port: number): Promise<Connections> => ({
   nodeRedis: await connect('redis 6', port),
   ioLoaderkit: await connect('ioredis 5', port),
   ioBento: (await connect('ioredis 5', port)) as Redis,
   ioLayered: (await connect('ioredis 5', port)) as Redis,
+  ioFloor: (await connect('ioredis 5', port)) as Redis,
 });
 
 // --- loaderkit --------------------------------------------------------------------------------------
@@ -250,11 +258,86 @@ function layeredLoaderLib(ioLayered: Redis): Lib {
   return lib;
 }
 
+// --- the floor --------------------------------------------------------------------------------------
+
+/**
+ * The least a loader with dataloader's contract can do over an in-process tier and Redis: the floor
+ * loader of `npm run bench` (a Map memo, one promise per key) per request, over a Map shared by the
+ * requests of an instance (no bound, no LRU, no lifetimes), one MGET for the keys not in it (values
+ * JSON.parse'd, no envelope, no checks), the source for the rest and one pipeline of SET PX behind the
+ * batch. No scopes, generations, fences, single-flight, deadline or breaker. What it costs is what any
+ * such library pays to the client, Redis and JSON; the ratio bentocache / floor bounds what any of them
+ * can show against bentocache here.
+ */
+function floorLib(io: Redis): Lib {
+  const lib: Lib = {
+    name: 'floor (ioredis 5)',
+    api: 'per request new FloorLoader(batch) (bench/floor.ts); batch: Map lookups, io.mget(...missing), JSON.parse each, source for the rest + pipeline SET PX behind; per batch Promise.all(ids.map(load))',
+    sourceKeys: 0,
+    pattern: 'bench-floor:*',
+    fresh: () => {
+      const l1 = new Map<number, User>();
+      let writing = 0;
+      const batchFn = async (ids: number[]): Promise<User[]> => {
+        const out = new Array<User>(ids.length);
+        const missing: number[] = [];
+        for (let i = 0; i < ids.length; i++) {
+          const hit = l1.get(ids[i]!);
+          if (hit === undefined) missing.push(i);
+          else out[i] = hit;
+        }
+        if (missing.length === 0) return out;
+        const texts = await io.mget(...missing.map((i) => `bench-floor:${ids[i]}`));
+        const load: number[] = [];
+        for (let m = 0; m < missing.length; m++) {
+          const text = texts[m];
+          const i = missing[m]!;
+          if (text == null) {
+            load.push(i);
+            continue;
+          }
+          const value = JSON.parse(text) as User;
+          out[i] = value;
+          l1.set(ids[i]!, value);
+        }
+        if (load.length > 0) {
+          lib.sourceKeys += load.length;
+          const pipeline = io.pipeline();
+          for (const i of load) {
+            const value = row(ids[i]!);
+            out[i] = value;
+            l1.set(ids[i]!, value);
+            pipeline.set(`bench-floor:${ids[i]}`, JSON.stringify(value), 'PX', TTL);
+          }
+          writing++;
+          void pipeline.exec().finally(() => void writing--);
+        }
+        return out;
+      };
+      return {
+        batch: (ids) => {
+          const loader = new FloorLoader<number, User>(batchFn);
+          return Promise.all(ids.map((id) => loader.load(id)));
+        },
+        async drain() {
+          while (writing > 0) await tick();
+        },
+        native: () => null,
+        close: async () => {},
+      };
+    },
+    warm: undefined as unknown as Instance,
+  };
+  lib.warm = lib.fresh();
+  return lib;
+}
+
 const librariesOver = (c: Connections): Lib[] => [
   loaderkitLib('loaderkit (node-redis 6)', c.nodeRedis, 'bench-lk-nr'),
   loaderkitLib('loaderkit (ioredis 5)', c.ioLoaderkit, 'bench-lk-io'),
   bentocacheLib(c.ioBento),
   layeredLoaderLib(c.ioLayered),
+  floorLib(c.ioFloor),
 ];
 /** Timed: straight to Redis, as in production. */
 const libs: Lib[] = librariesOver(await connections(server.port));
@@ -265,7 +348,8 @@ const BASE = libs[0]!;
 
 // --- helpers ----------------------------------------------------------------------------------------
 
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+const FORCED_GC = process.env.BENCH_REDIS_GC === '1';
+const gc = (FORCED_GC && (globalThis as { gc?: () => void }).gc) || (() => {});
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -396,7 +480,7 @@ async function count(scenario: Scenario, timed: Lib): Promise<Counted> {
 const started = performance.now();
 const startLoad = loadavg()[0]!.toFixed(2);
 console.log(
-  `redis-server ${await server.cli('INFO', 'server').then((s) => /redis_version:(\S+)/.exec(s)?.[1])} on :${server.port}, timed on direct connections, round trips counted through a proxy; Node ${process.version}`,
+  `redis-server ${await server.cli('INFO', 'server').then((s) => /redis_version:(\S+)/.exec(s)?.[1])} on :${server.port}, timed on direct connections, round trips counted through a proxy; Node ${process.version}; forced GC between rounds: ${FORCED_GC ? 'on' : 'off (BENCH_REDIS_GC=1 for on)'}`,
 );
 console.log(
   `${BATCH}-key batches; value: ${JSON.stringify(row(1)).length}-byte JSON user row; TTL ${TTL / 60_000} min, in-process tier ${L1_SIZE} entries for every library`,
@@ -497,7 +581,11 @@ const get = (name: ScenarioName) => results.find((r) => r.scenario.name === name
 const l2 = get('L2 hit');
 const bento = libs[2]!;
 const layered = libs[3]!;
+const floor = libs[4]!;
 console.log('\ngoals');
+console.log(
+  `  ${pad(floor.name, 26)} bentocache / floor ${(l2.usPerKey.get(bento)! / l2.usPerKey.get(floor)!).toFixed(1)}× (a bare loader with dataloader's contract over a Map and one MGET: the headroom any such library has here)`,
+);
 for (const lk of [libs[0]!, libs[1]!]) {
   const rt = l2.counted.get(lk)!.roundTrips;
   const x = l2.usPerKey.get(bento)! / l2.usPerKey.get(lk)!;
