@@ -393,7 +393,7 @@ export function remoteStoreConformance(
       },
     ],
     [
-      'an aborted signal is honoured (rejects) or ignored (answers correctly), and never breaks later calls',
+      'an aborted signal is honoured (rejects) or ignored (answers correctly; always with ignoresSignal), and never breaks later calls',
       async (r) => {
         const [k, other] = [r.key('abort'), r.key('abort-other')];
         await r.set([{ key: other, value: 'kept', ttlMs: LONG_TTL }]);
@@ -407,6 +407,11 @@ export function remoteStoreConformance(
         const aborted = AbortSignal.abort(new Error('conformance: aborted on purpose'));
         for (const [method, call] of calls(aborted)) {
           const got = await r.raw(`${method} with an already aborted signal`, call);
+          // A store that says it ignores signals is given one that never aborts: it must not read it.
+          check(
+            got.ok || store.ignoresSignal !== true,
+            `a store with ignoresSignal: true must ignore signals, but ${method} with an aborted one failed`,
+          );
           if (got.ok && method === 'getMany') {
             const answer: unknown = got.value;
             checkAnswer(answer, [other, k]);
@@ -426,6 +431,10 @@ export function remoteStoreConformance(
             return promise;
           });
           const got = await outcome;
+          check(
+            got.ok || store.ignoresSignal !== true,
+            `a store with ignoresSignal: true must ignore signals, but ${method} aborted in flight failed`,
+          );
           if (got.ok && method === 'getMany') checkAnswer(got.value, [other, k]);
         }
         // Later calls work as if nothing happened.

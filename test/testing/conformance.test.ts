@@ -230,6 +230,27 @@ describe('the suites fail broken stores, with a clear message', () => {
     );
   });
 
+  it('a remote store that says it ignores signals but rejects on an aborted one fails', async () => {
+    const cases = remoteStoreConformance(() => {
+      const inner = createTestRemoteStore();
+      const store: RemoteStore = {
+        name: 'abort-reader',
+        ignoresSignal: true,
+        getMany: async (keys, signal) => {
+          signal.throwIfAborted();
+          return inner.getMany(keys, signal);
+        },
+        setMany: (writes, signal) => inner.setMany(writes, signal),
+        deleteMany: (keys, signal) => inner.deleteMany(keys, signal),
+        close: () => inner.close(),
+      };
+      return store;
+    });
+    await expect(caseNamed(cases, 'aborted signal').run()).rejects.toThrow(
+      /ignoresSignal: true must ignore signals, but getMany with an aborted one failed/,
+    );
+  });
+
   it('a remote store that mixes concurrent writes fails', async () => {
     const cases = remoteStoreConformance(() => {
       const inner = createTestRemoteStore();

@@ -80,6 +80,9 @@ export class RemoteTimeoutError extends Error {
 
 const FAILED = Symbol('failed');
 
+/** What a store that ignores its signals (RemoteStore.ignoresSignal) is given: one that never aborts. */
+const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
 /**
  * Runs `fn` after the I/O callbacks of this event loop turn: setImmediate where there is one, taken when
  * this module loads, so fake timers installed later (which would hold a setImmediate scheduled while they
@@ -136,6 +139,8 @@ export class ResilientRemote {
   readonly lockCounts = { taken: 0, waited: 0, landed: 0, timedOut: 0 };
   /** Bumped when held calls are forgotten: a call of an older epoch no longer counts when it settles. */
   private epoch = 0;
+  /** Whether each call gets its own signal, aborted at its deadline (see RemoteStore.ignoresSignal). */
+  private readonly signals: boolean;
 
   constructor(
     readonly store: RemoteStore,
@@ -148,6 +153,7 @@ export class ResilientRemote {
     this.threshold = options.breakerThreshold;
     this.cooldownMs = options.breakerCooldownMs;
     this.maxPendingWrites = options.maxPendingWrites;
+    this.signals = store.ignoresSignal !== true;
   }
 
   /** The values at keys (null where absent or not a string), or null when the read failed. */
@@ -319,7 +325,7 @@ export class ResilientRemote {
     }
     if (probe) this.probing = true;
     this.calls++;
-    const controller = new AbortController();
+    const controller = this.signals ? new AbortController() : null;
     return new Promise<unknown>((resolve) => {
       let settled = false;
       /** Past its deadline and not settled by the store yet. */
@@ -354,7 +360,7 @@ export class ResilientRemote {
         const error = new RemoteTimeoutError(
           `remote store ${JSON.stringify(this.store.name)}: ${method} did not answer within ${this.timeoutMs} ms; the load went on without it.`,
         );
-        controller.abort(error);
+        controller?.abort(error);
         if (counted) {
           held = true;
           heldIn = this.epoch;
@@ -368,7 +374,7 @@ export class ResilientRemote {
       unref(timer);
       let pending: unknown;
       try {
-        pending = run(controller.signal);
+        pending = run(controller === null ? NEVER_ABORTED : controller.signal);
       } catch (error) {
         finish(undefined, error ?? new Error(`remote store ${method} threw ${describe(error)}`));
         return;

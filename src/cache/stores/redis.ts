@@ -335,10 +335,12 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
     return Number.isFinite(made) ? made : undefined;
   };
 
-  /** Refuses a call that would wait: after close, after the deadline, or with no ready connection. */
-  const usable = (method: string, signal: AbortSignal) => {
+  /**
+   * Refuses a call that would wait: after close, or with no ready connection. Signals are not read (see
+   * ignoresSignal): a command sent cannot be called back, and loaderkit's deadline does not wait for it.
+   */
+  const usable = (method: string) => {
     if (closed) throw new Error(`redis store ${JSON.stringify(name)} is closed (${method}).`);
-    signal.throwIfAborted();
     if (!port.ready())
       throw new RedisNotReadyError(
         `redis store ${JSON.stringify(name)}: the ${port.client} connection is not ready; ${method} was not sent (nothing waits in the client's offline queue).`,
@@ -347,10 +349,11 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
 
   return {
     name,
+    ignoresSignal: true,
     ...(bus === undefined ? {} : { bus }),
-    async getMany(keys: readonly string[], signal: AbortSignal): Promise<ReadonlyArray<string | null>> {
+    async getMany(keys: readonly string[], _signal: AbortSignal): Promise<ReadonlyArray<string | null>> {
       if (keys.length === 0) return [];
-      usable('getMany', signal);
+      usable('getMany');
       if (!port.cluster) return (await port.command(['MGET', ...keys])) as ReadonlyArray<string | null>;
       const mapped = keys.map(redisKey);
       const groups = perCommand(mapped);
@@ -360,14 +363,14 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
       );
       return spread(replies, groups, keys.length, 'MGETs') as ReadonlyArray<string | null>;
     },
-    async setMany(writes: readonly RemoteWrite[], signal: AbortSignal): Promise<number | undefined> {
+    async setMany(writes: readonly RemoteWrite[], _signal: AbortSignal): Promise<number | undefined> {
       if (writes.length === 0) return 0;
-      usable('setMany', signal);
+      usable('setMany');
       return scripting ? setWithScript(writes) : setWithPipeline(writes);
     },
-    async deleteMany(keys: readonly string[], signal: AbortSignal): Promise<void> {
+    async deleteMany(keys: readonly string[], _signal: AbortSignal): Promise<void> {
       if (keys.length === 0) return;
-      usable('deleteMany', signal);
+      usable('deleteMany');
       const mapped = keys.map(redisKey);
       const groups = perCommand(mapped);
       const replies = await send(
@@ -381,7 +384,7 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
     locks: {
       async acquire(keys, token, ttlMs, signal) {
         if (keys.length === 0) return [];
-        usable('locks.acquire', signal);
+        usable('locks.acquire');
         const mapped = keys.map(redisKey);
         if (keys.length === 1 || !scripting) {
           const replies = await port.pipeline(
@@ -410,9 +413,9 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
         }
         return spread(replies, groups, keys.length, 'lock scripts').map((taken) => Number(taken) === 1);
       },
-      async release(keys, token, signal) {
+      async release(keys, token, _signal) {
         if (keys.length === 0) return;
-        usable('locks.release', signal);
+        usable('locks.release');
         const mapped = keys.map(redisKey);
         const groups = perCommand(mapped);
         const routes = groups.map((group) => mapped[group[0]!]!);
