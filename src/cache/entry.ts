@@ -5,7 +5,7 @@
  * cannot be kept is reported once per loader and the value is served uncached.
  */
 import { NotFoundError } from '../errors.js';
-import { fromShared, toShared } from './immutable.js';
+import { deepFreeze, fromShared, toShared } from './immutable.js';
 import type { ResolvedPolicy } from './policy.js';
 import type { LocalEntry } from './store.js';
 
@@ -150,14 +150,32 @@ export class EntryRules<K, V> {
       return this.missingAsError
         ? new NotFoundError(key, this.loader, 'a cached not-found result')
         : (null as V);
-    return entry.sharing === 'frozen'
-      ? (entry.value as V)
-      : fromShared({ value: entry.value as V, sharing: entry.sharing });
+    if (entry.sharing !== 'frozen') return fromShared({ value: entry.value as V, sharing: entry.sharing });
+    const value = entry.value;
+    // Shared as it is: deep-frozen plain data, unless the store handed back a copy (a store that keeps
+    // structured clones or JSON): a copy is not frozen, so it is frozen before anyone receives it.
+    if (typeof value !== 'object' || Object.isFrozen(value)) return value as V;
+    return refrozen(value) as V;
   }
 
-  /** The promise a hit on `entry` returns: the entry's shared one, or one of its own (clones). */
+  /**
+   * The promise a hit on `entry` returns. A shared value's promise is made, frozen, on the first hit that
+   * needs one and kept on the entry for the next (where the store lets it: a frozen entry gets a new one
+   * per hit); a clone per read gets a promise of its own.
+   */
   promiseOf(entry: LocalEntry, key: K): Promise<V> {
-    return (entry.resolved as Promise<V> | undefined) ?? Promise.resolve(this.answer(entry, key) as V);
+    const kept = entry.resolved as Promise<V> | undefined;
+    if (kept !== undefined) return kept;
+    const value = this.answer(entry, key);
+    const promise = Promise.resolve(value as V);
+    if (entry.sharing !== 'frozen' || value !== entry.value) return promise;
+    Object.freeze(promise);
+    try {
+      (entry as { resolved: Promise<unknown> | undefined }).resolved = promise;
+    } catch {
+      // A store that froze the entry: every hit makes its own (frozen) promise.
+    }
+    return promise;
   }
 
   private entryOf(
@@ -177,7 +195,7 @@ export class EntryRules<K, V> {
       freshUntil,
       staleUntil,
       bytes: keyBytes(localKey) + valueBytes + 2 * PER_OBJECT,
-      resolved: shared.sharing === 'frozen' ? Object.freeze(Promise.resolve(shared.value)) : undefined,
+      resolved: undefined,
     };
   }
 
@@ -209,6 +227,18 @@ export class EntryRules<K, V> {
 }
 
 const NULL_PROMISE = Object.freeze(Promise.resolve(null));
+
+/**
+ * A copy a store made of a shared value (not frozen, as every value of a 'frozen' entry is), frozen
+ * in place like the value it copies; a clone of it where it cannot be frozen.
+ */
+function refrozen(value: object): unknown {
+  try {
+    return deepFreeze(value);
+  } catch {
+    return structuredClone(value);
+  }
+}
 
 function negativeEntry(space: string, key: unknown, freshUntil: number, staleUntil: number): LocalEntry {
   return {

@@ -29,7 +29,10 @@ export interface LocalEntry {
   readonly staleUntil: number;
   /** An estimate of the bytes the entry holds (key and value), for byte bounds. */
   readonly bytes: number;
-  /** A frozen, already-resolved promise of a frozen value, which every hit returns. */
+  /**
+   * A frozen, already-resolved promise of a frozen value, which every hit returns once the first hit
+   * made it (loaderkit sets it on the entry; undefined until then, and for values cloned on read).
+   */
   readonly resolved: Promise<unknown> | undefined;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, defineLoaders, type LocalStore } from '../../../src/index.js';
+import { createMemoryStore, defineLoaders, type LocalEntry, type LocalStore } from '../../../src/index.js';
 import { db } from '../harness.js';
 
 interface Ctx {
@@ -88,21 +88,81 @@ describe('attack: a local store that freezes or copies the entries it keeps', ()
     expect(calls.n).toBe(1);
   });
 
-  it('a store that keeps structured clones refuses them (their promise cannot be cloned): values stay frozen', async () => {
+  it.each([
+    ['structured clones', (entry: LocalEntry) => structuredClone(entry)],
+    ['JSON copies', (entry: LocalEntry) => JSON.parse(JSON.stringify(entry)) as LocalEntry],
+  ])(
+    'a store that keeps %s: its copies are frozen before any request receives one, and hit',
+    async (_, copy) => {
+      const inner = createMemoryStore();
+      const store: LocalStore = {
+        ...inner,
+        name: 'copying',
+        set: (entry, ttl) => inner.set(copy(entry), ttl),
+      };
+      const calls = { n: 0 };
+      const createLoaders = withStore(store, db(), calls);
+      const first = await createLoaders({ tenant: 'a' }).items.load(1);
+      expect(Object.isFrozen(first)).toBe(true);
+      // Served from the store's copy (one source call), frozen like the value it copies.
+      const second = await createLoaders({ tenant: 'a' }).items.load(1);
+      expect(Object.isFrozen(second)).toBe(true);
+      expect(() => {
+        (second as { v: number }).v = 99;
+      }).toThrow(TypeError);
+      expect((await createLoaders({ tenant: 'a' }).items.load(1)).v).toBe(1);
+      expect(calls.n).toBe(1);
+    },
+  );
+});
+
+describe('the promise of a shared hit', () => {
+  /** Loaders whose memo hits return the memoized promise itself (immediateCacheHits): the shared one. */
+  const immediate = (store: LocalStore, calls = { n: 0 }) => {
+    const data = db();
+    return defineLoaders(
+      {
+        items: {
+          batch: async (ids: readonly number[], _ctx: Ctx) => {
+            calls.n++;
+            return ids.map((id) => ({ id, v: data.get(id) }));
+          },
+          shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
+          immediateCacheHits: true,
+        },
+      },
+      { store, onError: () => {} },
+    );
+  };
+
+  it('is made once per entry, on the first hit, frozen, and every later hit of any request returns it', async () => {
+    const calls = { n: 0 };
+    const createLoaders = immediate(createMemoryStore(), calls);
+    await createLoaders({ tenant: 'a' }).items.load(1);
+    const hit = createLoaders({ tenant: 'a' }).items.load(1);
+    expect(Object.isFrozen(hit)).toBe(true);
+    expect(createLoaders({ tenant: 'a' }).items.load(1)).toBe(hit);
+    expect(createLoaders({ tenant: 'a' }).items.load(1)).toBe(hit);
+    // Another key's entry has its own.
+    await createLoaders({ tenant: 'a' }).items.load(2);
+    expect(createLoaders({ tenant: 'a' }).items.load(2)).not.toBe(hit);
+    expect(calls.n).toBe(2);
+  });
+
+  it('of an entry the store froze is a new frozen one per hit, of the same frozen value', async () => {
     const inner = createMemoryStore();
     const store: LocalStore = {
       ...inner,
-      name: 'cloning',
-      set: (entry, ttl) => inner.set(structuredClone(entry), ttl),
+      name: 'freezing',
+      set: (entry, ttl) => inner.set(Object.freeze(entry), ttl),
     };
-    const createLoaders = withStore(store, db());
+    const createLoaders = immediate(store);
     const first = await createLoaders({ tenant: 'a' }).items.load(1);
-    expect(Object.isFrozen(first)).toBe(true);
-    const second = await createLoaders({ tenant: 'a' }).items.load(1);
-    expect(Object.isFrozen(second)).toBe(true);
-    expect(() => {
-      (second as { v: number }).v = 99;
-    }).toThrow(TypeError);
-    expect((await createLoaders({ tenant: 'a' }).items.load(1)).v).toBe(1);
+    const a = createLoaders({ tenant: 'a' }).items.load(1);
+    const b = createLoaders({ tenant: 'a' }).items.load(1);
+    expect(a).not.toBe(b);
+    expect(Object.isFrozen(a) && Object.isFrozen(b)).toBe(true);
+    expect(await a).toBe(first);
+    expect(await b).toBe(first);
   });
 });

@@ -24,6 +24,7 @@ function recordingStore(ignoresSignal?: boolean) {
     },
     setMany: async () => {},
     deleteMany: async () => {},
+    close: async () => {},
   };
   return {
     store,
