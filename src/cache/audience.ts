@@ -8,21 +8,41 @@ import { MAY_ABORT } from '../loader/batch.js';
 import type { BatchLoadContext, DispatchReason } from '../loader/options.js';
 
 export class Audience {
-  private readonly controller = new AbortController();
+  /** Made when the signal is first read (a batch answered from the stores never calls the source). */
+  private controller: AbortController | null = null;
+  /** Every waiter has gone (with the reason of the last): the signal aborts, or is made aborted. */
+  private gone = false;
+  private reason: unknown = undefined;
   /** Waiters whose signal has not aborted yet. */
   private live = 0;
   private pinned = false;
-  /** What the source receives: this audience's signal, and why the starting batch was dispatched. */
+  /**
+   * What the source receives: this audience's signal (made on first read: an AbortSignal costs a few
+   * microseconds), and why the starting batch was dispatched.
+   */
   readonly context: BatchLoadContext;
 
   constructor(reason: DispatchReason) {
-    const signal = this.controller.signal;
-    this.context = { signal, reason };
+    const audience = this;
+    this.context = {
+      reason,
+      get signal(): AbortSignal {
+        return audience.signal();
+      },
+    };
   }
 
   /** Every waiter has gone and the source's signal aborted: nobody may join the call any more. */
   get aborted(): boolean {
-    return this.controller.signal.aborted;
+    return this.gone;
+  }
+
+  private signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.gone) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
   }
 
   /**
@@ -44,7 +64,10 @@ export class Audience {
       'abort',
       () => {
         this.live--;
-        if (this.live === 0 && !this.pinned) this.controller.abort(signal.reason);
+        if (this.live > 0 || this.pinned || this.gone) return;
+        this.gone = true;
+        this.reason = signal.reason;
+        this.controller?.abort(signal.reason);
       },
       { once: true },
     );

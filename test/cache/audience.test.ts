@@ -4,6 +4,7 @@
  * only when every request waiting on it has gone.
  */
 import { describe, expect, it } from 'vitest';
+import { Audience } from '../../src/cache/audience.js';
 import { type BatchLoadContext, defineLoaders } from '../../src/index.js';
 import { deferred, untilOrAborted } from '../helpers.js';
 
@@ -75,5 +76,43 @@ describe('a shared load several requests wait on', () => {
     gate.resolve();
     await expect(second).resolves.toBe('user 1');
     await create.close();
+  });
+});
+
+describe('Audience (the signal a shared source call receives)', () => {
+  /** A batch context whose signal can abort (what a request's batch passes). */
+  const batchOf = (signal: AbortSignal) => ({ signal, reason: 'schedule' as const });
+
+  it('is made on first read, then the same signal every read', () => {
+    const audience = new Audience('schedule');
+    audience.attend(batchOf(new AbortController().signal));
+    const signal = audience.context.signal;
+    expect(signal.aborted).toBe(false);
+    expect(audience.context.signal).toBe(signal);
+  });
+
+  it('read only after every waiter has gone, it is aborted already, with the last one reason', () => {
+    const audience = new Audience('schedule');
+    const a = new AbortController();
+    const b = new AbortController();
+    audience.attend(batchOf(a.signal));
+    audience.attend(batchOf(b.signal));
+    a.abort(new Error('A gone'));
+    expect(audience.aborted).toBe(false);
+    b.abort(new Error('B gone'));
+    expect(audience.aborted).toBe(true);
+    const signal = audience.context.signal;
+    expect(signal.aborted).toBe(true);
+    expect((signal.reason as Error).message).toBe('B gone');
+  });
+
+  it('read before, it aborts when the last waiter goes', () => {
+    const audience = new Audience('schedule');
+    const a = new AbortController();
+    audience.attend(batchOf(a.signal));
+    const signal = audience.context.signal;
+    a.abort(new Error('A gone'));
+    expect(signal.aborted).toBe(true);
+    expect((signal.reason as Error).message).toBe('A gone');
   });
 });
