@@ -1,6 +1,6 @@
 /**
  * Single-flight: one source load per shared key at a time, which concurrent batches join. Flights are
- * keyed by remote key (namespace.ts) and registered synchronously, before any await, so batches see each
+ * keyed by scope and key encoding (namespace.ts) and registered synchronously, before any await, so batches see each
  * other whatever the stores do. A flight leaves the register as soon as its source answers: a write-back
  * never extends it. Poisoning (an invalidation or a newer load) makes a flight finish for its callers
  * without writing back, and removes it so later loads start their own.
@@ -75,19 +75,87 @@ export class Flight<V> {
 
 const SETTLED: Promise<void> = Promise.resolve();
 
-export class Flights<V> {
-  /** Flights other loads of the same key join. */
-  private readonly joinable = new Map<string, Flight<V>>();
-  /** Grace refreshes: superseded like other flights, but never joined (readers keep the stale value). */
-  private readonly background = new Map<string, Flight<V>>();
+/** Where a flight is registered: its scope's remote entry prefix and its key's encoding (namespace.ts). */
+export interface FlightKey {
+  readonly prefix: string;
+  readonly encoded: string;
+}
 
-  /** The flight of a key in the air, if any: a joinable one, or with `background` a grace refresh. */
-  find(key: string, background = false): Flight<V> | undefined {
-    return (background ? this.background : this.joinable).get(key);
+/**
+ * Flights by scope (remote entry prefix), then by key encoding: a lookup hashes the key's short
+ * encoding, not its whole remote key, and a scope's flights go in one step. A scope leaves the register
+ * with its last flight, so nothing is kept for a scope with none in the air.
+ */
+class Register<V> {
+  private readonly scopes = new Map<string, Map<string, Flight<V>>>();
+  /** The scope looked up last and its flights (a batch asks for one scope's keys in a row). */
+  private lastPrefix: string | null = null;
+  private lastFlights: Map<string, Flight<V>> | undefined = undefined;
+
+  private flightsOf(prefix: string): Map<string, Flight<V>> | undefined {
+    if (prefix === this.lastPrefix) return this.lastFlights;
+    const flights = this.scopes.get(prefix);
+    this.lastPrefix = prefix;
+    this.lastFlights = flights;
+    return flights;
   }
 
-  isRefreshing(key: string): boolean {
-    return this.background.has(key);
+  get(at: FlightKey): Flight<V> | undefined {
+    return this.flightsOf(at.prefix)?.get(at.encoded);
+  }
+
+  set(at: FlightKey, flight: Flight<V>): void {
+    let flights = this.flightsOf(at.prefix);
+    if (flights === undefined) {
+      flights = new Map();
+      this.scopes.set(at.prefix, flights);
+      this.lastPrefix = at.prefix;
+      this.lastFlights = flights;
+    }
+    flights.set(at.encoded, flight);
+  }
+
+  /** Unregisters the flight at `at` (only `flight`, when given); true when one went. */
+  delete(at: FlightKey, flight?: Flight<V>): Flight<V> | undefined {
+    const flights = this.flightsOf(at.prefix);
+    const found = flights?.get(at.encoded);
+    if (found === undefined || (flight !== undefined && found !== flight)) return undefined;
+    flights!.delete(at.encoded);
+    if (flights!.size === 0) this.dropScope(at.prefix);
+    return found;
+  }
+
+  /** Unregisters every flight of the scopes whose prefix `matches`, after `mark` saw each. */
+  deleteScopes(matches: (prefix: string) => boolean, mark: (flight: Flight<V>) => void): void {
+    for (const [prefix, flights] of [...this.scopes]) {
+      if (!matches(prefix)) continue;
+      for (const flight of flights.values()) {
+        mark(flight);
+        flight.registered = false;
+      }
+      this.dropScope(prefix);
+    }
+  }
+
+  private dropScope(prefix: string): void {
+    this.scopes.delete(prefix);
+    if (this.lastPrefix === prefix) this.lastFlights = undefined;
+  }
+}
+
+export class Flights<V> {
+  /** Flights other loads of the same key join. */
+  private readonly joinable = new Register<V>();
+  /** Grace refreshes: superseded like other flights, but never joined (readers keep the stale value). */
+  private readonly background = new Register<V>();
+
+  /** The flight of a key in the air, if any: a joinable one, or with `background` a grace refresh. */
+  find(at: FlightKey, background = false): Flight<V> | undefined {
+    return (background ? this.background : this.joinable).get(at);
+  }
+
+  isRefreshing(at: FlightKey): boolean {
+    return this.background.get(at) !== undefined;
   }
 
   /**
@@ -96,7 +164,7 @@ export class Flights<V> {
    * fences that only reach registered flights.
    */
   open(
-    key: string,
+    at: FlightKey,
     audience: Audience | null,
     background: boolean,
     /** The flight registered for the key, when the caller just looked it up (find): saves a lookup. */
@@ -104,63 +172,55 @@ export class Flights<V> {
   ): Flight<V> {
     const flight = new Flight<V>(audience);
     const register = background ? this.background : this.joinable;
-    const previous = registered === undefined ? register.get(key) : registered;
+    const previous = registered === undefined ? register.get(at) : registered;
     if (previous !== undefined && previous !== null) {
       previous.poisoned = true;
       previous.registered = false;
     }
-    register.set(key, flight);
+    register.set(at, flight);
     flight.registered = true;
     return flight;
   }
 
   /** Unregisters a flight whose source answered (if it is still the registered one). */
-  land(key: string, flight: Flight<V>): void {
+  land(at: FlightKey, flight: Flight<V>): void {
     if (!flight.registered) return;
     flight.registered = false;
-    if (this.joinable.get(key) === flight) this.joinable.delete(key);
-    else if (this.background.get(key) === flight) this.background.delete(key);
+    if (this.joinable.delete(at, flight) === undefined) this.background.delete(at, flight);
   }
 
   /**
-   * Marks every flight whose key starts with `prefix` out of sync (see Flight.outOfSync) and unregisters
-   * it, so that later loads start their own.
+   * Marks every flight of the scopes whose entry prefix starts with `prefix` (a loader's base: all its
+   * scopes) out of sync (see Flight.outOfSync) and unregisters it, so that later loads start their own.
    */
   desyncPrefix(prefix: string): void {
-    this.unregisterPrefix(prefix, (flight) => {
+    const matches = (scope: string) => scope.startsWith(prefix);
+    const mark = (flight: Flight<V>) => {
       flight.outOfSync = true;
-    });
+    };
+    this.joinable.deleteScopes(matches, mark);
+    this.background.deleteScopes(matches, mark);
   }
 
   /** Poisons the flights of a key: they finish for their callers but never write back. */
-  poison(key: string): void {
+  poison(at: FlightKey): void {
     for (const register of [this.joinable, this.background]) {
-      const flight = register.get(key);
+      const flight = register.delete(at);
       if (flight !== undefined) {
         flight.poisoned = true;
         flight.registered = false;
-        register.delete(key);
       }
     }
   }
 
-  /** Poisons every flight whose key starts with `prefix` (a whole scope). */
-  poisonPrefix(prefix: string): void {
-    this.unregisterPrefix(prefix, (flight) => {
+  /** Poisons every flight of one scope (by its remote entry prefix). */
+  poisonScope(prefix: string): void {
+    const matches = (scope: string) => scope === prefix;
+    const mark = (flight: Flight<V>) => {
       flight.poisoned = true;
-    });
-  }
-
-  /** Marks and unregisters every flight (joinable or background) whose key starts with `prefix`. */
-  private unregisterPrefix(prefix: string, mark: (flight: Flight<V>) => void): void {
-    for (const register of [this.joinable, this.background]) {
-      for (const [key, flight] of register) {
-        if (!key.startsWith(prefix)) continue;
-        mark(flight);
-        flight.registered = false;
-        register.delete(key);
-      }
-    }
+    };
+    this.joinable.deleteScopes(matches, mark);
+    this.background.deleteScopes(matches, mark);
   }
 }
 
@@ -179,7 +239,7 @@ export interface Claim<V, T> {
  * Joins or opens the flights of a batch's keys, synchronously (concurrent batches see each other).
  * `join` false (refreshes) never joins: it opens flights that replace the registered ones.
  */
-export function claimFlights<V, T extends { readonly address: { readonly remoteKey: string } }>(
+export function claimFlights<V, T extends { readonly address: FlightKey }>(
   register: Flights<V>,
   items: readonly T[],
   join: boolean,
@@ -193,8 +253,8 @@ export function claimFlights<V, T extends { readonly address: { readonly remoteK
   let joins = 0;
   const joined = new Set<Audience>();
   for (let p = 0; p < items.length; p++) {
-    const remoteKey = items[p]!.address.remoteKey;
-    const registered = register.find(remoteKey, background);
+    const at = items[p]!.address;
+    const registered = register.find(at, background);
     let existing = registered;
     // A flight whose every waiter has gone is winding down with an aborted signal: never join it.
     if (existing?.audience?.aborted === true) existing = undefined;
@@ -218,7 +278,7 @@ export function claimFlights<V, T extends { readonly address: { readonly remoteK
       audience = new Audience(info?.reason ?? 'schedule');
       audience.attend(info);
     }
-    const flight = register.open(remoteKey, audience, background, registered ?? null);
+    const flight = register.open(at, audience, background, registered ?? null);
     each[p] = flight;
     owned.push(items[p]!);
     flights.push(flight);

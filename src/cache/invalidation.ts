@@ -9,6 +9,7 @@
  */
 import type { Membership } from '../bus/bus.js';
 import type { LoaderCounters } from '../observe/stats.js';
+import type { FlightKey } from './flights.js';
 import { decodeScalarKey } from './keys.js';
 import type { LocalTier } from './local-tier.js';
 import { type KeyAddress, type Namespace, Namespaces } from './namespace.js';
@@ -19,8 +20,8 @@ export class Invalidation<K> {
     private readonly loader: string,
     /** The loader's flights (Flights), of which invalidation only poisons. */
     private readonly flights: {
-      poison(key: string): void;
-      poisonPrefix(prefix: string): void;
+      poison(at: FlightKey): void;
+      poisonScope(prefix: string): void;
       desyncPrefix(prefix: string): void;
     },
     private readonly local: LocalTier,
@@ -33,7 +34,7 @@ export class Invalidation<K> {
 
   /** The fence of one address: its flights poisoned, its local entry dropped; false if the local store failed. */
   fenceAddress(address: KeyAddress): boolean {
-    this.flights.poison(address.remoteKey);
+    this.flights.poison(address);
     return this.local.delete(address.space, address.localKey);
   }
 
@@ -68,7 +69,7 @@ export class Invalidation<K> {
    * by TTL).
    */
   async invalidateScope(namespace: Namespace): Promise<void> {
-    this.flights.poisonPrefix(namespace.entryPrefix);
+    this.flights.poisonScope(namespace.entryPrefix);
     const localOk = this.local.deleteSpaces(namespace.base);
     const remoteFailed = this.remote !== null && !(await this.remote.newGeneration(namespace));
     const untold = this.bus !== null && !(await this.bus.publishScope(namespace.scope));
@@ -78,7 +79,7 @@ export class Invalidation<K> {
   /** Another instance (or loader of this process) dropped keys, by their encodings: fenced here too. */
   dropKeysLocally(namespace: Namespace, encodedKeys: readonly string[]): void {
     for (const encoded of encodedKeys) {
-      this.flights.poison(namespace.entryPrefix + encoded);
+      this.flights.poison({ prefix: namespace.entryPrefix, encoded });
       // An object key's local key is its encoding; a scalar's is the value the encoding stands for.
       this.local.delete(namespace.objectSpace, encoded);
       const scalar = decodeScalarKey(encoded);
@@ -88,7 +89,7 @@ export class Invalidation<K> {
 
   /** Another instance dropped a scope: fenced here too. */
   dropScopeLocally(namespace: Namespace): void {
-    this.flights.poisonPrefix(namespace.entryPrefix);
+    this.flights.poisonScope(namespace.entryPrefix);
     this.local.deleteSpaces(namespace.base);
   }
 

@@ -18,7 +18,7 @@ export interface Namespace {
   readonly scalarSpace: string;
   /** The local space of object keys (by their encoding): a string key never meets an object key. */
   readonly objectSpace: string;
-  /** Every remote entry key of the scope starts with it (flights are keyed by remote keys too). */
+  /** Every remote entry key of the scope starts with it (flights are registered under it too, see flights.ts). */
   readonly entryPrefix: string;
   /** Where a remote store keeps the scope's generation token. */
   readonly generationKey: string;
@@ -48,11 +48,16 @@ export function markWrite(namespace: Namespace): void {
   namespace.lastWrite = ++localWrites;
 }
 
-/** Where one key lives: its local space and key, and its remote (and flight) key. */
+/**
+ * Where one key lives: its local space and key, its remote key, and where its flights are registered
+ * (`prefix`, the scope's entryPrefix, and `encoded`, the key's encoding: remoteKey is the two joined).
+ */
 export interface KeyAddress {
   readonly space: string;
   readonly localKey: unknown;
   readonly remoteKey: string;
+  readonly prefix: string;
+  readonly encoded: string;
 }
 
 export class Namespaces {
@@ -97,9 +102,10 @@ export class Namespaces {
   static address(namespace: Namespace, cacheKey: unknown): KeyAddress {
     // As `local` (object keys by their encoding, scalars as they are), without its object per key.
     const encoded = encodeKey(cacheKey);
-    const remoteKey = namespace.entryPrefix + encoded;
+    const prefix = namespace.entryPrefix;
+    const remoteKey = prefix + encoded;
     if (typeof cacheKey === 'object' && cacheKey !== null)
-      return { space: namespace.objectSpace, localKey: encoded, remoteKey };
-    return { space: namespace.scalarSpace, localKey: cacheKey, remoteKey };
+      return { space: namespace.objectSpace, localKey: encoded, remoteKey, prefix, encoded };
+    return { space: namespace.scalarSpace, localKey: cacheKey, remoteKey, prefix, encoded };
   }
 }

@@ -266,7 +266,7 @@ export class SharedCache<K, V, Ctx> {
         for (const flight of flights) flight.reject(error);
         throw error;
       } finally {
-        for (let j = 0; j < owned.length; j++) this.flights.land(owned[j]!.address.remoteKey, flights[j]!);
+        for (let j = 0; j < owned.length; j++) this.flights.land(owned[j]!.address, flights[j]!);
       }
     }
     // Flights this batch answered are settled already: read them; wait only for the ones it joined.
@@ -418,7 +418,7 @@ export class SharedCache<K, V, Ctx> {
       const value = values[m];
       if (isError(value) && !(value instanceof NotFoundError)) {
         flight.reject(value);
-        this.flights.land(item.address.remoteKey, flight);
+        this.flights.land(item.address, flight);
         continue;
       }
       const notFound = value === null || value === undefined || value instanceof NotFoundError;
@@ -440,7 +440,7 @@ export class SharedCache<K, V, Ctx> {
         flight.entry = keep.entry;
         flight.resolve(this.rules.answer(keep.entry, item.key) as V);
       }
-      this.flights.land(item.address.remoteKey, flight);
+      this.flights.land(item.address, flight);
       if (keep === null || keep.keepMs === 0 || flight.poisoned) continue;
       const stored = !flight.outOfSync && this.local.set(keep.entry, keep.keepMs);
       if (stored) markWrite(namespace);
@@ -507,7 +507,7 @@ export class SharedCache<K, V, Ctx> {
       const flight = flights[j]!;
       flight.entry = entry;
       flight.resolve(this.rules.answer(entry, item.key) as V);
-      this.flights.land(item.address.remoteKey, flight);
+      this.flights.land(item.address, flight);
       if (!flight.poisoned && !flight.outOfSync && this.local.set(entry, entry.staleUntil - now))
         markWrite(namespace);
       if (now < decoded.freshUntil) fresh++;
@@ -563,9 +563,7 @@ export class SharedCache<K, V, Ctx> {
     const namespace = this.namespaces.of(scope);
     const keys = staleKeys.filter((key) => {
       try {
-        return !this.flights.isRefreshing(
-          Namespaces.address(namespace, this.options.cacheKeyOf(key)).remoteKey,
-        );
+        return !this.flights.isRefreshing(Namespaces.address(namespace, this.options.cacheKeyOf(key)));
       } catch {
         return false;
       }
