@@ -166,6 +166,7 @@ export class EntryRules<K, V> {
   promiseOf(entry: LocalEntry, key: K): Promise<V> {
     const kept = entry.resolved as Promise<V> | undefined;
     if (kept !== undefined) return kept;
+    if (entry.value === null && !this.missingAsError) return NULL_PROMISE as Promise<V>;
     const value = this.answer(entry, key);
     const promise = Promise.resolve(value as V);
     if (entry.sharing !== 'frozen' || value !== entry.value) return promise;
@@ -230,13 +231,14 @@ const NULL_PROMISE = Object.freeze(Promise.resolve(null));
 
 /**
  * A copy a store made of a shared value (not frozen, as every value of a 'frozen' entry is), frozen
- * in place like the value it copies; a clone of it where it cannot be frozen.
+ * in place like the value it copies; a frozen clone of it where it cannot be frozen. (Only the top
+ * level is checked: a store that froze its copy's top level but not the rest would not be caught.)
  */
 function refrozen(value: object): unknown {
   try {
     return deepFreeze(value);
   } catch {
-    return structuredClone(value);
+    return deepFreeze(structuredClone(value));
   }
 }
 
@@ -249,6 +251,7 @@ function negativeEntry(space: string, key: unknown, freshUntil: number, staleUnt
     freshUntil,
     staleUntil,
     bytes: keyBytes(key) + 2 * PER_OBJECT,
-    resolved: NULL_PROMISE,
+    // Not NULL_PROMISE itself: a store that copies entries (JSON) would turn it into a shared `{}`.
+    resolved: undefined,
   };
 }

@@ -125,6 +125,17 @@ class Register<V> {
     return found;
   }
 
+  /** Unregisters every flight of one scope, after `mark` saw each. */
+  deleteScope(prefix: string, mark: (flight: Flight<V>) => void): void {
+    const flights = this.scopes.get(prefix);
+    if (flights === undefined) return;
+    for (const flight of flights.values()) {
+      mark(flight);
+      flight.registered = false;
+    }
+    this.dropScope(prefix);
+  }
+
   /** Unregisters every flight of the scopes whose prefix `matches`, after `mark` saw each. */
   deleteScopes(matches: (prefix: string) => boolean, mark: (flight: Flight<V>) => void): void {
     for (const [prefix, flights] of [...this.scopes]) {
@@ -215,12 +226,11 @@ export class Flights<V> {
 
   /** Poisons every flight of one scope (by its remote entry prefix). */
   poisonScope(prefix: string): void {
-    const matches = (scope: string) => scope === prefix;
     const mark = (flight: Flight<V>) => {
       flight.poisoned = true;
     };
-    this.joinable.deleteScopes(matches, mark);
-    this.background.deleteScopes(matches, mark);
+    this.joinable.deleteScope(prefix, mark);
+    this.background.deleteScope(prefix, mark);
   }
 }
 

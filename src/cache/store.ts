@@ -95,7 +95,9 @@ export interface RemoteStore {
    * Optional: `true` when the store never reads the signals it is given (a call it made cannot be called
    * back, as a Redis command already sent). loaderkit then passes every call one signal that never
    * aborts instead of making one per call (an AbortSignal costs about 2 µs to make); its deadline holds
-   * all the same. Default: `false`.
+   * all the same. Default: `false`. A store that declares it should make it non-enumerable (the Redis
+   * store does), so that a wrapper made by spreading the store, which may read signals, does not
+   * inherit it.
    */
   readonly ignoresSignal?: boolean;
   /**

@@ -86,6 +86,7 @@ describe('Audience (the signal a shared source call receives)', () => {
   it('is made on first read, then the same signal every read', () => {
     const audience = new Audience('schedule');
     audience.attend(batchOf(new AbortController().signal));
+    expect((audience as unknown as { controller: unknown }).controller).toBeNull();
     const signal = audience.context.signal;
     expect(signal.aborted).toBe(false);
     expect(audience.context.signal).toBe(signal);

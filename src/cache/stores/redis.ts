@@ -347,9 +347,8 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
       );
   };
 
-  return {
+  const store: RemoteStore = {
     name,
-    ignoresSignal: true,
     ...(bus === undefined ? {} : { bus }),
     async getMany(keys: readonly string[], _signal: AbortSignal): Promise<ReadonlyArray<string | null>> {
       if (keys.length === 0) return [];
@@ -464,6 +463,10 @@ export function createRedisStore(options: RedisStoreOptions): RemoteStore {
       await bus?.close();
     },
   };
+  // Not enumerable: a store made by spreading this one (`{ ...store, getMany: wrapper }`) does not
+  // inherit it, so a wrapper that reads signals is given its own per call.
+  Object.defineProperty(store, 'ignoresSignal', { value: true, enumerable: false });
+  return store;
 }
 
 export type { RedisPort };

@@ -116,6 +116,35 @@ describe('attack: a local store that freezes or copies the entries it keeps', ()
   );
 });
 
+describe('a cached not-found in a store that copies entries', () => {
+  it.each([
+    ['structured clones', (entry: LocalEntry) => structuredClone(entry)],
+    ['JSON copies', (entry: LocalEntry) => JSON.parse(JSON.stringify(entry)) as LocalEntry],
+  ])('%s: hits answer null (never a shared object), with one source call', async (_, copy) => {
+    const inner = createMemoryStore();
+    const store: LocalStore = { ...inner, name: 'copying', set: (entry, ttl) => inner.set(copy(entry), ttl) };
+    const calls = { n: 0 };
+    const errors: unknown[] = [];
+    const createLoaders = defineLoaders(
+      {
+        items: {
+          batch: async (ids: readonly number[], _ctx: Ctx) => {
+            calls.n++;
+            return ids.map(() => null);
+          },
+          shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000, negativeTtl: 60_000 },
+        },
+      },
+      { store, onError: (error) => errors.push(error) },
+    );
+    expect(await createLoaders({ tenant: 'a' }).items.load(1)).toBeNull();
+    expect(await createLoaders({ tenant: 'a' }).items.load(1)).toBeNull();
+    expect(await createLoaders({ tenant: 'a' }).items.load(1)).toBeNull();
+    expect(calls.n).toBe(1);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('the promise of a shared hit', () => {
   /** Loaders whose memo hits return the memoized promise itself (immediateCacheHits): the shared one. */
   const immediate = (store: LocalStore, calls = { n: 0 }) => {
@@ -147,6 +176,25 @@ describe('the promise of a shared hit', () => {
     await createLoaders({ tenant: 'a' }).items.load(2);
     expect(createLoaders({ tenant: 'a' }).items.load(2)).not.toBe(hit);
     expect(calls.n).toBe(2);
+  });
+
+  it('is not made for an entry until its first hit (an entry filled and never hit makes none)', async () => {
+    const inner = createMemoryStore();
+    const kept: LocalEntry[] = [];
+    const store: LocalStore = {
+      ...inner,
+      name: 'spying',
+      set: (entry, ttl) => {
+        kept.push(entry);
+        inner.set(entry, ttl);
+      },
+    };
+    const createLoaders = immediate(store);
+    await createLoaders({ tenant: 'a' }).items.loadMany([1, 2]);
+    expect(kept.map((entry) => entry.resolved)).toEqual([undefined, undefined]);
+    const hit = createLoaders({ tenant: 'a' }).items.load(1);
+    expect(kept[0]!.resolved).toBe(hit);
+    expect(kept[1]!.resolved).toBeUndefined();
   });
 
   it('of an entry the store froze is a new frozen one per hit, of the same frozen value', async () => {

@@ -44,6 +44,19 @@ describe.each(CLIENTS)('createRedisStore over $name', (kind) => {
       it(c.name, c.run);
   });
 
+  it('says it ignores signals, not enumerably: a store spread from it (a wrapper) does not inherit that', async () => {
+    const client = await kind.connect(server.port);
+    try {
+      const store = createRedisStore({ client: client.client });
+      expect(store.ignoresSignal).toBe(true);
+      expect(Object.keys(store)).not.toContain('ignoresSignal');
+      expect({ ...store }.ignoresSignal).toBeUndefined();
+      await store.close();
+    } finally {
+      await client.close();
+    }
+  });
+
   it('an answer that waits in the socket while the event loop is blocked past the deadline is taken, not timed out', async () => {
     const client = await kind.connect(server.port);
     try {
