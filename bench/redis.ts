@@ -15,12 +15,14 @@
  * MGET, for scale). Timings run on direct connections; the counting pass runs a twin of every library (same
  * keys in Redis) whose clients talk through a TCP proxy that counts round trips, in a child process; Redis commands per batch come
  * from INFO commandstats, key hits/misses from INFO stats (both in a counting pass of a few batches, one
- * at a time). Timings: interleaved rounds in rotating order, each about BENCH_REDIS_TARGET_MS (default
+ * at a time). Timings: interleaved rounds, in an order shuffled every round (seeded: the same each run), each about BENCH_REDIS_TARGET_MS (default
  * 80) of batches, median of BENCH_REDIS_ROUNDS (default 17) rounds; ratios are medians of per-round
  * ratios. No forced GC between rounds unless BENCH_REDIS_GC=1: a forced full GC makes V8 drop optimized
  * code (deopts for "weak objects"), so every library would recompile its hot path on the clock, a cost
  * no server pays (measured: loaderkit's L2 hit 5.8 → 8.4 µs/key with it, the extra CPU being TurboFan
- * recompiling); interleaved rounds and medians keep one library's garbage from deciding another's figure.
+ * recompiling). What one library leaves behind (a closed instance's in-process tier) is collected in
+ * whichever round follows: the shuffled order gives every library every predecessor, and medians keep
+ * such rounds from deciding a figure (a fixed rotation would give each library the same predecessor).
  * All libraries: TTL 10 min (nothing expires during the run), in-process tier 20,000 entries,
  * the same ~200-byte user row.
  */
@@ -263,7 +265,7 @@ function layeredLoaderLib(ioLayered: Redis): Lib {
 /**
  * The least a loader with dataloader's contract can do over an in-process tier and Redis: the floor
  * loader of `npm run bench` (a Map memo, one promise per key) per request, over a Map shared by the
- * requests of an instance (no bound, no LRU, no lifetimes), one MGET for the keys not in it (values
+ * requests of an instance (bounded at the same 20,000 entries, oldest first: no LRU, no lifetimes), one MGET for the keys not in it (values
  * JSON.parse'd, no envelope, no checks), the source for the rest and one pipeline of SET PX behind the
  * batch. No scopes, generations, fences, single-flight, deadline or breaker. What it costs is what any
  * such library pays to the client, Redis and JSON; the ratio bentocache / floor bounds what any of them
@@ -272,11 +274,16 @@ function layeredLoaderLib(ioLayered: Redis): Lib {
 function floorLib(io: Redis): Lib {
   const lib: Lib = {
     name: 'floor (ioredis 5)',
-    api: 'per request new FloorLoader(batch) (bench/floor.ts); batch: Map lookups, io.mget(...missing), JSON.parse each, source for the rest + pipeline SET PX behind; per batch Promise.all(ids.map(load))',
+    api: 'per request new FloorLoader(batch) (bench/floor.ts); batch: lookups in a Map of at most maxItems (oldest out first), io.mget(...missing), JSON.parse each, source for the rest + pipeline SET PX behind; per batch Promise.all(ids.map(load))',
     sourceKeys: 0,
     pattern: 'bench-floor:*',
     fresh: () => {
+      // Bounded like the others' in-process tiers (L1_SIZE), oldest first (a Map keeps insertion order).
       const l1 = new Map<number, User>();
+      const keep = (id: number, value: User) => {
+        l1.set(id, value);
+        if (l1.size > L1_SIZE) l1.delete(l1.keys().next().value!);
+      };
       let writing = 0;
       const batchFn = async (ids: number[]): Promise<User[]> => {
         const out = new Array<User>(ids.length);
@@ -298,7 +305,7 @@ function floorLib(io: Redis): Lib {
           }
           const value = JSON.parse(text) as User;
           out[i] = value;
-          l1.set(ids[i]!, value);
+          keep(ids[i]!, value);
         }
         if (load.length > 0) {
           lib.sourceKeys += load.length;
@@ -306,7 +313,7 @@ function floorLib(io: Redis): Lib {
           for (const i of load) {
             const value = row(ids[i]!);
             out[i] = value;
-            l1.set(ids[i]!, value);
+            keep(ids[i]!, value);
             pipeline.set(`bench-floor:${ids[i]}`, JSON.stringify(value), 'PX', TTL);
           }
           writing++;
@@ -349,6 +356,23 @@ const BASE = libs[0]!;
 // --- helpers ----------------------------------------------------------------------------------------
 
 const FORCED_GC = process.env.BENCH_REDIS_GC === '1';
+/** A seeded PRNG (mulberry32): the shuffled round orders are the same in every run. */
+let seed = 0x9e3779b9;
+const random = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+/** A copy of `items` in a random order (Fisher–Yates). */
+const shuffled = <T>(items: readonly T[]): T[] => {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+};
 const gc = (FORCED_GC && (globalThis as { gc?: () => void }).gc) || (() => {});
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -530,7 +554,7 @@ for (const scenario of scenarios) {
   const samples = new Map<Lib, number[]>(libs.map((lib) => [lib, []]));
   const ratios = new Map<Lib, number[]>(libs.map((lib) => [lib, []]));
   for (let r = 0; r < ROUNDS; r++) {
-    const order = libs.map((_, i) => libs[(i + r) % libs.length]!);
+    const order = shuffled(libs);
     const perKey = new Map<Lib, number>();
     for (const lib of order) {
       const n = batches.get(lib)!;
