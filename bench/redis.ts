@@ -278,11 +278,20 @@ function floorLib(io: Redis): Lib {
     sourceKeys: 0,
     pattern: 'bench-floor:*',
     fresh: () => {
-      // Bounded like the others' in-process tiers (L1_SIZE), oldest first (a Map keeps insertion order).
+      // Bounded like the others' in-process tiers (L1_SIZE), oldest out first: a queue of the ids in the
+      // order they came (a Map's own first key is slow to find after many deletes at its front).
       const l1 = new Map<number, User>();
+      let order: number[] = [];
+      let head = 0;
       const keep = (id: number, value: User) => {
+        if (!l1.has(id)) order.push(id);
         l1.set(id, value);
-        if (l1.size > L1_SIZE) l1.delete(l1.keys().next().value!);
+        if (l1.size <= L1_SIZE) return;
+        l1.delete(order[head++]!);
+        if (head >= L1_SIZE) {
+          order = order.slice(head);
+          head = 0;
+        }
       };
       let writing = 0;
       const batchFn = async (ids: number[]): Promise<User[]> => {
