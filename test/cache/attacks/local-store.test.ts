@@ -6,8 +6,16 @@ interface Ctx {
   tenant: string;
 }
 
-/** Loaders over `store`; `sourceCalls.n` counts the calls of the source. */
-function withStore(store: LocalStore, data: ReturnType<typeof db>, sourceCalls = { n: 0 }) {
+/**
+ * Loaders over `store`; `sourceCalls.n` counts the calls of the source. `immediateCacheHits`: memo hits
+ * return the memoized promise itself (the shared one, for a shared hit).
+ */
+function withStore(
+  store: LocalStore,
+  data: ReturnType<typeof db>,
+  sourceCalls = { n: 0 },
+  immediateCacheHits = false,
+) {
   return defineLoaders(
     {
       items: {
@@ -16,6 +24,7 @@ function withStore(store: LocalStore, data: ReturnType<typeof db>, sourceCalls =
           return ids.map((id) => ({ id, v: data.get(id) }));
         },
         shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
+        immediateCacheHits,
       },
     },
     { store, onError: () => {} },
@@ -146,23 +155,7 @@ describe('a cached not-found in a store that copies entries', () => {
 });
 
 describe('the promise of a shared hit', () => {
-  /** Loaders whose memo hits return the memoized promise itself (immediateCacheHits): the shared one. */
-  const immediate = (store: LocalStore, calls = { n: 0 }) => {
-    const data = db();
-    return defineLoaders(
-      {
-        items: {
-          batch: async (ids: readonly number[], _ctx: Ctx) => {
-            calls.n++;
-            return ids.map((id) => ({ id, v: data.get(id) }));
-          },
-          shared: { scope: (ctx: Ctx) => ctx.tenant, ttl: 60_000 },
-          immediateCacheHits: true,
-        },
-      },
-      { store, onError: () => {} },
-    );
-  };
+  const immediate = (store: LocalStore, calls = { n: 0 }) => withStore(store, db(), calls, true);
 
   it('is made once per entry, on the first hit, frozen, and every later hit of any request returns it', async () => {
     const calls = { n: 0 };
