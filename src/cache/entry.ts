@@ -165,7 +165,8 @@ export class EntryRules<K, V> {
    */
   promiseOf(entry: LocalEntry, key: K): Promise<V> {
     const kept = entry.resolved as Promise<V> | undefined;
-    if (kept !== undefined) return kept;
+    // Only a promise: a store that copied an entry after its first hit (JSON) holds `{}` there.
+    if (kept instanceof Promise) return kept;
     if (entry.value === null && !this.missingAsError) return NULL_PROMISE as Promise<V>;
     const value = this.answer(entry, key);
     const promise = Promise.resolve(value as V);

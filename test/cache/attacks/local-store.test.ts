@@ -190,6 +190,28 @@ describe('the promise of a shared hit', () => {
     expect(kept[1]!.resolved).toBeUndefined();
   });
 
+  it('kept on an entry the store copies later (JSON, after the first hit): hits still answer the value', async () => {
+    const inner = createMemoryStore();
+    let copying = false;
+    const store: LocalStore = {
+      ...inner,
+      name: 'copying-later',
+      get: (space, key) => {
+        const entry = inner.get(space, key);
+        return copying && entry !== undefined ? (JSON.parse(JSON.stringify(entry)) as LocalEntry) : entry;
+      },
+    };
+    const calls = { n: 0 };
+    const createLoaders = immediate(store, calls);
+    await createLoaders({ tenant: 'a' }).items.load(1);
+    await createLoaders({ tenant: 'a' }).items.load(1); // the first hit keeps its promise on the entry
+    copying = true;
+    const later = await createLoaders({ tenant: 'a' }).items.load(1);
+    expect(later).toEqual({ id: 1, v: 1 });
+    expect(Object.isFrozen(later)).toBe(true);
+    expect(calls.n).toBe(1);
+  });
+
   it('of an entry the store froze is a new frozen one per hit, of the same frozen value', async () => {
     const inner = createMemoryStore();
     const store: LocalStore = {
