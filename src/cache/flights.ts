@@ -115,7 +115,7 @@ class Register<V> {
     flights.set(at.encoded, flight);
   }
 
-  /** Unregisters the flight at `at` (only `flight`, when given); true when one went. */
+  /** Unregisters the flight at `at` (only `flight`, when given): the one that went, if any. */
   delete(at: FlightKey, flight?: Flight<V>): Flight<V> | undefined {
     const flights = this.flightsOf(at.prefix);
     const found = flights?.get(at.encoded);
@@ -138,14 +138,7 @@ class Register<V> {
 
   /** Unregisters every flight of the scopes whose prefix `matches`, after `mark` saw each. */
   deleteScopes(matches: (prefix: string) => boolean, mark: (flight: Flight<V>) => void): void {
-    for (const [prefix, flights] of [...this.scopes]) {
-      if (!matches(prefix)) continue;
-      for (const flight of flights.values()) {
-        mark(flight);
-        flight.registered = false;
-      }
-      this.dropScope(prefix);
-    }
+    for (const prefix of [...this.scopes.keys()]) if (matches(prefix)) this.deleteScope(prefix, mark);
   }
 
   private dropScope(prefix: string): void {
